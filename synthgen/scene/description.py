@@ -1,0 +1,126 @@
+"""Plain-data scene description: what a sampled scene *is*, with no engine objects.
+
+Conventions (all of synthgen):
+- World frame: Z up, metres.
+- Poses are 4x4 homogeneous float64 matrices. ``pose_world`` of a mesh maps points from the
+  mesh's own (model) frame to the world frame.
+- Cameras use the OpenCV camera frame (x right, y down, z forward). ``T_w2c`` maps world points
+  to camera points; ``K`` is the 3x3 intrinsic matrix in pixels, where integer (u, v) is the
+  centre of pixel (column u, row v).
+
+The physics adapter (``synthgen.physics``) and the render adapter (``synthgen.render``) take these
+records and return plain numpy arrays; no pybullet or pyrender object is stored here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Material:
+    """PBR metallic-roughness material. ``base_color`` is linear RGBA in [0, 1]."""
+
+    base_color: tuple[float, float, float, float] = (0.8, 0.8, 0.8, 1.0)
+    metallic: float = 0.0
+    roughness: float = 0.6
+
+
+@dataclass
+class MeshData:
+    """A triangle mesh in its own model frame, metres.
+
+    ``vertices`` (N, 3) float64, ``faces`` (M, 3) int64. ``vertex_colors`` optional (N, 3|4) uint8.
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    vertex_colors: np.ndarray | None = None
+
+
+@dataclass
+class ObjectInstance:
+    """One rigid object placed in the scene.
+
+    ``obj_id`` is the dataset-wide BOP object id (>= 1) from the asset library. ``name`` is the
+    asset's category name. ``pose_world`` maps model-frame points (metres, origin at the model's
+    bounding-box centre, as BOP models) to world points.
+    """
+
+    obj_id: int
+    name: str
+    mesh: MeshData
+    pose_world: np.ndarray
+    material: Material = field(default_factory=Material)
+
+
+@dataclass
+class StructureElement:
+    """Static room geometry (floor, walls, counters): rendered, not labelled."""
+
+    name: str
+    mesh: MeshData
+    pose_world: np.ndarray
+    material: Material = field(default_factory=Material)
+
+
+@dataclass
+class PersonInstance:
+    """One posed human, already evaluated by a body-model backend.
+
+    ``smplx`` holds the SMPL-X parameters with SMPL-X's names and shapes (axis-angle, world frame,
+    metres): betas, global_orient (3), body_pose (63), left_hand_pose (45), right_hand_pose (45),
+    jaw_pose (3), leye_pose (3), reye_pose (3), expression, transl (3).
+    ``vertices`` (N, 3) world metres, ``faces`` (M, 3).
+    ``joints_world`` (55, 3): the SMPL-X skinned joints in world metres, SMPL-X order; rows the
+    backend has no joint for (the mannequin has no jaw/eyes) are NaN.
+    ``landmarks_world``: named surface points (nose, eyes, ears, toes, heels, fingertips) in world
+    metres, keyed by SMPL-X landmark name; a backend without a source omits the key.
+    """
+
+    person_id: int
+    body_model: str
+    gender: str
+    smplx: dict[str, list[float]]
+    vertices: np.ndarray
+    faces: np.ndarray
+    joints_world: np.ndarray
+    landmarks_world: dict[str, np.ndarray]
+    material: Material = field(default_factory=Material)
+
+
+@dataclass
+class Light:
+    """A light. ``kind`` is 'directional', 'point' or 'spot'. ``pose_world`` follows the
+    OpenGL light convention of pyrender-like engines: the light shines along its local -Z axis.
+    ``intensity``: W/m^2-ish units of pyrender (directional) or candela-ish (point/spot)."""
+
+    kind: str
+    color: tuple[float, float, float]
+    intensity: float
+    pose_world: np.ndarray
+
+
+@dataclass
+class Camera:
+    """A pinhole camera. ``K`` (3, 3) pixels; ``T_w2c`` (4, 4) world -> OpenCV camera, metres."""
+
+    K: np.ndarray
+    width: int
+    height: int
+    T_w2c: np.ndarray
+    view_id: int = 0
+
+
+@dataclass
+class Scene:
+    """One sampled scene layout (one shard, one BOP scene), seen from ``cameras``."""
+
+    scene_id: int
+    structures: list[StructureElement]
+    objects: list[ObjectInstance]
+    persons: list[PersonInstance]
+    lights: list[Light]
+    cameras: list[Camera]
+    ambient: tuple[float, float, float] = (0.3, 0.3, 0.3)
