@@ -1,0 +1,96 @@
+"""The ``synthgen`` command. Only this module knows about argv and exit codes.
+
+Exit codes: 0 success; 1 a run that failed for a reason other than its input; 2 bad input
+(config, assets, CLI arguments, output folder) or no GL context, reported as one line on stderr
+with no traceback and nothing written.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's default exits 2 too; keep it to one line
+        self.exit(EXIT_BAD_INPUT, f"synthgen: error: {message}\n")
+
+
+def _fail(message: str) -> int:
+    print(f"synthgen: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .assets.library import AssetError
+    from .config import ConfigError, config_to_dict, load_scene_config
+    from .render import GLUnavailableError
+    from .runner.output import OutputError
+    from .runner.pipeline import run_render
+
+    try:
+        cfg = load_scene_config(args.scene, args.overrides)
+        out = Path(args.output) if args.output else Path("output") / Path(args.scene).stem
+        result = run_render(cfg, out, config_dict=config_to_dict(cfg), overwrite=args.overwrite,
+                            quiet=args.quiet)
+    except (ConfigError, AssetError, OutputError, GLUnavailableError) as exc:
+        return _fail(str(exc))
+    fps = result.frames / max(result.seconds, 1e-9)
+    size = sum(f.stat().st_size for f in result.out.rglob("*") if f.is_file())
+    print(f"synthgen: wrote {result.frames} frames in {result.scenes} scenes to {result.out} "
+          f"in {result.seconds:.1f} s ({fps:.2f} frames/s, {size / 1e6:.1f} MB)")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    from .render import GLUnavailableError, gl_info
+
+    print(f"synthgen {__version__}")
+    try:
+        info = gl_info()
+        print(f"GL platform: {info.get('platform')}")
+        print(f"GL vendor:   {info.get('vendor')}")
+        print(f"GL renderer: {info.get('renderer')}")
+        print(f"GL version:  {info.get('version')}")
+        gl_ok = True
+    except GLUnavailableError as exc:
+        print(f"GL: unavailable: {exc}")
+        gl_ok = False
+    extras = {"smplx": ("smplx", "torch"), "ray": ("ray",), "dev": ("pytest",),
+              "xtcocotools": ("xtcocotools",)}
+    for name, mods in extras.items():
+        ok = all(importlib.util.find_spec(m) is not None for m in mods)
+        print(f"extra {name:<12} {'available' if ok else 'not installed'}")
+    return 0 if gl_ok else EXIT_BAD_INPUT
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="synthgen", description="Synthetic training data for human and object pose "
+                                             "estimation (BOP + COCO output).")
+    p.add_argument("--version", action="version", version=f"synthgen {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    r = sub.add_parser("render", help="render a scene config into a dataset")
+    r.add_argument("scene", help="scene config YAML, e.g. scenes/kitchen.yaml")
+    r.add_argument("overrides", nargs="*", help="dotlist overrides, e.g. frames=8 camera.width=320")
+    r.add_argument("-o", "--output", help="output dataset folder (default: output/<scene name>)")
+    r.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar (CI logs)")
+    r.set_defaults(func=cmd_render)
+    i = sub.add_parser("info", help="version, GL vendor/renderer and available extras")
+    i.set_defaults(func=cmd_info)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

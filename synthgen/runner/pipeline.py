@@ -1,0 +1,241 @@
+"""The render job: plan shards, and for each scene sample -> settle -> render -> ground truth ->
+write, then merge the dataset-level files. Read this loop to follow a frame from config to files.
+
+Only this package knows about shards and output folders; only ``cli.py`` knows about argv.
+"""
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..assets.library import AssetModel, resolve_assets
+from ..bodies.keypoints import COCO17_NAMES, extended_joints
+from ..config.schema import SceneConfig
+from ..groundtruth.labels import Silhouette, object_gt, person_gt
+from ..groundtruth.records import FrameRecord
+from ..scene.description import Scene
+from ..scene.sampler import sample_scene, scene_rng
+from ..sensors.ideal import apply_depth_sensor
+from ..writers.bop import save_camera, save_model_ply, save_models_info, compute_model_info
+from ..writers.coco import merge_coco_parts, save_coco
+from ..writers.jsonio import dumps_json
+from ..writers.manifest import dumps_manifest, merge_manifest_parts
+from ..writers.shard import COCO_PART_NAME, MANIFEST_PART_NAME, write_shard_files
+from .output import atomic_write_bytes, commit_shard, prepare_output, shard_tmp_dir
+from .plan import ShardPlan, plan_shards
+
+# BOP's visibility tolerance (bop_toolkit's default delta), metres.
+VISIB_DELTA = 0.015
+
+
+@dataclass
+class JobContext:
+    """What every shard of a job shares: the config, resolved assets and the body model."""
+
+    cfg: SceneConfig
+    assets: list[AssetModel]
+    body: object | None
+    categories: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, cfg: SceneConfig) -> "JobContext":
+        assets = resolve_assets(list(cfg.objects.assets))
+        body = None
+        if cfg.humans.count[1] > 0:
+            body = make_body_model(cfg)
+        return cls(cfg=cfg, assets=assets, body=body, categories={a.obj_id: a.name for a in assets})
+
+
+def make_body_model(cfg: SceneConfig):
+    """The configured body-model backend."""
+    if cfg.humans.model == "mannequin":
+        from ..bodies.mannequin import MannequinBody
+
+        return MannequinBody()
+    raise NotImplementedError("humans.model 'smplx' arrives with the humans issue; use 'mannequin'")
+
+
+def _settle(static, dynamic):
+    from ..physics.settle import settle_objects
+
+    return settle_objects(static, dynamic)
+
+
+def build_scene(ctx: JobContext, shard: ShardPlan) -> Scene:
+    """Sample scene ``shard.scene_index`` from its own generator (seed, scene index)."""
+    rng = scene_rng(ctx.cfg.seed, shard.scene_index)
+    return sample_scene(ctx.cfg, shard.scene_index, shard.n_views, ctx.assets, ctx.body, _settle, rng)
+
+
+def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan) -> list[FrameRecord]:
+    """Render every camera of ``scene`` and derive its ground truth."""
+    from ..render import object_label, person_label
+
+    cfg = ctx.cfg
+    frames = []
+    obj_labels = [object_label(k) for k in range(len(scene.objects))]
+    per_labels = [person_label(j) for j in range(len(scene.persons))]
+    person_ext = [extended_joints(p.joints_world, p.landmarks_world) for p in scene.persons]
+    for view, cam in enumerate(scene.cameras):
+        out = renderer.render(scene, cam)
+        depth_gt = out.depth
+        amodal = renderer.render_amodal(scene, cam, obj_labels + per_labels, canvas_scale=3)
+        sils = {lab: Silhouette(mask=a.mask, depth=a.depth, off_x=a.offset[0], off_y=a.offset[1])
+                for lab, a in amodal.items()}
+        objects = [object_gt(k, o.obj_id, o.name, o.pose_world, cam.T_w2c, cam.K, sils[obj_labels[k]],
+                             depth_gt, VISIB_DELTA) for k, o in enumerate(scene.objects)]
+        persons = [person_gt(p, cam.T_w2c, cam.K, sils[per_labels[j]], out.seg == per_labels[j],
+                             depth_gt, person_ext[j]) for j, p in enumerate(scene.persons)]
+        frames.append(FrameRecord(
+            split=cfg.output.split, scene_id=scene.scene_id, im_id=view, view_id=cam.view_id,
+            frame_id=shard.first_frame + view, seed=cfg.seed, width=cam.width, height=cam.height,
+            K=cam.K, R_w2c=cam.T_w2c[:3, :3], t_w2c=cam.T_w2c[:3, 3], rgb=out.rgb,
+            depth=apply_depth_sensor(depth_gt, cfg.sensor), depth_gt=depth_gt,
+            objects=objects, persons=persons))
+    return frames
+
+
+def shard_dir(out: Path, cfg: SceneConfig, scene_id: int) -> Path:
+    return Path(out) / cfg.output.split / f"{scene_id:06d}"
+
+
+def write_shard(ctx: JobContext, out: Path, frames: list[FrameRecord], scene_id: int) -> None:
+    """Write one scene's files to a temporary folder, then move it into place with DONE."""
+    final = shard_dir(out, ctx.cfg, scene_id)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = shard_tmp_dir(final)
+    o = ctx.cfg.output
+    write_shard_files(tmp, frames, rgb_format=o.rgb_format, jpeg_quality=o.jpeg_quality,
+                      depth_scale=o.depth_scale, categories=ctx.categories)
+    commit_shard(tmp, final)
+
+
+@dataclass
+class JobResult:
+    out: Path
+    frames: int
+    scenes: int
+    seconds: float
+    renderer: dict
+
+
+def write_models(ctx: JobContext, out: Path) -> None:
+    """``OUT/models/``: every asset of the job's library as a BOP PLY (mm) + ``models_info.json``."""
+    models = Path(out) / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    info = {}
+    for a in ctx.assets:
+        save_model_ply(models / f"obj_{a.obj_id:06d}.ply", a.mesh.vertices, a.mesh.faces)
+        entry = compute_model_info(a.mesh.vertices * 1000.0)
+        if a.symmetries_continuous:
+            entry["symmetries_continuous"] = [
+                {"axis": list(s["axis"]), "offset": [1000.0 * x for x in s["offset"]]}
+                for s in a.symmetries_continuous]
+        if a.symmetries_discrete:
+            mats = []
+            for m in a.symmetries_discrete:
+                m = np.array(m, dtype=np.float64)
+                m[:3, 3] *= 1000.0
+                mats.append(m)
+            entry["symmetries_discrete"] = mats
+        info[a.obj_id] = entry
+    save_models_info(models / "models_info.json", info)
+
+
+def finalize(ctx: JobContext, out: Path, shards: list[ShardPlan], config_dict: dict,
+             renderer_info: dict, seconds: float) -> None:
+    """Merge shard parts into the dataset-level files, in scene order; ``DONE`` last."""
+    cfg = ctx.cfg
+    dirs = [shard_dir(out, cfg, s.scene_index) for s in shards]
+    (out / "annotations").mkdir(exist_ok=True)
+    coco = merge_coco_parts([d / COCO_PART_NAME for d in dirs], ctx.categories)
+    coco_path = out / "annotations" / f"coco_{cfg.output.split}.json"
+    save_coco(coco_path, coco)
+    manifest = merge_manifest_parts([d / MANIFEST_PART_NAME for d in dirs])
+    atomic_write_bytes(out / "manifest.jsonl", dumps_manifest(manifest).encode())
+    write_models(ctx, out)
+    from ..scene.sampler import intrinsics
+
+    save_camera(out / "camera.json", intrinsics(cfg), cfg.camera.width, cfg.camera.height,
+                cfg.output.depth_scale)
+    info = {
+        "generator": "synthgen", "version": __version__, "config": config_dict, "seed": cfg.seed,
+        "scenes": len(shards), "images": {cfg.output.split: sum(s.n_views for s in shards)},
+        "objects": {str(a.obj_id): {"ref": a.ref, "name": a.name} for a in ctx.assets},
+        "keypoint_schemas": {"coco17": list(COCO17_NAMES), "wholebody133": "COCO-WholeBody",
+                             "joints_3d": "smplx55"},
+        "body_model": cfg.humans.model,
+        "landmarks": ("mannequin vertex landmarks (synthgen.bodies.mannequin.LANDMARK_VERTEX_IDS)"
+                      if cfg.humans.model == "mannequin" else "smplx"),
+        "sensor": cfg.sensor.name, "renderer": renderer_info,
+        "host": {"python": platform.python_version(), "machine": platform.machine()},
+        "seconds": round(seconds, 3),
+    }
+    atomic_write_bytes(out / "dataset.json", dumps_json(info).encode())
+    (out / "DONE").write_text("")
+
+
+def run_render(cfg: SceneConfig, out: Path, *, config_dict: dict, overwrite: bool = False,
+               quiet: bool = False) -> JobResult:
+    """Render the whole job into ``out``. Bad input is rejected before anything is written."""
+    from ..render import Renderer, gl_info
+
+    t0 = time.perf_counter()
+    ctx = JobContext.build(cfg)          # assets and body model resolve before OUT is touched
+    shards = plan_shards(cfg.frames, cfg.views_per_scene)
+    out = Path(out)
+    # gl_info() makes and releases its own context: call it before the renderer's exists
+    # (pyrender's EGL teardown terminates the shared display). Both fail early with one line.
+    renderer_info = gl_info()
+    renderer = Renderer(cfg.camera.width, cfg.camera.height)
+    try:
+        prepare_output(out, overwrite)
+        with _progress(quiet, cfg.frames) as advance:
+            for shard in shards:
+                scene = build_scene(ctx, shard)
+                frames = frames_of_scene(ctx, renderer, scene, shard)
+                write_shard(ctx, out, frames, scene.scene_id)
+                advance(len(frames))
+    finally:
+        renderer.close()
+    seconds = time.perf_counter() - t0
+    finalize(ctx, out, shards, config_dict, renderer_info, seconds)
+    return JobResult(out=out, frames=cfg.frames, scenes=len(shards), seconds=seconds,
+                     renderer=renderer_info)
+
+
+class _progress:
+    """A rich progress bar (frames, frames/s, ETA) or nothing in quiet mode."""
+
+    def __init__(self, quiet: bool, total: int):
+        self.quiet, self.total = quiet, total
+
+    def __enter__(self):
+        if self.quiet:
+            return lambda n: None
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
+        self._p = Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(),
+                           TextColumn("{task.fields[fps]} frames/s"), TimeElapsedColumn(),
+                           TimeRemainingColumn())
+        self._p.start()
+        self._task = self._p.add_task("render", total=self.total, fps="-")
+        self._t0 = time.perf_counter()
+        done = [0]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            fps = done[0] / max(time.perf_counter() - self._t0, 1e-9)
+            self._p.update(self._task, advance=n, fps=f"{fps:.1f}")
+
+        return advance
+
+    def __exit__(self, *exc):
+        if not self.quiet:
+            self._p.stop()
