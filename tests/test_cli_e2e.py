@@ -1,0 +1,173 @@
+"""End to end through the CLI: `synthgen render` writes a real, loadable dataset."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import trimesh
+from pycocotools.coco import COCO
+
+from conftest import REPO, run_cli
+
+from synthgen.writers.bop import load_depth, load_mask, load_scene_camera, load_scene_gt
+from synthgen.writers.humans import load_scene_humans
+
+SCENE = REPO / "scenes" / "kitchen.yaml"
+
+
+def test_layout_files_exist(tiny_dataset: Path):
+    out = tiny_dataset
+    for rel in ["dataset.json", "manifest.jsonl", "DONE", "camera.json", "models/models_info.json",
+                "annotations/coco_train_synth.json"]:
+        assert (out / rel).is_file(), rel
+    scene = out / "train_synth" / "000000"
+    for rel in ["rgb/000000.png", "rgb/000001.png", "depth/000000.png", "depth_gt/000001.png",
+                "scene_camera.json", "scene_gt.json", "scene_gt_info.json", "scene_humans.json", "DONE"]:
+        assert (scene / rel).is_file(), rel
+    gt = load_scene_gt(scene / "scene_gt.json")
+    assert set(gt) == {0, 1}
+    n_obj = len(gt[0])
+    assert n_obj >= 5
+    masks = sorted(p.name for p in (scene / "mask_visib").iterdir())
+    assert masks[0] == "000000_000000.png" and len(masks) == 2 * n_obj
+    manifest = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert [(m["scene_id"], m["im_id"]) for m in manifest] == [(0, 0), (0, 1)]
+    assert manifest[0]["persons"] == 1 and manifest[0]["objects"] == n_obj
+    info = json.loads((out / "dataset.json").read_text())
+    assert info["generator"] == "synthgen" and info["config"]["frames"] == 2
+    assert info["config"]["camera"]["width"] == 64
+
+
+def test_coco_loads_and_matches_masks(tiny_dataset: Path):
+    coco = COCO(str(tiny_dataset / "annotations" / "coco_train_synth.json"))
+    assert len(coco.getImgIds()) == 2
+    cats = coco.loadCats(coco.getCatIds())
+    assert cats[0]["id"] == 1 and cats[0]["name"] == "person" and len(cats[0]["keypoints"]) == 17
+    persons = coco.loadAnns(coco.getAnnIds(catIds=[1]))
+    assert len(persons) >= 1
+    for ann in persons:
+        assert len(ann["keypoints"]) == 51
+        assert ann["num_keypoints"] == sum(1 for v in ann["keypoints"][2::3] if v > 0)
+    objects = [a for a in coco.loadAnns(coco.getAnnIds()) if a["category_id"] != 1]
+    assert objects, "no visible object annotation at all"
+    for ann in objects:
+        img = coco.loadImgs(ann["image_id"])[0]
+        scene_dir = tiny_dataset / img["split"] / f"{img['scene_id']:06d}"
+        mask = load_mask(scene_dir / "mask_visib" / f"{img['im_id']:06d}_{ann['gt_id']:06d}.png")
+        np.testing.assert_array_equal(coco.annToMask(ann).astype(bool), mask)
+
+
+def test_objects_project_where_their_masks_are(tiny_dataset: Path):
+    """Each object's model, posed with cam_R_m2c / cam_t_m2c (mm) and projected with cam_K,
+    covers its visible mask: the pose labels and the pixels agree."""
+    scene = tiny_dataset / "train_synth" / "000000"
+    cams = load_scene_camera(scene / "scene_camera.json")
+    gts = load_scene_gt(scene / "scene_gt.json")
+    checked = 0
+    for im_id, gt in gts.items():
+        K = cams[im_id]["cam_K"]
+        for gt_id, g in enumerate(gt):
+            mask = load_mask(scene / "mask_visib" / f"{im_id:06d}_{gt_id:06d}.png")
+            if not mask.any():
+                continue
+            mesh = trimesh.load(tiny_dataset / "models" / f"obj_{g['obj_id']:06d}.ply", process=False)
+            pts = mesh.vertices @ g["cam_R_m2c"].T + g["cam_t_m2c"].reshape(1, 3)
+            uv = pts[:, :2] / pts[:, 2:3] * [K[0, 0], K[1, 1]] + [K[0, 2], K[1, 2]]
+            rows, cols = np.nonzero(mask)
+            # every mask pixel centre lies inside the projected model's box (+-1 px for coverage)
+            assert cols.min() >= uv[:, 0].min() - 1 and cols.max() <= uv[:, 0].max() + 1
+            assert rows.min() >= uv[:, 1].min() - 1 and rows.max() <= uv[:, 1].max() + 1
+            # and the projected centre is inside the image
+            c = pts.mean(axis=0)
+            u, v = c[0] / c[2] * K[0, 0] + K[0, 2], c[1] / c[2] * K[1, 1] + K[1, 2]
+            assert -0.5 <= u < 64 - 0.5 + 5 and -5 <= v < 48 + 5
+            checked += 1
+    assert checked >= 1
+
+
+def test_depth_agrees_with_object_pose(tiny_dataset: Path):
+    """Depth at a visible object pixel is within the object's z-extent in the camera frame."""
+    scene = tiny_dataset / "train_synth" / "000000"
+    gts = load_scene_gt(scene / "scene_gt.json")
+    depth = load_depth(scene / "depth_gt" / "000000.png", 0.1) * 1000.0  # metres -> mm
+    checked = 0
+    for gt_id, g in enumerate(gts[0]):
+        mask = load_mask(scene / "mask_visib" / f"000000_{gt_id:06d}.png")
+        if mask.sum() < 2:
+            continue
+        mesh = trimesh.load(tiny_dataset / "models" / f"obj_{g['obj_id']:06d}.ply", process=False)
+        z = (mesh.vertices @ g["cam_R_m2c"].T + g["cam_t_m2c"].reshape(1, 3))[:, 2]
+        d = depth[mask]
+        assert d.min() >= z.min() - 1.0 and d.max() <= z.max() + 1.0
+        checked += 1
+    assert checked >= 1
+
+
+def test_keypoints_are_projections_of_3d_joints(tiny_dataset: Path):
+    from synthgen.bodies.keypoints import COCO17_FROM_SMPLX
+
+    scene = tiny_dataset / "train_synth" / "000000"
+    assert json.loads((scene / "scene_humans.json").read_text())["units"] == "m"
+    humans = load_scene_humans(scene / "scene_humans.json")
+    cams = load_scene_camera(scene / "scene_camera.json")
+    person = humans[0][0]
+    K = cams[0]["cam_K"]
+    kp = np.array(person["keypoints_coco17"], dtype=float)
+    j3 = np.array(person["joints_3d_cam"], dtype=float)
+    # COCO-17 body joints 5-16 come from SMPL-X skinned joints (shoulders .. ankles)
+    for c in range(5, 17):
+        if kp[c, 2] == 0:
+            continue
+        p = j3[COCO17_FROM_SMPLX[c]]
+        uv = K[:2, :2] @ (p[:2] / p[2]) + K[:2, 2]
+        np.testing.assert_allclose(kp[c, :2], uv, atol=0.01)
+    assert len(person["smplx"]["body_pose"]) == 63 and len(person["smplx"]["betas"]) == 10
+
+
+def test_determinism_same_seed_same_bytes(tmp_path: Path, tiny_dataset: Path):
+    out = tmp_path / "again"
+    r = run_cli("render", SCENE, "frames=2", "views_per_scene=2", "camera.width=64",
+                "camera.height=48", "-o", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    names = ["annotations/coco_train_synth.json", "manifest.jsonl", "models/models_info.json",
+             "train_synth/000000/scene_gt.json", "train_synth/000000/scene_camera.json",
+             "train_synth/000000/scene_gt_info.json", "train_synth/000000/scene_humans.json"]
+    for n in names:
+        assert (out / n).read_bytes() == (tiny_dataset / n).read_bytes(), n
+
+    other = tmp_path / "other"
+    r = run_cli("render", SCENE, "frames=2", "views_per_scene=2", "camera.width=64",
+                "camera.height=48", "seed=1", "-o", other, "--quiet")
+    assert r.returncode == 0, r.stderr
+    for n in ["train_synth/000000/scene_gt.json", "train_synth/000000/scene_camera.json",
+              "train_synth/000000/scene_humans.json"]:
+        assert (other / n).read_bytes() != (tiny_dataset / n).read_bytes(), n
+
+
+def test_refuses_non_empty_foreign_output_then_overwrites(tmp_path: Path):
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "thesis.tex").write_text("precious")
+    args = ["render", SCENE, "frames=1", "views_per_scene=1", "camera.width=32", "camera.height=24",
+            "-o", out, "--quiet"]
+    r = run_cli(*args)
+    assert r.returncode == 2
+    assert "not empty" in r.stderr and "not a synthgen dataset" in r.stderr and "--overwrite" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["thesis.tex"]
+    r = run_cli(*args, "--overwrite")
+    assert r.returncode == 0, r.stderr
+    assert not (out / "thesis.tex").exists() and (out / "DONE").is_file()
+    # a finished synthgen dataset is not silently replaced either
+    r = run_cli(*args)
+    assert r.returncode == 2 and "a synthgen dataset" in r.stderr
+
+
+def test_info_prints_gl_and_extras():
+    r = run_cli("info")
+    assert r.returncode == 0, r.stderr
+    assert "synthgen 0.1.0" in r.stdout
+    vendor = [line for line in r.stdout.splitlines() if line.startswith("GL vendor:")]
+    assert vendor and len(vendor[0].split(":", 1)[1].strip()) > 0
+    assert "extra smplx" in r.stdout and "extra ray" in r.stdout

@@ -1,0 +1,76 @@
+"""Bad input through the CLI: one line naming the key or file, exit code 2, no traceback,
+nothing written."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_cli
+
+SCENE = REPO / "scenes" / "kitchen.yaml"
+
+
+def _render(tmp_path: Path, *args: str):
+    out = tmp_path / "out"
+    r = run_cli("render", *args, "-o", out, "--quiet")
+    return r, out
+
+
+def _assert_clean_failure(r, out: Path):
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.strip() and "pybullet build time" not in line]
+    assert len(lines) == 1, r.stderr
+    assert not out.exists(), "nothing may be written on bad input"
+    return lines[0]
+
+
+def test_unknown_key_names_full_path_and_suggestion(tmp_path):
+    r, out = _render(tmp_path, str(SCENE), "camera.widht=320")
+    msg = _assert_clean_failure(r, out)
+    assert "camera.widht" in msg and "camera.width" in msg
+
+
+def test_unknown_key_in_yaml_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SCENE.read_text() + "\nobjects_count: 3\n")
+    r, out = _render(tmp_path, str(bad))
+    msg = _assert_clean_failure(r, out)
+    assert "objects_count" in msg and "bad.yaml" in msg
+
+
+def test_bad_type(tmp_path):
+    r, out = _render(tmp_path, str(SCENE), "camera.width=wide")
+    msg = _assert_clean_failure(r, out)
+    assert "camera.width" in msg and "wide" in msg and "int" in msg
+
+
+def test_out_of_range(tmp_path):
+    r, out = _render(tmp_path, str(SCENE), "frames=0")
+    msg = _assert_clean_failure(r, out)
+    assert "frames" in msg and "0" in msg
+
+
+def test_missing_scene_file(tmp_path):
+    r, out = _render(tmp_path, str(tmp_path / "nope.yaml"))
+    msg = _assert_clean_failure(r, out)
+    assert "nope.yaml" in msg
+
+
+def test_missing_sensor_preset(tmp_path):
+    r, out = _render(tmp_path, str(SCENE), "sensor=kinect_v9")
+    msg = _assert_clean_failure(r, out)
+    assert "kinect_v9" in msg
+
+
+@pytest.mark.parametrize("asset", ["builtin:teapot", "nowhere:thing"])
+def test_bad_asset_reference(tmp_path, asset):
+    r, out = _render(tmp_path, str(SCENE), f"objects.assets=[{asset}]")
+    msg = _assert_clean_failure(r, out)
+    assert asset in msg
+
+
+def test_bad_cli_argument(tmp_path):
+    r = run_cli("render")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
