@@ -7,18 +7,21 @@ Every scene config has these top-level keys, with these names, so scripts can re
 Units: metres, radians unless a key's name says ``_deg``; colours linear RGB in [0, 1].
 Ranges are written ``[low, high]`` and sampled uniformly from the scene's generator.
 
-Range checks live in ``__post_init__`` of each dataclass and raise ``ValueError`` with a message
-of the form ``"<key>: expected <what>, found <value>"``; the loader adds the full key path.
+Range checks live in ``__post_init__`` of each dataclass (so direct construction is checked too)
+and raise ``FieldValueError`` (a ``ValueError``) naming one field, with a message of the form
+``"<key>: expected <what>, found <value>"``; the loader adds the full key path (``camera.width``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Optional
 
+from synthgen.config.errors import FieldValueError
+
 
 def _check(cond: bool, key: str, expected: str, found: object) -> None:
     if not cond:
-        raise ValueError(f"{key}: expected {expected}, found {found!r}")
+        raise FieldValueError(key, expected, found)
 
 
 def _check_range(key: str, rng: list[float], lo: float | None = None, hi: float | None = None) -> None:
@@ -70,10 +73,13 @@ class SensorConfig:
     depth_unit: float = 0.0
 
     def __post_init__(self) -> None:
-        _check(self.width > 0 and self.height > 0, "width/height", "positive integers", (self.width, self.height))
-        _check(self.fx > 0 and self.fy > 0, "fx/fy", "positive focal lengths in pixels", (self.fx, self.fy))
-        _check(0 <= self.depth_min < self.depth_max, "depth_min/depth_max", "0 <= depth_min < depth_max",
-               (self.depth_min, self.depth_max))
+        _check(self.width > 0, "width", "a positive integer", self.width)
+        _check(self.height > 0, "height", "a positive integer", self.height)
+        _check(self.fx > 0, "fx", "a positive focal length in pixels", self.fx)
+        _check(self.fy > 0, "fy", "a positive focal length in pixels", self.fy)
+        _check(self.depth_min >= 0, "depth_min", "a value >= 0", self.depth_min)
+        _check(self.depth_max > self.depth_min, "depth_max", f"a value > depth_min ({self.depth_min})",
+               self.depth_max)
         _check(self.depth_unit >= 0, "depth_unit", "a value >= 0", self.depth_unit)
 
 
