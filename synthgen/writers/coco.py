@@ -105,6 +105,8 @@ def person_annotation(person: PersonGT, im_id: int) -> dict[str, Any] | None:
         "bbox": rle_bbox(rle),
         "keypoints": _flat_kpts(body),
         "num_keypoints": sum(1 for r in body if r[2] > 0),
+        # links the annotation to its entry in scene_humans.json (same person across views)
+        "person_id": int(person.person_id),
     }
     for part, (a, b) in WHOLEBODY_PARTS.items():
         rows = wb[a:b]
