@@ -124,3 +124,19 @@ class Scene:
     lights: list[Light]
     cameras: list[Camera]
     ambient: tuple[float, float, float] = (0.3, 0.3, 0.3)
+
+
+@dataclass
+class SupportSurface:
+    """A horizontal rectangle objects can be placed on (a counter top, table, shelf board, floor).
+
+    ``pose_world``: 4x4; its origin is the centre of the rectangle *on* the surface (z = the top
+    of the supporting geometry), its local Z is world up, its local X/Y span the rectangle.
+    ``size``: (x extent, y extent) metres. ``clearance``: free height above the surface (metres;
+    a shelf board has the next board above it), ``inf`` when open.
+    """
+
+    name: str
+    pose_world: np.ndarray
+    size: tuple[float, float]
+    clearance: float = float("inf")
