@@ -1,0 +1,42 @@
+"""Render adapter: synthgen scenes in, numpy arrays out (pyrender on headless EGL/OSMesa).
+
+Importing this package imports neither pyrender nor OpenGL; :class:`Renderer` and :func:`gl_info`
+select the GL platform (``$SYNTHGEN_GL``: ``egl`` default, or ``osmesa``) and import pyrender
+when first used.
+"""
+from synthgen.render.adapter import (
+    BACKGROUND_LABEL,
+    MAX_LABEL,
+    PERSON_LABEL_BASE,
+    AmodalOutput,
+    Renderer,
+    RenderOutput,
+    label_to_rgb,
+    object_label,
+    person_label,
+    rgb_to_label,
+    scene_labels,
+)
+from synthgen.render.camera import CV_TO_GL, gl_camera_pose, gl_projection_matrix, project_points
+from synthgen.render.gl import GLUnavailableError, gl_info, setup_gl_platform
+
+__all__ = [
+    "BACKGROUND_LABEL",
+    "CV_TO_GL",
+    "MAX_LABEL",
+    "PERSON_LABEL_BASE",
+    "AmodalOutput",
+    "GLUnavailableError",
+    "RenderOutput",
+    "Renderer",
+    "gl_camera_pose",
+    "gl_info",
+    "gl_projection_matrix",
+    "label_to_rgb",
+    "object_label",
+    "person_label",
+    "project_points",
+    "rgb_to_label",
+    "scene_labels",
+    "setup_gl_platform",
+]

@@ -1,0 +1,421 @@
+"""pyrender adapter: a :class:`~synthgen.scene.description.Scene` and a Camera in, numpy arrays out.
+
+Passes per :meth:`Renderer.render`:
+- colour: lit PBR pass with pyrender's 4x MSAA (antialiased ``rgb``);
+- labels: a flat-colour pass (``RenderFlags.SEG``) in which each instance's node is drawn in the
+  24-bit RGB encoding of its label. GL_MULTISAMPLE is off in that pass, so every pixel is sampled
+  once, at its centre: ``seg`` and ``depth`` come from it, and they agree with the projection
+  ``u = fx x/z + cx`` exactly (the colour pass's depth read-back takes one MSAA sample, about
+  (0.375, 0.875) px off centre, and is discarded).
+
+Scene-graph caching: building the pyrender scene (meshes, normals, GPU upload) happens once per
+``Scene`` and is reused for all its cameras. :meth:`Renderer.render` and
+:meth:`Renderer.render_amodal` rebuild only when handed a different ``Scene`` object than the
+last one (an identity check; the renderer keeps a reference, so a recycled ``id()`` cannot alias).
+Poses (``pose_world`` of objects, structures and lights) and ``ambient`` are re-read on every call,
+so moving things between frames is fine; if mesh geometry or materials of the *same* Scene object
+change, call :meth:`Renderer.prepare` to rebuild. Only one scene is held at a time; preparing
+another frees the previous one's GPU buffers.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import trimesh
+
+from synthgen.render.camera import gl_camera_pose, gl_projection_matrix, project_points
+from synthgen.render.gl import create_offscreen_renderer, import_pyrender, release_offscreen_renderer
+from synthgen.scene.description import Camera, Light, Material, MeshData, Scene
+
+#: Label of background pixels and of ``scene.structures`` in ``seg``.
+BACKGROUND_LABEL = 0
+#: ``seg`` label of ``scene.persons[j]`` is ``PERSON_LABEL_BASE + j``.
+PERSON_LABEL_BASE = 1 << 16
+#: Labels are encoded in the 24-bit RGB of the flat-colour pass.
+MAX_LABEL = (1 << 24) - 1
+
+
+def object_label(k: int) -> int:
+    """``seg`` label of ``scene.objects[k]``: ``1 + k``."""
+    if not 0 <= k < PERSON_LABEL_BASE - 1:
+        raise ValueError(f"object index {k} out of range [0, {PERSON_LABEL_BASE - 1})")
+    return 1 + int(k)
+
+
+def person_label(j: int) -> int:
+    """``seg`` label of ``scene.persons[j]``: ``PERSON_LABEL_BASE + j``."""
+    if not 0 <= j <= MAX_LABEL - PERSON_LABEL_BASE:
+        raise ValueError(f"person index {j} out of range")
+    return PERSON_LABEL_BASE + int(j)
+
+
+def scene_labels(scene: Scene) -> list[int]:
+    """All instance labels of ``scene``: objects first, then persons."""
+    return [object_label(k) for k in range(len(scene.objects))] + [
+        person_label(j) for j in range(len(scene.persons))
+    ]
+
+
+def label_to_rgb(label: int) -> tuple[int, int, int]:
+    """The uint8 RGB colour that encodes ``label`` in the flat-colour pass (R = high byte)."""
+    if not 0 <= label <= MAX_LABEL:
+        raise ValueError(f"label {label} does not fit in 24 bits")
+    return (label >> 16) & 0xFF, (label >> 8) & 0xFF, label & 0xFF
+
+
+def rgb_to_label(rgb: np.ndarray) -> np.ndarray:
+    """Decode (..., 3) uint8 colours of the flat-colour pass to int32 labels."""
+    c = np.asarray(rgb).astype(np.int32)
+    return (c[..., 0] << 16) | (c[..., 1] << 8) | c[..., 2]
+
+
+@dataclass
+class RenderOutput:
+    """One rendered view. ``rgb`` (H, W, 3) uint8; ``depth`` (H, W) float32 metres, the Z
+    coordinate in the OpenCV camera frame, 0 where nothing was hit; ``seg`` (H, W) int32 labels
+    (0 background/structures, ``object_label(k)``, ``person_label(j)``)."""
+
+    rgb: np.ndarray
+    depth: np.ndarray
+    seg: np.ndarray
+
+
+@dataclass(eq=False)
+class AmodalOutput:
+    """One instance rendered alone on a canvas ``canvas_scale`` times the image in each direction.
+
+    Canvas pixel (u + ox, v + oy) is image pixel (u, v), with ``offset = (ox, oy)``. Only the
+    window of the canvas the instance can cover is stored (``window_depth`` at canvas pixel
+    ``window_origin``); ``mask``/``depth`` build the full canvas on first access.
+    """
+
+    window_depth: np.ndarray  # (h, w) float32 metres, the instance's own Z; 0 outside its silhouette
+    window_origin: tuple[int, int]  # (x0, y0): canvas pixel of window_depth[0, 0]
+    canvas_size: tuple[int, int]  # (width, height) of the canvas, pixels
+    image_size: tuple[int, int]  # (width, height) of the image, pixels
+    offset: tuple[int, int]  # (ox, oy)
+
+    @property
+    def px_count(self) -> int:
+        """Silhouette pixels on the whole canvas (BOP ``px_count_all`` with canvas_scale=3)."""
+        return int(np.count_nonzero(self.window_depth > 0))
+
+    @cached_property
+    def depth(self) -> np.ndarray:
+        """(canvas_h, canvas_w) float32: the instance's own depth, metres, 0 outside."""
+        wc, hc = self.canvas_size
+        out = np.zeros((hc, wc), np.float32)
+        x0, y0 = self.window_origin
+        h, w = self.window_depth.shape
+        out[y0:y0 + h, x0:x0 + w] = self.window_depth
+        return out
+
+    @cached_property
+    def mask(self) -> np.ndarray:
+        """(canvas_h, canvas_w) bool: the full (amodal) silhouette on the canvas."""
+        return self.depth > 0
+
+    def image_depth(self) -> np.ndarray:
+        """(H, W) float32: the instance's own depth cropped back to the image."""
+        w, h = self.image_size
+        ox, oy = self.offset
+        return self.depth[oy:oy + h, ox:ox + w]
+
+    def image_mask(self) -> np.ndarray:
+        """(H, W) bool: the amodal silhouette cropped back to the image."""
+        return self.image_depth() > 0
+
+
+@dataclass
+class _Prepared:
+    """The pyrender scene graph of one synthgen Scene (private: pyrender objects live here only)."""
+
+    source: Scene
+    pr_scene: object  # pyrender.Scene
+    camera: object  # the OpenCV camera subclass of pyrender.Camera
+    camera_node: object
+    label_nodes: dict  # label -> pyrender.Node
+    seg_node_map: dict  # pyrender.Node -> (r, g, b) uint8 colour of its label
+    posed: list  # (pyrender.Node, record with .pose_world)
+
+
+def _make_camera_class(pyrender):
+    """pyrender.Camera subclass whose projection follows the OpenCV pixel-centre convention."""
+
+    class OpenCVCamera(pyrender.Camera):
+        def __init__(self, znear: float, zfar: float):
+            super().__init__(znear=znear, zfar=zfar)
+            self.K = np.eye(3)
+
+        def get_projection_matrix(self, width=None, height=None):
+            return gl_projection_matrix(self.K, width, height, self.znear, self.zfar)
+
+    return OpenCVCamera
+
+
+class Renderer:
+    """Offscreen renderer of synthgen scenes (pyrender on EGL/OSMesa); returns numpy arrays only.
+
+    ``width``, ``height``: initial framebuffer size in pixels (each call renders at its camera's
+    ``width`` x ``height``). ``znear``/``zfar``: clip planes in metres. ``bg_color``: linear RGB of
+    empty pixels in ``rgb``. ``shadows``: shadow maps for directional lights (slow on llvmpipe).
+    ``spot_cone``: (inner, outer) cone half-angles in radians for spot lights.
+    Use as a context manager, or call :meth:`close` to release the GL context.
+    Raises :class:`~synthgen.render.gl.GLUnavailableError` when no context can be made.
+    """
+
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        *,
+        znear: float = 0.01,
+        zfar: float = 50.0,
+        bg_color: tuple[float, float, float] = (0.0, 0.0, 0.0),
+        shadows: bool = False,
+        spot_cone: tuple[float, float] = (0.0, math.pi / 4.0),
+    ):
+        if width <= 0 or height <= 0:
+            raise ValueError(f"image size must be positive, got {width}x{height}")
+        if not 0 < znear < zfar:
+            raise ValueError(f"need 0 < znear < zfar, got znear={znear}, zfar={zfar}")
+        self.width, self.height = int(width), int(height)
+        self.znear, self.zfar = float(znear), float(zfar)
+        self.bg_color = tuple(float(c) for c in bg_color)
+        self.shadows = bool(shadows)
+        self.spot_cone = (float(spot_cone[0]), float(spot_cone[1]))
+        self._pr = import_pyrender()
+        self._offscreen = create_offscreen_renderer(self.width, self.height)
+        self._camera_cls = _make_camera_class(self._pr)
+        self._prepared: _Prepared | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the GL context and all GPU buffers. Safe to call twice."""
+        if self._offscreen is not None:
+            self._prepared = None
+            offscreen, self._offscreen = self._offscreen, None
+            release_offscreen_renderer(offscreen)
+
+    def __del__(self):
+        # pyrender's own finalizer would eglTerminate the display shared by every live Renderer.
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown: GL modules may be gone
+            pass
+
+    def __enter__(self) -> Renderer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _require_open(self):
+        if self._offscreen is None:
+            raise RuntimeError("Renderer is closed")
+        return self._offscreen
+
+    # -- scene graph -----------------------------------------------------------------------------
+
+    def prepare(self, scene: Scene) -> None:
+        """Build (or rebuild) the scene graph of ``scene``; later calls with it reuse the graph."""
+        self._require_open()
+        pr = self._pr
+        if len(scene.objects) >= PERSON_LABEL_BASE - 1:
+            raise ValueError(f"too many objects for the label encoding: {len(scene.objects)}")
+        pr_scene = pr.Scene(bg_color=(*self.bg_color, 1.0), ambient_light=np.asarray(scene.ambient, float))
+        label_nodes: dict[int, object] = {}
+        seg_node_map: dict[object, tuple[int, int, int]] = {}
+        posed: list = []
+        # Instances of one asset share a MeshData; upload it once per (mesh, material). The scene
+        # holds the MeshData alive while this dict exists, so id() is unambiguous here.
+        mesh_cache: dict[tuple, object] = {}
+
+        def shared_mesh(mesh: MeshData, material: Material):
+            key = (id(mesh), _material_key(material))
+            if key not in mesh_cache:
+                mesh_cache[key] = _pyrender_mesh(pr, mesh.vertices, mesh.faces, mesh.vertex_colors, material, True)
+            return mesh_cache[key]
+
+        for s in scene.structures:
+            node = pr_scene.add(shared_mesh(s.mesh, s.material), pose=np.asarray(s.pose_world, float))
+            # Structures occlude and have depth in the label pass, with label 0.
+            seg_node_map[node] = label_to_rgb(BACKGROUND_LABEL)
+            posed.append((node, s))
+        for k, obj in enumerate(scene.objects):
+            node = pr_scene.add(shared_mesh(obj.mesh, obj.material), pose=np.asarray(obj.pose_world, float))
+            label = object_label(k)
+            label_nodes[label] = node
+            seg_node_map[node] = label_to_rgb(label)
+            posed.append((node, obj))
+        for j, person in enumerate(scene.persons):
+            # Body meshes are smooth: plain vertex normals, no crease splitting (24k vertices).
+            mesh = _pyrender_mesh(pr, person.vertices, person.faces, None, person.material, False)
+            node = pr_scene.add(mesh, pose=np.eye(4))
+            label = person_label(j)
+            label_nodes[label] = node
+            seg_node_map[node] = label_to_rgb(label)
+        for light in scene.lights:
+            node = pr_scene.add(self._pyrender_light(light), pose=np.asarray(light.pose_world, float))
+            posed.append((node, light))
+        camera = self._camera_cls(self.znear, self.zfar)
+        camera_node = pr_scene.add(camera, pose=np.eye(4))
+        self._prepared = _Prepared(scene, pr_scene, camera, camera_node, label_nodes, seg_node_map, posed)
+
+    def _pyrender_light(self, light: Light):
+        pr = self._pr
+        color = np.asarray(light.color, float)
+        if light.kind == "directional":
+            return pr.DirectionalLight(color=color, intensity=light.intensity)
+        if light.kind == "point":
+            return pr.PointLight(color=color, intensity=light.intensity)
+        if light.kind == "spot":
+            inner, outer = self.spot_cone
+            return pr.SpotLight(color=color, intensity=light.intensity, innerConeAngle=inner, outerConeAngle=outer)
+        raise ValueError(f"unknown light kind {light.kind!r} (expected directional, point or spot)")
+
+    def _sync(self, scene: Scene) -> _Prepared:
+        """The prepared graph of ``scene`` with poses and ambient light re-read from it."""
+        if self._prepared is None or self._prepared.source is not scene:
+            self.prepare(scene)
+        prep = self._prepared
+        for node, record in prep.posed:
+            pose = np.asarray(record.pose_world, float)
+            if not np.array_equal(pose, node.matrix):
+                prep.pr_scene.set_pose(node, pose)
+        prep.pr_scene.ambient_light = np.asarray(scene.ambient, float)
+        return prep
+
+    # -- rendering -------------------------------------------------------------------------------
+
+    def _set_camera(self, prep: _Prepared, K: np.ndarray, T_w2c: np.ndarray, width: int, height: int):
+        prep.camera.K = np.asarray(K, float)
+        prep.pr_scene.set_pose(prep.camera_node, gl_camera_pose(T_w2c))
+        offscreen = self._require_open()
+        offscreen.viewport_width, offscreen.viewport_height = int(width), int(height)
+        return offscreen
+
+    def render(self, scene: Scene, camera: Camera) -> RenderOutput:
+        """Render ``scene`` seen by ``camera`` (OpenCV ``K``, ``T_w2c``) at camera.width x camera.height."""
+        pr = self._pr
+        prep = self._sync(scene)
+        offscreen = self._set_camera(prep, camera.K, camera.T_w2c, camera.width, camera.height)
+        flags = pr.RenderFlags.SHADOWS_DIRECTIONAL if self.shadows else pr.RenderFlags.NONE
+        rgb, _msaa_depth = offscreen.render(prep.pr_scene, flags)
+        seg_rgb, depth = offscreen.render(prep.pr_scene, pr.RenderFlags.SEG, prep.seg_node_map)
+        return RenderOutput(
+            rgb=np.ascontiguousarray(rgb[..., :3], dtype=np.uint8),
+            depth=np.ascontiguousarray(depth, dtype=np.float32),
+            seg=rgb_to_label(seg_rgb),
+        )
+
+    def render_amodal(
+        self, scene: Scene, camera: Camera, labels, canvas_scale: int = 1
+    ) -> dict[int, AmodalOutput]:
+        """Render each instance in ``labels`` alone: its full silhouette and its own depth.
+
+        The canvas is ``canvas_scale`` times the image in each direction, centred: offset
+        ``(ox, oy) = ((s - 1) * W // 2, (s - 1) * H // 2)`` and principal point shifted by it, so
+        with ``canvas_scale=3`` the parts outside the image are counted (BOP px_count_all rule).
+        To save fill and read-back, each instance is rasterized only over the canvas window its
+        projected vertices span (exact: the window is an integer shift of the principal point);
+        instances crossing the near plane use the whole canvas.
+        """
+        canvas_scale = int(canvas_scale)
+        if canvas_scale < 1:
+            raise ValueError(f"canvas_scale must be a positive integer, got {canvas_scale}")
+        pr = self._pr
+        prep = self._sync(scene)
+        W, H = int(camera.width), int(camera.height)
+        ox, oy = (canvas_scale - 1) * W // 2, (canvas_scale - 1) * H // 2
+        wc, hc = canvas_scale * W, canvas_scale * H
+        K_canvas = np.array(camera.K, dtype=float)
+        K_canvas[0, 2] += ox
+        K_canvas[1, 2] += oy
+        out: dict[int, AmodalOutput] = {}
+        for label in labels:
+            label = int(label)
+            node = prep.label_nodes.get(label)
+            if node is None:
+                raise KeyError(f"label {label} is not an instance of scene {scene.scene_id}")
+            x0, y0, x1, y1 = self._window(scene, label, K_canvas, camera.T_w2c, wc, hc)
+            if x1 <= x0 or y1 <= y0:
+                window = np.zeros((0, 0), np.float32)
+            else:
+                K_win = K_canvas.copy()
+                K_win[0, 2] -= x0
+                K_win[1, 2] -= y0
+                offscreen = self._set_camera(prep, K_win, camera.T_w2c, x1 - x0, y1 - y0)
+                _, depth = offscreen.render(prep.pr_scene, pr.RenderFlags.SEG, {node: (255, 255, 255)})
+                window = np.ascontiguousarray(depth, dtype=np.float32)
+            out[label] = AmodalOutput(window, (x0, y0), (wc, hc), (W, H), (ox, oy))
+        return out
+
+    def _window(self, scene: Scene, label: int, K: np.ndarray, T_w2c: np.ndarray, wc: int, hc: int):
+        """Canvas pixel window [x0, x1) x [y0, y1) that instance ``label`` can cover."""
+        if label >= PERSON_LABEL_BASE:
+            verts = np.asarray(scene.persons[label - PERSON_LABEL_BASE].vertices, float)
+        else:
+            obj = scene.objects[label - 1]
+            pose = np.asarray(obj.pose_world, float)
+            verts = np.asarray(obj.mesh.vertices, float) @ pose[:3, :3].T + pose[:3, 3]
+        uv, z = project_points(K, T_w2c, verts)
+        if len(z) == 0 or np.all(z > self.zfar):
+            return 0, 0, 0, 0
+        if np.all(z <= self.znear):
+            return 0, 0, 0, 0  # wholly behind the near plane: nothing to rasterize
+        if np.any(z <= self.znear):
+            return 0, 0, wc, hc  # crosses the near plane: the silhouette may reach any canvas edge
+        # Pixel centres within one pixel of the projected bounding box: rasterization never covers
+        # a centre outside the convex hull of the projected vertices.
+        x0 = max(0, int(np.floor(uv[:, 0].min())) - 1)
+        y0 = max(0, int(np.floor(uv[:, 1].min())) - 1)
+        x1 = min(wc, int(np.ceil(uv[:, 0].max())) + 2)
+        y1 = min(hc, int(np.ceil(uv[:, 1].max())) + 2)
+        return x0, y0, x1, y1
+
+
+def _material_key(m: Material) -> tuple:
+    return (tuple(float(c) for c in m.base_color), float(m.metallic), float(m.roughness))
+
+
+def _pyrender_mesh(pr, vertices, faces, vertex_colors, material: Material, split_creases: bool):
+    """pyrender.Mesh of one triangle mesh. ``split_creases``: duplicate vertices along sharp edges
+    (trimesh's ``smooth_shaded``) so boxes stay flat-shaded while curved parts stay smooth."""
+    tm = trimesh.Trimesh(
+        vertices=np.asarray(vertices, float),
+        faces=np.asarray(faces, np.int64),
+        vertex_colors=vertex_colors,
+        process=False,
+    )
+    if split_creases:
+        tm = tm.smooth_shaded
+    color_0 = tm.visual.vertex_colors if vertex_colors is not None else None
+    alpha = float(material.base_color[3])
+    pr_material = pr.MetallicRoughnessMaterial(
+        baseColorFactor=np.asarray(material.base_color, float),
+        metallicFactor=float(material.metallic),
+        roughnessFactor=float(material.roughness),
+        alphaMode="BLEND" if alpha < 1.0 else "OPAQUE",
+        # Double-sided: open meshes (bowls, cups, single-quad floors) must show their inside.
+        doubleSided=True,
+    )
+    primitive = pr.Primitive(
+        positions=np.asarray(tm.vertices, np.float32),
+        normals=np.asarray(tm.vertex_normals, np.float32),
+        indices=np.asarray(tm.faces, np.uint32),
+        color_0=color_0,
+        material=pr_material,
+        mode=pr.GLTF.TRIANGLES,
+    )
+    mesh = pr.Mesh(primitives=[primitive])
+    # pyrender 0.1.45's Mesh.bounds uses np.infty, removed in NumPy 2; shadow mapping needs the
+    # bounds (scene.scale), so fill its cache with the same value it would compute.
+    positions = primitive.positions
+    if len(positions):
+        mesh._bounds = np.stack([positions.min(axis=0), positions.max(axis=0)]).astype(np.float64)
+    return mesh

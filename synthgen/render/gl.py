@@ -1,0 +1,151 @@
+"""Headless OpenGL context selection for pyrender (EGL or OSMesa).
+
+pyrender imports PyOpenGL, and PyOpenGL binds its platform (GLX, EGL, OSMesa) once, on first
+import, from ``$PYOPENGL_PLATFORM``; pyrender also imports pyglet's window module, which wants a
+display unless ``$PYGLET_HEADLESS`` is set. So :func:`setup_gl_platform` must run before the first
+``import pyrender`` / ``import OpenGL.GL`` in the process. The render adapter calls it right before
+its lazy ``import pyrender``; nothing here runs at import time.
+
+``$SYNTHGEN_GL`` chooses the platform: ``egl`` (default; Mesa llvmpipe on CPUs, the NVIDIA driver's
+EGL on GPUs; ``$EGL_DEVICE_ID`` picks the device, as pyrender reads it) or ``osmesa``.
+"""
+from __future__ import annotations
+
+import os
+
+#: Platforms synthgen knows how to drive; values of ``$SYNTHGEN_GL`` / ``$PYOPENGL_PLATFORM``.
+SUPPORTED_PLATFORMS = ("egl", "osmesa")
+
+_INSTALL_HINT = {
+    "egl": (
+        "install EGL + Mesa (Debian/Ubuntu: apt-get install libegl1 libgl1-mesa-dri) for CPU "
+        "rendering with llvmpipe, or the NVIDIA driver's EGL library (libnvidia-gl) for a GPU, "
+        "or set SYNTHGEN_GL=osmesa"
+    ),
+    "osmesa": (
+        "install OSMesa (Debian/Ubuntu: apt-get install libosmesa6), "
+        "or set SYNTHGEN_GL=egl (Debian/Ubuntu: apt-get install libegl1 libgl1-mesa-dri)"
+    ),
+}
+
+
+class GLUnavailableError(RuntimeError):
+    """No offscreen OpenGL context could be created. ``str()`` is one line: why, and what to install."""
+
+    def __init__(self, platform: str, reason: str):
+        self.platform = platform
+        self.reason = " ".join(str(reason).split())  # one line, whatever the cause printed
+        hint = _INSTALL_HINT.get(platform, "set SYNTHGEN_GL to one of " + ", ".join(SUPPORTED_PLATFORMS))
+        super().__init__(
+            f"cannot create a headless OpenGL context with PYOPENGL_PLATFORM={platform!r} "
+            f"({self.reason}); {hint}"
+        )
+
+    def __reduce__(self):
+        # Rebuild from both fields, so the error survives pickling across worker processes.
+        return type(self), (self.platform, self.reason)
+
+
+def setup_gl_platform() -> str:
+    """Set ``PYOPENGL_PLATFORM`` and ``PYGLET_HEADLESS=1`` for headless rendering; return the platform.
+
+    ``$SYNTHGEN_GL`` (``egl`` or ``osmesa``) wins when set; otherwise a ``PYOPENGL_PLATFORM`` the
+    user already set is kept, else ``egl``. Must be called before pyrender is imported (PyOpenGL
+    binds its platform once per process); calling it again is harmless. Raises
+    :class:`GLUnavailableError` if ``$SYNTHGEN_GL`` names an unknown platform.
+    """
+    requested = os.environ.get("SYNTHGEN_GL", "").strip().lower()
+    if requested:
+        if requested not in SUPPORTED_PLATFORMS:
+            raise GLUnavailableError(requested, f"SYNTHGEN_GL={requested!r} is not one of {SUPPORTED_PLATFORMS}")
+        platform = requested
+    else:
+        platform = os.environ.get("PYOPENGL_PLATFORM", "").strip().lower() or "egl"
+    os.environ["PYOPENGL_PLATFORM"] = platform
+    os.environ["PYGLET_HEADLESS"] = "1"
+    return platform
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message`` of an exception, with PyOpenGL's tuple-style args joined readably."""
+    parts = [str(a) for a in exc.args if a is not None and str(a)]
+    return f"{type(exc).__name__}: {': '.join(dict.fromkeys(parts)) or repr(exc)}"
+
+
+def import_pyrender():
+    """Select the GL platform, then import and return the ``pyrender`` module.
+
+    A missing GL library surfaces as :class:`GLUnavailableError` (PyOpenGL loads it at import).
+    """
+    platform = setup_gl_platform()
+    try:
+        import pyrender
+    except (ImportError, OSError, RuntimeError, AttributeError) as exc:
+        # PyOpenGL raises ImportError/OSError for a missing libEGL/libOSMesa, pyrender's EGL module
+        # RuntimeError when the plugin is absent, and AttributeError on a half-loaded library.
+        raise GLUnavailableError(platform, _describe(exc)) from exc
+    return pyrender
+
+
+def create_offscreen_renderer(width: int, height: int):
+    """A ``pyrender.OffscreenRenderer`` of ``width`` x ``height`` pixels, or :class:`GLUnavailableError`."""
+    pyrender = import_pyrender()
+    platform = os.environ["PYOPENGL_PLATFORM"]
+    try:
+        return pyrender.OffscreenRenderer(int(width), int(height))
+    except GLUnavailableError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - EGL/OSMesa failures come as many exception types
+        raise GLUnavailableError(platform, _describe(exc)) from exc
+
+
+def release_offscreen_renderer(offscreen) -> None:
+    """Free an offscreen renderer's GL objects and its context, without harming other contexts.
+
+    pyrender's ``OffscreenRenderer.delete()`` ends with ``eglTerminate`` on the EGL display, which
+    every context of this process shares: it would invalidate every other live ``Renderer`` (and
+    ``gl_info()`` would break a running renderer). For EGL we therefore destroy only our context and
+    leave the display initialized (EGL has no per-context reference count); other platforms'
+    teardown is per context and is used as is. Idempotent.
+    """
+    platform = getattr(offscreen, "_platform", None)
+    if platform is None:
+        return
+    display = getattr(platform, "_egl_display", None)
+    if display is None:
+        offscreen.delete()
+        return
+    from OpenGL import EGL
+
+    try:
+        platform.make_current()
+        offscreen._renderer.delete()
+    finally:
+        EGL.eglMakeCurrent(display, EGL.EGL_NO_SURFACE, EGL.EGL_NO_SURFACE, EGL.EGL_NO_CONTEXT)
+        if platform._egl_context is not None:
+            EGL.eglDestroyContext(display, platform._egl_context)
+        platform._egl_context = None
+        platform._egl_display = None
+        # With these gone, pyrender's own __del__ -> delete() fails early and is a no-op.
+        offscreen._renderer = None
+        offscreen._platform = None
+
+
+def gl_info() -> dict[str, str]:
+    """Describe the GL implementation: ``vendor``, ``renderer``, ``version`` (glGetString) and
+    ``platform`` (``egl``/``osmesa``). Creates a 1x1 offscreen context and releases it."""
+    offscreen = create_offscreen_renderer(1, 1)
+    try:
+        from OpenGL import GL
+
+        # The context is current after construction; read the strings before anything else binds.
+        offscreen._platform.make_current()
+        strings = {
+            key: GL.glGetString(enum)
+            for key, enum in (("vendor", GL.GL_VENDOR), ("renderer", GL.GL_RENDERER), ("version", GL.GL_VERSION))
+        }
+    finally:
+        release_offscreen_renderer(offscreen)
+    info = {k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v or "")) for k, v in strings.items()}
+    info["platform"] = os.environ["PYOPENGL_PLATFORM"]
+    return info
