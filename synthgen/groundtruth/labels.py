@@ -31,22 +31,43 @@ JOINT_BEHIND_TOL = 0.20
 
 @dataclass
 class Silhouette:
-    """One instance rendered alone on the enlarged canvas."""
+    """One instance rendered alone on an enlarged canvas, stored as the window it covers.
 
-    mask: np.ndarray      # (Hc, Wc) bool
-    depth: np.ndarray     # (Hc, Wc) float32, Z metres, 0 outside
+    ``window_depth`` (h, w) float32 is the instance's own Z-depth (metres, 0 outside its
+    silhouette) over canvas pixels starting at ``window_origin`` = (x0, y0); image pixel (u, v)
+    is canvas pixel (u + off_x, v + off_y). Nothing canvas-sized is ever built (at 3x a 640x480
+    image that would be hundreds of MB per frame for a cluttered scene).
+    """
+
+    window_depth: np.ndarray
+    window_origin: tuple[int, int]
     off_x: int
     off_y: int
 
+    @property
+    def px_count(self) -> int:
+        """Silhouette pixels on the whole canvas (BOP ``px_count_all``)."""
+        return int(np.count_nonzero(self.window_depth > 0))
+
     def crop(self, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-        sl = (slice(self.off_y, self.off_y + height), slice(self.off_x, self.off_x + width))
-        return self.mask[sl], self.depth[sl]
+        """The silhouette mask and own depth over the image (H, W)."""
+        depth = np.zeros((height, width), np.float32)
+        x0 = self.window_origin[0] - self.off_x   # window origin in image pixels
+        y0 = self.window_origin[1] - self.off_y
+        h, w = self.window_depth.shape
+        ix0, iy0 = max(x0, 0), max(y0, 0)
+        ix1, iy1 = min(x0 + w, width), min(y0 + h, height)
+        if ix1 > ix0 and iy1 > iy0:
+            depth[iy0:iy1, ix0:ix1] = self.window_depth[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
+        return depth > 0, depth
 
     def bbox_unclipped(self) -> list[int]:
-        b = bbox_from_mask(self.mask)
-        if b[0] < 0 and b[2] < 0:
+        """BOP ``bbox_obj``: box of the whole silhouette in image coordinates, not clipped."""
+        b = bbox_from_mask(self.window_depth > 0)
+        if b[2] < 0:
             return b
-        return [b[0] - self.off_x, b[1] - self.off_y, b[2], b[3]]
+        return [b[0] + self.window_origin[0] - self.off_x, b[1] + self.window_origin[1] - self.off_y,
+                b[2], b[3]]
 
 
 def visible_mask(sil: Silhouette, scene_depth: np.ndarray, K: np.ndarray, delta: float) -> np.ndarray:
@@ -66,7 +87,7 @@ def object_gt(gt_id: int, obj_id: int, name: str, T_m2w: np.ndarray, T_w2c: np.n
     h, w = scene_depth.shape
     mask_in, _ = sil.crop(w, h)
     vis = visible_mask(sil, scene_depth, K, visib_delta)
-    px_all = int(sil.mask.sum())
+    px_all = sil.px_count
     px_visib = int(vis.sum())
     return ObjectGT(
         gt_id=gt_id, obj_id=obj_id, name=name, R_m2c=T_m2c[:3, :3].copy(), t_m2c=T_m2c[:3, 3].copy(),
@@ -114,7 +135,7 @@ def person_gt(person, T_w2c: np.ndarray, K: np.ndarray, sil: Silhouette, visible
     kp_all = keypoints_from_joints(ext_cam, is_landmark, K, scene_depth, visible_region)
     wb = kp_all[WHOLEBODY133_FROM_SMPLX]
     coco = kp_all[COCO17_FROM_SMPLX]
-    px_all = int(sil.mask.sum())
+    px_all = sil.px_count
     px_visib = int(visible_region.sum())
     return PersonGT(
         person_id=person.person_id, body_model=person.body_model, gender=person.gender,

@@ -85,7 +85,7 @@ def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan) -
         out = renderer.render(scene, cam)
         depth_gt = out.depth
         amodal = renderer.render_amodal(scene, cam, obj_labels + per_labels, canvas_scale=3)
-        sils = {lab: Silhouette(mask=a.mask, depth=a.depth, off_x=a.offset[0], off_y=a.offset[1])
+        sils = {lab: Silhouette(a.window_depth, a.window_origin, off_x=a.offset[0], off_y=a.offset[1])
                 for lab, a in amodal.items()}
         objects = [object_gt(k, o.obj_id, o.name, o.pose_world, cam.T_w2c, cam.K, sils[obj_labels[k]],
                              depth_gt, VISIB_DELTA) for k, o in enumerate(scene.objects)]
@@ -192,7 +192,8 @@ def run_render(cfg: SceneConfig, out: Path, *, config_dict: dict, overwrite: boo
     # gl_info() makes and releases its own context: call it before the renderer's exists
     # (pyrender's EGL teardown terminates the shared display). Both fail early with one line.
     renderer_info = gl_info()
-    renderer = Renderer(cfg.camera.width, cfg.camera.height)
+    # znear 5 cm: the 24-bit depth buffer then resolves < 0.1 mm (BOP's depth step) to ~9 m.
+    renderer = Renderer(cfg.camera.width, cfg.camera.height, znear=0.05)
     try:
         prepare_output(out, overwrite)
         with _progress(quiet, cfg.frames) as advance:
