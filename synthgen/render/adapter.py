@@ -238,7 +238,8 @@ class Renderer:
         def shared_mesh(mesh: MeshData, material: Material):
             key = (id(mesh), _material_key(material))
             if key not in mesh_cache:
-                mesh_cache[key] = _pyrender_mesh(pr, mesh.vertices, mesh.faces, mesh.vertex_colors, material, True)
+                mesh_cache[key] = _pyrender_mesh(pr, mesh.vertices, mesh.faces, mesh.vertex_colors, material, True,
+                                                 mesh.uv)
             return mesh_cache[key]
 
         for s in scene.structures:
@@ -380,12 +381,19 @@ class Renderer:
 
 
 def _material_key(m: Material) -> tuple:
-    return (tuple(float(c) for c in m.base_color), float(m.metallic), float(m.roughness))
+    tex = id(m.texture) if m.texture is not None else None
+    return (tuple(float(c) for c in m.base_color), float(m.metallic), float(m.roughness), tex)
 
 
-def _pyrender_mesh(pr, vertices, faces, vertex_colors, material: Material, split_creases: bool):
+def _pyrender_mesh(pr, vertices, faces, vertex_colors, material: Material, split_creases: bool,
+                   uv=None):
     """pyrender.Mesh of one triangle mesh. ``split_creases``: duplicate vertices along sharp edges
-    (trimesh's ``smooth_shaded``) so boxes stay flat-shaded while curved parts stay smooth."""
+    (trimesh's ``smooth_shaded``) so boxes stay flat-shaded while curved parts stay smooth.
+    With ``uv`` and a ``material.texture`` the texture is applied (no crease splitting then: a
+    UV-mapped mesh is already split where its charts meet, and splitting would lose the UVs)."""
+    textured = uv is not None and material.texture is not None
+    if textured:
+        split_creases = False
     tm = trimesh.Trimesh(
         vertices=np.asarray(vertices, float),
         faces=np.asarray(faces, np.int64),
@@ -403,11 +411,14 @@ def _pyrender_mesh(pr, vertices, faces, vertex_colors, material: Material, split
         alphaMode="BLEND" if alpha < 1.0 else "OPAQUE",
         # Double-sided: open meshes (bowls, cups, single-quad floors) must show their inside.
         doubleSided=True,
+        baseColorTexture=(pr.Texture(source=np.ascontiguousarray(material.texture[..., :3], np.uint8),
+                                     source_channels="RGB") if textured else None),
     )
     primitive = pr.Primitive(
         positions=np.asarray(tm.vertices, np.float32),
         normals=np.asarray(tm.vertex_normals, np.float32),
         indices=np.asarray(tm.faces, np.uint32),
+        texcoord_0=np.asarray(uv, np.float32) if textured else None,
         color_0=color_0,
         material=pr_material,
         mode=pr.GLTF.TRIANGLES,

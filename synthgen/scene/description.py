@@ -20,11 +20,16 @@ import numpy as np
 
 @dataclass
 class Material:
-    """PBR metallic-roughness material. ``base_color`` is linear RGBA in [0, 1]."""
+    """PBR metallic-roughness material. ``base_color`` is linear RGBA in [0, 1].
+
+    ``texture``: optional (H, W, 3) uint8 sRGB image multiplied with ``base_color``; it is used
+    only on meshes that carry ``uv`` coordinates (texture repeats: coordinates may exceed 1).
+    """
 
     base_color: tuple[float, float, float, float] = (0.8, 0.8, 0.8, 1.0)
     metallic: float = 0.0
     roughness: float = 0.6
+    texture: np.ndarray | None = None
 
 
 @dataclass
@@ -32,11 +37,13 @@ class MeshData:
     """A triangle mesh in its own model frame, metres.
 
     ``vertices`` (N, 3) float64, ``faces`` (M, 3) int64. ``vertex_colors`` optional (N, 3|4) uint8.
+    ``uv`` optional (N, 2) texture coordinates (see ``synthgen.scene.textures.box_project_uv``).
     """
 
     vertices: np.ndarray
     faces: np.ndarray
     vertex_colors: np.ndarray | None = None
+    uv: np.ndarray | None = None
 
 
 @dataclass
