@@ -36,7 +36,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         cfg = load_scene_config(args.scene, args.overrides)
         out = Path(args.output) if args.output else Path("output") / Path(args.scene).stem
         result = run_render(cfg, out, config_dict=config_to_dict(cfg), overwrite=args.overwrite,
-                            quiet=args.quiet)
+                            quiet=args.quiet, base_dir=Path(args.scene).resolve().parent)
     except (ConfigError, AssetError, OutputError, GLUnavailableError) as exc:
         return _fail(str(exc))
     fps = result.frames / max(result.seconds, 1e-9)

@@ -142,7 +142,7 @@ def test_unknown_key_names_full_path_and_suggests(tmp_path, repo_presets):
     path = write(tmp_path / "s.yaml", "frames: 2\ncamera:\n  widht: 320\n")
     msg = load_error(path)
     assert msg.startswith(f"unknown key 'camera.widht' in {path}; did you mean 'camera.width'?")
-    assert "(valid: width, height, distance, elevation_deg, azimuth_deg, roll_deg)" in msg
+    assert "(valid: width, height, distance, elevation_deg, azimuth_deg, roll_deg, focal_scale," in msg
 
 
 def test_unknown_key_from_override_names_the_override(scene):
@@ -216,7 +216,7 @@ def test_config_to_dict_round_trips_through_json(scene):
     back = json.loads(json.dumps(d))
     assert back == d
     assert back["sensor"]["name"] == "azure_kinect_nfov" and back["sensor"]["height"] == 576
-    assert back["camera"]["distance"] == [1.8, 2.6]
+    assert back["camera"]["distance"] == [1.2, 2.2]
     # The exported dict is a complete config: it rebuilds the same dataclass.
     rebuilt = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(SceneConfig), back))
     assert rebuilt == cfg

@@ -36,15 +36,24 @@ def _check_range(key: str, rng: list[float], lo: float | None = None, hi: float 
 @dataclass
 class CameraConfig:
     """Image size and where cameras are placed. Intrinsics come from the sensor preset, scaled to
-    ``width`` x ``height`` when they differ from the preset's native resolution."""
+    ``width`` x ``height`` when they differ from the preset's native resolution, then multiplied
+    by a focal factor drawn from ``focal_scale`` per view (zoom variety)."""
 
     width: int = 640
     height: int = 480
-    # Look-at sampling around the scene's target region (the counter in front of the person).
-    distance: list[float] = field(default_factory=lambda: [1.8, 2.6])
-    elevation_deg: list[float] = field(default_factory=lambda: [15.0, 35.0])
-    azimuth_deg: list[float] = field(default_factory=lambda: [-40.0, 40.0])
-    roll_deg: list[float] = field(default_factory=lambda: [-3.0, 3.0])
+    # Look-at sampling around a target on the scene's focus supports (counter, table, ...):
+    # distance from the target, elevation above its horizontal plane, azimuth about the vertical
+    # (0 = looking from the room's open side), roll about the optical axis.
+    distance: list[float] = field(default_factory=lambda: [1.2, 2.2])
+    elevation_deg: list[float] = field(default_factory=lambda: [20.0, 50.0])
+    azimuth_deg: list[float] = field(default_factory=lambda: [-60.0, 60.0])
+    roll_deg: list[float] = field(default_factory=lambda: [-5.0, 5.0])
+    focal_scale: list[float] = field(default_factory=lambda: [0.9, 1.2])
+    # Random offset of the look-at point inside the target support's rectangle (0 = its centre).
+    target_jitter: float = 0.3
+    # Chance that a view looks at a person's chest instead of the objects (when there are people).
+    person_target_prob: float = 0.3
+    max_tries: int = 200
 
     def __post_init__(self) -> None:
         _check(8 <= self.width <= 8192, "width", "an integer in [8, 8192]", self.width)
@@ -53,6 +62,11 @@ class CameraConfig:
         _check_range("elevation_deg", self.elevation_deg, lo=-89.0, hi=89.0)
         _check_range("azimuth_deg", self.azimuth_deg, lo=-360.0, hi=360.0)
         _check_range("roll_deg", self.roll_deg, lo=-180.0, hi=180.0)
+        _check_range("focal_scale", self.focal_scale, lo=0.1, hi=10.0)
+        _check(0.0 <= self.target_jitter <= 1.0, "target_jitter", "a value in [0, 1]", self.target_jitter)
+        _check(0.0 <= self.person_target_prob <= 1.0, "person_target_prob", "a probability in [0, 1]",
+               self.person_target_prob)
+        _check(1 <= self.max_tries <= 100000, "max_tries", "an integer in [1, 100000]", self.max_tries)
 
 
 @dataclass
@@ -83,38 +97,108 @@ class SensorConfig:
         _check(self.depth_unit >= 0, "depth_unit", "a value >= 0", self.depth_unit)
 
 
+LAYOUTS = ("kitchen", "tabletop", "workshop")
+SUPPORT_KINDS = ("counter", "island", "table", "shelf", "workbench", "floor")
+
+
 @dataclass
 class RoomConfig:
-    """The room shell: a floor, walls and one counter along the back wall (metres)."""
+    """The room: ``layout`` picks the furniture generator (metres throughout).
 
+    kitchen: counters along the back wall (an L run with ``side_counter_prob``), a wall shelf with
+    ``shelves`` boards, an island or a table with ``island_prob``; tabletop: one table; workshop:
+    a workbench and a shelf rack."""
+
+    layout: str = "kitchen"
     size_x: list[float] = field(default_factory=lambda: [4.0, 6.0])
     size_y: list[float] = field(default_factory=lambda: [3.5, 5.0])
     wall_height: list[float] = field(default_factory=lambda: [2.4, 2.8])
     counter_height: list[float] = field(default_factory=lambda: [0.86, 0.94])
     counter_depth: list[float] = field(default_factory=lambda: [0.55, 0.65])
     counter_length: list[float] = field(default_factory=lambda: [1.8, 2.6])
+    side_counter_prob: float = 0.5
+    island_prob: float = 0.7
+    shelves: list[int] = field(default_factory=lambda: [1, 3])
 
     def __post_init__(self) -> None:
-        _check_range("size_x", self.size_x, lo=1.0)
-        _check_range("size_y", self.size_y, lo=1.0)
-        _check_range("wall_height", self.wall_height, lo=1.0)
+        _check(self.layout in LAYOUTS, "layout", " or ".join(f"'{x}'" for x in LAYOUTS), self.layout)
+        _check_range("size_x", self.size_x, lo=2.5)
+        _check_range("size_y", self.size_y, lo=2.5)
+        _check_range("wall_height", self.wall_height, lo=1.8)
         _check_range("counter_height", self.counter_height, lo=0.2)
         _check_range("counter_depth", self.counter_depth, lo=0.2)
         _check_range("counter_length", self.counter_length, lo=0.3)
+        _check(0.0 <= self.side_counter_prob <= 1.0, "side_counter_prob", "a probability in [0, 1]",
+               self.side_counter_prob)
+        _check(0.0 <= self.island_prob <= 1.0, "island_prob", "a probability in [0, 1]", self.island_prob)
+        _check(len(self.shelves) == 2 and 0 <= self.shelves[0] <= self.shelves[1] <= 6, "shelves",
+               "a [low, high] pair with 0 <= low <= high <= 6", list(self.shelves))
+
+
+@dataclass
+class ObjectGroup:
+    """A category of objects: which assets, how many per scene, where they go.
+
+    ``labelled: false`` makes the group distractors: simulated and rendered (they occlude), but
+    not written to the ground truth."""
+
+    assets: list[str] = field(default_factory=list)
+    count: list[int] = field(default_factory=lambda: [1, 3])
+    supports: list[str] = field(default_factory=lambda: ["counter"])
+    labelled: bool = True
+
+    def __post_init__(self) -> None:
+        _check(len(self.assets) > 0, "assets", "at least one asset reference", list(self.assets))
+        _check(len(self.count) == 2 and 0 <= self.count[0] <= self.count[1] <= 500, "count",
+               "a [low, high] pair with 0 <= low <= high <= 500", list(self.count))
+        _check(len(self.supports) > 0 and all(k in SUPPORT_KINDS for k in self.supports), "supports",
+               f"a non-empty list of {', '.join(SUPPORT_KINDS)}", list(self.supports))
+
+
+def _default_groups() -> dict[str, ObjectGroup]:
+    return {"main": ObjectGroup(
+        assets=["builtin:box", "builtin:cylinder", "builtin:sphere", "builtin:cone", "builtin:capsule"],
+        count=[6, 8], supports=["counter", "island", "table", "workbench"])}
 
 
 @dataclass
 class ObjectsConfig:
-    """Objects placed on the counter. ``assets`` are asset references (``builtin:<name>``)."""
+    """Objects, by group. Every labelled asset of every group gets a dataset-wide ``obj_id`` in
+    the order groups and assets are listed (duplicates keep their first id). ``density``
+    multiplies every group's drawn count (a clutter knob); ``stacking`` lets objects land on each
+    other; placement tries and physics limits follow."""
 
-    count: list[int] = field(default_factory=lambda: [6, 8])
-    assets: list[str] = field(default_factory=lambda: [
-        "builtin:box", "builtin:cylinder", "builtin:sphere", "builtin:cone", "builtin:capsule"])
+    groups: dict[str, ObjectGroup] = field(default_factory=_default_groups)
+    density: float = 1.0
+    stacking: bool = True
+    max_tries: int = 5
+    settle_time: float = 3.0
 
     def __post_init__(self) -> None:
-        _check(len(self.count) == 2 and 0 <= self.count[0] <= self.count[1] <= 200, "count",
-               "a [low, high] pair with 0 <= low <= high <= 200", list(self.count))
-        _check(len(self.assets) > 0, "assets", "at least one asset reference", list(self.assets))
+        _check(0.0 <= self.density <= 10.0, "density", "a value in [0, 10]", self.density)
+        _check(1 <= self.max_tries <= 100, "max_tries", "an integer in [1, 100]", self.max_tries)
+        _check(0.1 <= self.settle_time <= 30.0, "settle_time", "seconds in [0.1, 30]", self.settle_time)
+
+
+@dataclass
+class MaterialsConfig:
+    """Domain randomization of surfaces: procedural textures on room surfaces (and optionally
+    objects), PBR ranges for objects."""
+
+    textures: list[str] = field(default_factory=lambda: ["wood", "tiles", "noise", "stripes"])
+    surface_texture_prob: float = 0.8
+    object_texture_prob: float = 0.2
+    metallic_prob: float = 0.15
+    roughness: list[float] = field(default_factory=lambda: [0.2, 0.9])
+
+    def __post_init__(self) -> None:
+        kinds = ("wood", "tiles", "noise", "stripes")
+        _check(all(t in kinds for t in self.textures), "textures", f"a list of {', '.join(kinds)}",
+               list(self.textures))
+        for k in ("surface_texture_prob", "object_texture_prob", "metallic_prob"):
+            v = getattr(self, k)
+            _check(0.0 <= v <= 1.0, k, "a probability in [0, 1]", v)
+        _check_range("roughness", self.roughness, lo=0.0, hi=1.0)
 
 
 @dataclass
@@ -133,20 +217,33 @@ class HumansConfig:
         _check_range("betas_range", self.betas_range, lo=-5.0, hi=5.0)
 
 
+LIGHT_TYPES = ("point", "spot", "directional")
+
+
 @dataclass
 class LightsConfig:
-    """A directional sun plus point lights; intensities in pyrender units."""
+    """Randomized lights: ``count`` lights of ``types`` (uniform choice), colour from a black-body
+    temperature in kelvin, intensities in pyrender units (W/m^2 for directional, candela-like
+    for point and spot), an ambient term, and shadow maps on or off."""
 
-    directional_intensity: list[float] = field(default_factory=lambda: [2.0, 4.0])
-    point_count: list[int] = field(default_factory=lambda: [1, 2])
-    point_intensity: list[float] = field(default_factory=lambda: [8.0, 20.0])
-    ambient: list[float] = field(default_factory=lambda: [0.15, 0.35])
+    count: list[int] = field(default_factory=lambda: [1, 4])
+    types: list[str] = field(default_factory=lambda: ["point", "spot", "directional"])
+    directional_intensity: list[float] = field(default_factory=lambda: [1.5, 4.0])
+    point_intensity: list[float] = field(default_factory=lambda: [5.0, 25.0])
+    spot_intensity: list[float] = field(default_factory=lambda: [10.0, 40.0])
+    color_temperature_k: list[float] = field(default_factory=lambda: [2700.0, 6500.0])
+    ambient: list[float] = field(default_factory=lambda: [0.1, 0.35])
+    shadows: bool = False
 
     def __post_init__(self) -> None:
+        _check(len(self.count) == 2 and 1 <= self.count[0] <= self.count[1] <= 16, "count",
+               "a [low, high] pair with 1 <= low <= high <= 16", list(self.count))
+        _check(len(self.types) > 0 and all(t in LIGHT_TYPES for t in self.types), "types",
+               f"a non-empty list of {', '.join(LIGHT_TYPES)}", list(self.types))
         _check_range("directional_intensity", self.directional_intensity, lo=0.0)
-        _check(len(self.point_count) == 2 and 0 <= self.point_count[0] <= self.point_count[1] <= 8,
-               "point_count", "a [low, high] pair with 0 <= low <= high <= 8", list(self.point_count))
         _check_range("point_intensity", self.point_intensity, lo=0.0)
+        _check_range("spot_intensity", self.spot_intensity, lo=0.0)
+        _check_range("color_temperature_k", self.color_temperature_k, lo=1000.0, hi=40000.0)
         _check_range("ambient", self.ambient, lo=0.0, hi=1.0)
 
 
@@ -182,6 +279,7 @@ class SceneConfig:
     objects: ObjectsConfig = field(default_factory=ObjectsConfig)
     humans: HumansConfig = field(default_factory=HumansConfig)
     lights: LightsConfig = field(default_factory=LightsConfig)
+    materials: MaterialsConfig = field(default_factory=MaterialsConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def __post_init__(self) -> None:

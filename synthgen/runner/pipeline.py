@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..assets.library import AssetModel, resolve_assets
+from ..assets.library import AssetModel, expand_ref, resolve_asset
 from ..bodies.keypoints import COCO17_NAMES, extended_joints
 from ..config.schema import SceneConfig
 from ..groundtruth.labels import Silhouette, object_gt, person_gt
 from ..groundtruth.records import FrameRecord
 from ..scene.description import Scene
-from ..scene.sampler import sample_scene, scene_rng
+from ..scene.sampler import AssetGroup, sample_scene, scene_rng
 from ..sensors.ideal import apply_depth_sensor
 from ..writers.bop import save_camera, save_model_ply, save_models_info, compute_model_info
 from ..writers.coco import merge_coco_parts, save_coco
@@ -35,20 +35,48 @@ VISIB_DELTA = 0.015
 
 @dataclass
 class JobContext:
-    """What every shard of a job shares: the config, resolved assets and the body model."""
+    """What every shard of a job shares: the config, resolved asset groups and the body model.
+
+    ``assets`` are the labelled models with their dataset-wide ``obj_id`` (what ``models/``
+    holds); ``groups`` the config's object groups with resolved assets (distractors included)."""
 
     cfg: SceneConfig
     assets: list[AssetModel]
+    groups: list[AssetGroup]
     body: object | None
     categories: dict[int, str] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, cfg: SceneConfig) -> "JobContext":
-        assets = resolve_assets(list(cfg.objects.assets))
-        body = None
-        if cfg.humans.count[1] > 0:
-            body = make_body_model(cfg)
-        return cls(cfg=cfg, assets=assets, body=body, categories={a.obj_id: a.name for a in assets})
+    def build(cls, cfg: SceneConfig, base_dir: Path | None = None) -> "JobContext":
+        assets, groups = resolve_groups(cfg, base_dir)
+        body = make_body_model(cfg) if cfg.humans.count[1] > 0 else None
+        return cls(cfg=cfg, assets=assets, groups=groups, body=body,
+                   categories={a.obj_id: a.name for a in assets})
+
+
+def resolve_groups(cfg: SceneConfig, base_dir: Path | None) -> tuple[list[AssetModel], list[AssetGroup]]:
+    """Resolve every group's references. A reference may expand to several models (``bop:<dir>``);
+    labelled models get obj_ids 1.. in the order groups, references and expansions are listed (a
+    model listed twice keeps its first id); distractor-only models are resolved with obj_id 0
+    and never written to ``models/``."""
+    by_ref: dict[str, AssetModel] = {}
+    labelled: list[AssetModel] = []
+    expanded = {name: [r for ref in g.assets for r in expand_ref(ref, base_dir)]
+                for name, g in cfg.objects.groups.items()}
+    for name, g in cfg.objects.groups.items():
+        if g.labelled:
+            for ref in expanded[name]:
+                if ref not in by_ref:
+                    by_ref[ref] = resolve_asset(ref, len(labelled) + 1, base_dir=base_dir)
+                    labelled.append(by_ref[ref])
+    groups = []
+    for name, g in cfg.objects.groups.items():
+        for ref in expanded[name]:
+            if ref not in by_ref:
+                by_ref[ref] = resolve_asset(ref, 0, base_dir=base_dir)
+        groups.append(AssetGroup(name=name, assets=[by_ref[r] for r in expanded[name]], count=tuple(g.count),
+                                 supports=tuple(g.supports), labelled=g.labelled))
+    return labelled, groups
 
 
 def make_body_model(cfg: SceneConfig):
@@ -60,16 +88,26 @@ def make_body_model(cfg: SceneConfig):
     raise NotImplementedError("humans.model 'smplx' arrives with the humans issue; use 'mannequin'")
 
 
-def _settle(static, dynamic):
-    from ..physics.settle import settle_objects
+def make_place_fn(cfg: SceneConfig):
+    """The physics adapter as the plain function ``sample_scene`` expects."""
+    from ..physics.placement import PlacementItem, PlacementParams, place_objects
 
-    return settle_objects(static, dynamic)
+    params = PlacementParams(stacking=cfg.objects.stacking, max_tries=cfg.objects.max_tries,
+                             max_settle_time=cfg.objects.settle_time)
+
+    def place(static, supports, items, rng):
+        its = [PlacementItem(key=i, mesh=m, mass_kg=mass, supports=tuple(sup))
+               for i, (m, mass, sup) in enumerate(items)]
+        return place_objects(static, supports, its, rng, params).poses
+
+    return place
 
 
 def build_scene(ctx: JobContext, shard: ShardPlan) -> Scene:
     """Sample scene ``shard.scene_index`` from its own generator (seed, scene index)."""
     rng = scene_rng(ctx.cfg.seed, shard.scene_index)
-    return sample_scene(ctx.cfg, shard.scene_index, shard.n_views, ctx.assets, ctx.body, _settle, rng)
+    return sample_scene(ctx.cfg, shard.scene_index, shard.n_views, ctx.groups, ctx.body,
+                        make_place_fn(ctx.cfg), rng)
 
 
 def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan) -> list[FrameRecord]:
@@ -78,7 +116,10 @@ def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan) -
 
     cfg = ctx.cfg
     frames = []
-    obj_labels = [object_label(k) for k in range(len(scene.objects))]
+    # distractors (obj_id 0) are rendered and occlude, but get no ground truth; gt_id is the
+    # index among the labelled objects, as BOP requires.
+    labelled = [k for k, o in enumerate(scene.objects) if o.obj_id > 0]
+    obj_labels = [object_label(k) for k in labelled]
     per_labels = [person_label(j) for j in range(len(scene.persons))]
     person_ext = [extended_joints(p.joints_world, p.landmarks_world) for p in scene.persons]
     for view, cam in enumerate(scene.cameras):
@@ -87,8 +128,11 @@ def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan) -
         amodal = renderer.render_amodal(scene, cam, obj_labels + per_labels, canvas_scale=3)
         sils = {lab: Silhouette(a.window_depth, a.window_origin, off_x=a.offset[0], off_y=a.offset[1])
                 for lab, a in amodal.items()}
-        objects = [object_gt(k, o.obj_id, o.name, o.pose_world, cam.T_w2c, cam.K, sils[obj_labels[k]],
-                             depth_gt, VISIB_DELTA) for k, o in enumerate(scene.objects)]
+        objects = []
+        for gt_id, (k, label) in enumerate(zip(labelled, obj_labels)):
+            o = scene.objects[k]
+            objects.append(object_gt(gt_id, o.obj_id, o.name, o.pose_world, cam.T_w2c, cam.K, sils[label],
+                                     depth_gt, VISIB_DELTA))
         persons = [person_gt(p, cam.T_w2c, cam.K, sils[per_labels[j]], out.seg == per_labels[j],
                              depth_gt, person_ext[j]) for j, p in enumerate(scene.persons)]
         frames.append(FrameRecord(
@@ -181,19 +225,19 @@ def finalize(ctx: JobContext, out: Path, shards: list[ShardPlan], config_dict: d
 
 
 def run_render(cfg: SceneConfig, out: Path, *, config_dict: dict, overwrite: bool = False,
-               quiet: bool = False) -> JobResult:
+               quiet: bool = False, base_dir: Path | None = None) -> JobResult:
     """Render the whole job into ``out``. Bad input is rejected before anything is written."""
     from ..render import Renderer, gl_info
 
     t0 = time.perf_counter()
-    ctx = JobContext.build(cfg)          # assets and body model resolve before OUT is touched
+    ctx = JobContext.build(cfg, base_dir)   # assets and body model resolve before OUT is touched
     shards = plan_shards(cfg.frames, cfg.views_per_scene)
     out = Path(out)
     # gl_info() makes and releases its own context: call it before the renderer's exists
     # (pyrender's EGL teardown terminates the shared display). Both fail early with one line.
     renderer_info = gl_info()
     # znear 5 cm: the 24-bit depth buffer then resolves < 0.1 mm (BOP's depth step) to ~9 m.
-    renderer = Renderer(cfg.camera.width, cfg.camera.height, znear=0.05)
+    renderer = Renderer(cfg.camera.width, cfg.camera.height, znear=0.05, shadows=cfg.lights.shadows)
     try:
         prepare_output(out, overwrite)
         with _progress(quiet, cfg.frames) as advance:
