@@ -25,11 +25,15 @@ def repo() -> Path:
     return REPO
 
 
+# The tiny kitchen: 64x48, 2 views of one scene, both looking at the person.
+TINY_ARGS = ("frames=2", "views_per_scene=2", "camera.person_target_prob=1", "camera.width=64",
+             "camera.height=48")
+
+
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory) -> Path:
     """The kitchen scene at 64x48, 2 frames, rendered once through the CLI for the session."""
     out = tmp_path_factory.mktemp("tiny") / "kitchen"
-    r = run_cli("render", REPO / "scenes" / "kitchen.yaml", "frames=2", "views_per_scene=2", "camera.person_target_prob=1",
-                "camera.width=64", "camera.height=48", "-o", out, "--quiet")
+    r = run_cli("render", REPO / "scenes" / "kitchen.yaml", *TINY_ARGS, "-o", out, "--quiet")
     assert r.returncode == 0, r.stderr
     return out

@@ -5,10 +5,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import trimesh
 from pycocotools.coco import COCO
 
-from conftest import REPO, run_cli
+from conftest import REPO, TINY_ARGS, run_cli
 
 from synthgen.writers.bop import load_depth, load_mask, load_scene_camera, load_scene_gt
 from synthgen.writers.humans import load_scene_humans
@@ -126,8 +127,7 @@ def test_keypoints_are_projections_of_3d_joints(tiny_dataset: Path):
 
 def test_determinism_same_seed_same_bytes(tmp_path: Path, tiny_dataset: Path):
     out = tmp_path / "again"
-    r = run_cli("render", SCENE, "frames=2", "views_per_scene=2", "camera.width=64",
-                "camera.height=48", "-o", out, "--quiet")
+    r = run_cli("render", SCENE, *TINY_ARGS, "-o", out, "--quiet")
     assert r.returncode == 0, r.stderr
     names = ["annotations/coco_train_synth.json", "manifest.jsonl", "models/models_info.json",
              "train_synth/000000/scene_gt.json", "train_synth/000000/scene_camera.json",
@@ -136,8 +136,7 @@ def test_determinism_same_seed_same_bytes(tmp_path: Path, tiny_dataset: Path):
         assert (out / n).read_bytes() == (tiny_dataset / n).read_bytes(), n
 
     other = tmp_path / "other"
-    r = run_cli("render", SCENE, "frames=2", "views_per_scene=2", "camera.width=64",
-                "camera.height=48", "seed=1", "-o", other, "--quiet")
+    r = run_cli("render", SCENE, *TINY_ARGS, "seed=1", "-o", other, "--quiet")
     assert r.returncode == 0, r.stderr
     for n in ["train_synth/000000/scene_gt.json", "train_synth/000000/scene_camera.json",
               "train_synth/000000/scene_humans.json"]:
@@ -170,3 +169,29 @@ def test_info_prints_gl_and_extras():
     vendor = [line for line in r.stdout.splitlines() if line.startswith("GL vendor:")]
     assert vendor and len(vendor[0].split(":", 1)[1].strip()) > 0
     assert "extra smplx" in r.stdout and "extra ray" in r.stdout
+
+
+def test_kitchen_frame_has_at_least_15_visible_objects(tmp_path: Path):
+    out = tmp_path / "k"
+    r = run_cli("render", SCENE, "frames=1", "views_per_scene=1", "camera.width=320", "camera.height=240",
+                "-o", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    info = json.loads((out / "train_synth" / "000000" / "scene_gt_info.json").read_text())
+    visible = [g for g in info["0"] if g["px_count_visib"] > 0]
+    assert len(visible) >= 15, len(visible)
+    models = json.loads((out / "models" / "models_info.json").read_text())
+    # a can is continuously symmetric about its axis; the mug (handle) is not symmetric
+    names = json.loads((out / "dataset.json").read_text())["objects"]
+    ids = {v["name"]: k for k, v in names.items()}
+    assert models[ids["can"]]["symmetries_continuous"][0]["axis"] == [0.0, 0.0, 1.0]
+    assert "symmetries_continuous" not in models[ids["mug"]]
+
+
+@pytest.mark.parametrize("scene", ["tabletop", "workshop"])
+def test_other_scenes_render(tmp_path: Path, scene: str):
+    out = tmp_path / scene
+    r = run_cli("render", REPO / "scenes" / f"{scene}.yaml", "frames=1", "views_per_scene=1",
+                "camera.width=64", "camera.height=48", "-o", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    gt = load_scene_gt(out / "train_synth" / "000000" / "scene_gt.json")
+    assert len(gt[0]) >= 10

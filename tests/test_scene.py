@@ -60,3 +60,75 @@ def test_intrinsics_scale_about_pixel_corners():
 def test_plan_shards_covers_every_frame_once():
     plan = plan_shards(10, 4)
     assert [(p.scene_index, p.n_views, p.first_frame) for p in plan] == [(0, 4, 0), (1, 4, 4), (2, 2, 8)]
+
+
+def _structure_signature(scene) -> np.ndarray:
+    return np.array([np.r_[s.pose_world[:3, 3], np.ptp(s.mesh.vertices, axis=0)] for s in scene.structures
+                     if s.name != "floor"][:8])
+
+
+def test_layout_differs_between_seeds_and_repeats_for_a_seed():
+    a, b, c = _scene(11), _scene(11), _scene(12)
+    sa, sb, sc = _structure_signature(a), _structure_signature(b), _structure_signature(c)
+    np.testing.assert_array_equal(sa, sb)
+    assert sa.shape != sc.shape or not np.allclose(sa, sc)
+    assert [o.name for o in a.objects] == [o.name for o in b.objects]
+    for oa, ob in zip(a.objects, b.objects):
+        np.testing.assert_array_equal(oa.pose_world, ob.pose_world)
+
+
+@pytest.mark.parametrize("layout,kinds", [("kitchen", {"counter", "shelf", "floor"}),
+                                          ("tabletop", {"table", "floor"}),
+                                          ("workshop", {"workbench", "shelf", "floor"})])
+def test_layouts_have_their_supports_and_valid_cameras(layout, kinds):
+    from synthgen.scene.layout import sample_layout
+    from synthgen.scene.lights_cameras import view_is_valid
+    from synthgen.scene.materials import SurfaceMaterials
+
+    scene = "tabletop" if layout == "tabletop" else ("workshop" if layout == "workshop" else "kitchen")
+    cfg = load_scene_config(REPO / "scenes" / f"{scene}.yaml", ["room.shelves=[2,2]"] if layout == "kitchen" else [])
+    lay = sample_layout(cfg.room, scene_rng(3, 0), SurfaceMaterials(cfg.materials, scene_rng(3, 1)))
+    assert kinds <= lay.support_kinds()
+    s = _scene(3, 0, scene)
+    assert len(s.objects) >= 10
+    for cam in s.cameras:
+        eye = -cam.T_w2c[:3, :3].T @ cam.T_w2c[:3, 3]
+        assert 0 < eye[0] and 0 < eye[1] and 0 < eye[2]
+    # the validity check rejects an eye inside furniture and outside the room
+    box_c, box_s = lay.boxes[-1]
+    assert not view_is_valid(lay, box_c.copy(), box_c + np.array([0, 0, 2.0]))
+    assert not view_is_valid(lay, np.array([-1.0, 1.0, 1.0]), np.array([1.0, 1.0, 1.0]))
+
+
+def test_shelf_objects_fit_under_the_next_board():
+    s = _scene(5, 0, "workshop")
+    boards = sorted({round(e.pose_world[2, 3] + np.ptp(e.mesh.vertices[:, 2]) / 2, 4)
+                     for e in s.structures if e.name.startswith("rack_board")})
+    for o in s.objects:
+        z = transform(o.pose_world, o.mesh.vertices)[:, 2]
+        below = [b for b in boards if b <= z.min() + 0.006]
+        above = [b for b in boards if b > z.min() + 0.006]
+        if below and above and abs(z.min() - below[-1]) < 0.006:
+            assert z.max() < above[0], o.name
+
+
+def test_procedural_textures_are_seeded_and_uv_mapping_is_per_face():
+    from synthgen.scene.description import MeshData
+    from synthgen.scene.textures import TEXTURE_KINDS, box_project_uv, make_texture
+
+    for kind in TEXTURE_KINDS:
+        t1 = make_texture(kind, np.random.default_rng(1), 32)
+        t2 = make_texture(kind, np.random.default_rng(1), 32)
+        t3 = make_texture(kind, np.random.default_rng(2), 32)
+        assert t1.shape == (32, 32, 3) and t1.dtype == np.uint8
+        np.testing.assert_array_equal(t1, t2)
+        assert not np.array_equal(t1, t3) and t1.std() > 1.0
+    import trimesh
+
+    tm = trimesh.creation.box((1.0, 2.0, 0.5))
+    m = box_project_uv(MeshData(np.asarray(tm.vertices), np.asarray(tm.faces)), metres_per_repeat=0.5)
+    assert m.uv.shape == (36, 2) and m.vertices.shape == (36, 3)
+    # the +Z face spans 1 x 2 m -> 2 x 4 texture repeats
+    faces_top = np.isclose(m.vertices[m.faces][:, :, 2], 0.25).all(axis=1)
+    top = m.faces[faces_top].ravel()
+    assert np.ptp(m.uv[top, 0]) == pytest.approx(2.0) and np.ptp(m.uv[top, 1]) == pytest.approx(4.0)

@@ -98,7 +98,8 @@ def make_place_fn(cfg: SceneConfig):
     def place(static, supports, items, rng):
         its = [PlacementItem(key=i, mesh=m, mass_kg=mass, supports=tuple(sup))
                for i, (m, mass, sup) in enumerate(items)]
-        return place_objects(static, supports, its, rng, params).poses
+        res = place_objects(static, supports, its, rng, params)
+        return res.poses, res.supports
 
     return place
 

@@ -161,19 +161,35 @@ def _facing(layout: Layout, xy: np.ndarray) -> float:
     return float(np.arctan2(d[0], -d[1]))
 
 
-def _targets(layout: Layout, objects: list[ObjectInstance], jitter: float,
+def _root_support(rests_on: list, i: int) -> str:
+    """The support surface under object ``i``, following ``stack:<j>`` links down a pile."""
+    seen = set()
+    label = rests_on[i] or "floor"
+    while label.startswith("stack:") and label not in seen:
+        seen.add(label)
+        label = rests_on[int(label[6:])] or "floor"
+    return label
+
+
+def _targets(layout: Layout, objects: list[ObjectInstance], on_support: list[str], jitter: float,
              rng: np.random.Generator) -> list[np.ndarray]:
-    """Look-at points: the labelled objects' centres on focus supports (jittered towards their
-    support's centre), or the focus supports' centres when no object landed there."""
-    focus = [s for s in layout.supports if s.name.split(":")[0] in layout.focus]
-    pts = [o.pose_world[:3, 3].copy() for o in objects if o.obj_id > 0]
-    if not pts:
-        pts = [s.pose_world[:3, 3] + np.array([0.0, 0.0, 0.05]) for s in focus] or \
-              [np.array([layout.size_x / 2, layout.size_y / 2, 0.5])]
+    """Look-at points, one per labelled object: the centroid of the labelled objects that share
+    its support (so a view frames the cluster, and busy surfaces are looked at more often),
+    moved towards the object by a random fraction ``jitter``. Falls back to the focus supports'
+    centres when no labelled object was placed."""
+    centres: dict[str, list[np.ndarray]] = {}
+    for o, sup in zip(objects, on_support):
+        if o.obj_id > 0:
+            centres.setdefault(sup, []).append(o.pose_world[:3, 3])
     out = []
-    for p in pts:
-        j = rng.uniform(-jitter, jitter, size=3) * np.array([0.3, 0.3, 0.05])
-        out.append(p + j)
+    for o, sup in zip(objects, on_support):
+        if o.obj_id > 0:
+            c = np.mean(centres[sup], axis=0)
+            out.append(c + rng.uniform(0.0, jitter) * (o.pose_world[:3, 3] - c))
+    if not out:
+        focus = [s for s in layout.supports if s.name.split(":")[0] in layout.focus]
+        out = [s.pose_world[:3, 3] + np.array([0.0, 0.0, 0.05]) for s in focus] or \
+              [np.array([layout.size_x / 2, layout.size_y / 2, 0.5])]
     return out
 
 
@@ -194,11 +210,13 @@ def sample_scene(cfg: SceneConfig, scene_id: int, n_views: int, groups: list[Ass
     picks = _pick_objects(cfg, groups, layout, rng)
     static = [(s.mesh, s.pose_world) for s in layout.structures]
     items = [(p.asset.mesh, _mass(p.asset), p.supports) for p in picks]
-    poses = place(static, layout.supports, items, rng) if picks else []
+    poses, rests_on = place(static, layout.supports, items, rng) if picks else ([], [])
     objects = []
-    for p, pose in zip(picks, poses):
+    on_support: list[str] = []
+    for i, (p, pose) in enumerate(zip(picks, poses)):
         if pose is None:
             continue   # could not be placed within the tries: left out of the scene
+        on_support.append(_root_support(rests_on, i))
         mat = object_material(cfg.materials, rng)
         mesh = box_project_uv(p.asset.mesh, 0.1) if mat.texture is not None else p.asset.mesh
         # distractors carry obj_id 0: rendered and simulated, never labelled
@@ -217,7 +235,7 @@ def sample_scene(cfg: SceneConfig, scene_id: int, n_views: int, groups: list[Ass
         params = standing_params(rng, cfg.humans.betas_range, yaw=_facing(layout, xy) + _u(rng, (-0.5, 0.5)))
         persons.append(place_person(body, params, xy, j, rng))
 
-    targets = _targets(layout, objects, cfg.camera.target_jitter, rng)
+    targets = _targets(layout, objects, on_support, cfg.camera.target_jitter, rng)
     # a person's chest (spine3, SMPL-X joint 9) is the look-at point of person views
     person_targets = [p.joints_world[9].copy() for p in persons]
     lights = sample_lights(cfg.lights, layout, targets[0], rng)
