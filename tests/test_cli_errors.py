@@ -64,11 +64,12 @@ def test_missing_sensor_preset(tmp_path):
     assert "kinect_v9" in msg
 
 
-@pytest.mark.parametrize("asset", ["builtin:teapot", "nowhere:thing"])
-def test_bad_asset_reference(tmp_path, asset):
-    r, out = _render(tmp_path, str(SCENE), f"objects.assets=[{asset}]")
+@pytest.mark.parametrize("asset,why", [("builtin:teapot", "mug"), ("nowhere:thing", "builtin"),
+                                       ("mesh:missing.obj?unit=mm", "missing.obj")])
+def test_bad_asset_reference(tmp_path, asset, why):
+    r, out = _render(tmp_path, str(SCENE), f"objects.groups.kitchenware.assets=[{asset}]")
     msg = _assert_clean_failure(r, out)
-    assert asset in msg
+    assert msg.startswith(f"synthgen: error: asset '{asset}'") and why in msg
 
 
 def test_bad_cli_argument(tmp_path):
