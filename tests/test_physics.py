@@ -14,6 +14,7 @@ from scipy.spatial.transform import Rotation
 
 from synthgen.physics.placement import PlacementError, PlacementItem, PlacementParams, place_objects
 from synthgen.physics.settle import Simulator
+from synthgen.physics.shapes import vhacd_decomposition
 from synthgen.scene.description import MeshData, SupportSurface
 
 REST_TOL = 0.005   # lowest point this close to a support surface = resting on it
@@ -250,3 +251,15 @@ def test_vhacd_decomposition_lets_a_ball_fall_into_a_cup(tmp_path):
     assert z_rest["hull"] > 0.11 and z_rest["vhacd"] < 0.03, z_rest
     cached = sorted(tmp_path.glob("vhacd-*.obj"))
     assert len(cached) == 1 and cached[0].stat().st_size > 0
+    mtime = cached[0].stat().st_mtime_ns
+    with Simulator(concave="vhacd", cache_dir=str(tmp_path)) as sim:   # reuses the cached parts
+        sim.add_dynamic(cup, _at(0.0, 0.0, 0.0501), 0.3)
+    assert cached[0].stat().st_mtime_ns == mtime and len(list(tmp_path.glob("vhacd-*"))) == 1
+
+
+def test_vhacd_over_its_time_limit_falls_back_to_the_hull_and_remembers(tmp_path):
+    cup = _mesh(trimesh.creation.revolve(np.array([[0, 0], [0.04, 0], [0.04, 0.09], [0.035, 0.09],
+                                                   [0.035, 0.005], [0, 0.005]]), sections=24))
+    assert vhacd_decomposition(cup, tmp_path, timeout_s=0.01) is None
+    assert [f.suffix for f in tmp_path.glob("vhacd-*")] == [".hull"]
+    assert vhacd_decomposition(cup, tmp_path) is None   # remembered: no second attempt

@@ -75,7 +75,7 @@ class PlacementParams:
     stack_probability: float = 0.2    # with stacking: chance a spawn aims right above a placed object
     max_tries: int = 4                # spawns per object before it is dropped (or PlacementError)
     strict: bool = False              # raise PlacementError instead of dropping an object
-    drop_height: tuple[float, float] = (0.005, 0.04)  # release gap under the lowest point
+    drop_height: tuple[float, float] = (0.005, 0.04)  # release gap under the lowest point (>= 2 margins + 1 mm)
     upright_probability: float = 0.6  # chance of model +Z up (random yaw) vs a random rotation
     edge_margin: float = 0.02         # keep spawn footprints this far inside support rectangles
     max_settle_time: float = 2.0      # simulated seconds per drop round
@@ -97,6 +97,7 @@ class PlacementParams:
     angular_damping: float = 0.1
     concave: str = "hull"             # "hull" or "vhacd" (decompose concave watertight meshes)
     cache_dir: str | None = None      # V-HACD cache folder (a temporary one per call when None)
+    vhacd_timeout: float = 30.0       # slower decompositions fall back to the hull (cached as such)
 
     def __post_init__(self) -> None:
         def need(cond: bool, key: str, what: str, found) -> None:
@@ -125,6 +126,7 @@ class PlacementParams:
         need(0.0 <= self.collision_margin <= 0.005, "collision_margin", "a value in [0, 0.005]",
              self.collision_margin)
         need(self.concave in ("hull", "vhacd"), "concave", "'hull' or 'vhacd'", self.concave)
+        need(self.vhacd_timeout > 0.0, "vhacd_timeout", "seconds > 0", self.vhacd_timeout)
 
 
 @dataclass
@@ -243,7 +245,8 @@ def place_objects(static: list[tuple[MeshData, np.ndarray]], supports: list[Supp
 
     with Simulator(params.timestep, solver_iterations=params.solver_iterations,
                    collision_margin=params.collision_margin, concave=params.concave,
-                   cache_dir=params.cache_dir, lateral_friction=params.lateral_friction,
+                   cache_dir=params.cache_dir, vhacd_timeout=params.vhacd_timeout,
+                   lateral_friction=params.lateral_friction,
                    rolling_friction=params.rolling_friction, spinning_friction=params.spinning_friction,
                    angular_damping=params.angular_damping) as sim:
         return _Placer(sim, static, sups, list(items), allowed, rng, params).run()
@@ -288,7 +291,6 @@ class _Placer:
             pending = [i for i, st in enumerate(self.states) if not st.placed and not st.failed and st.body is None]
             if not pending and not dirty:
                 break
-            self.stats.rounds += 1
             for i in pending:
                 if self._spawn(i):
                     dirty = True
@@ -298,6 +300,7 @@ class _Placer:
                         self._fail(i)
             if not dirty:
                 continue
+            self.stats.rounds += 1
             live = [i for i, st in enumerate(self.states) if st.body is not None]
             for i in live:
                 self.sim.wake(self.states[i].body)
@@ -333,9 +336,10 @@ class _Placer:
         st = self.states[i]
         st.failed = True
         if self.prm.strict:
-            where = ", ".join(f"'{n}'" for n in st.tried_supports) or "?"
-            raise PlacementError(f"object {i} (key {self.items[i].key!r}) could not be placed on support "
-                                 f"{where} after {st.tries} tries: {st.reason}")
+            where = ", ".join(f"'{n}'" for n in st.tried_supports)
+            where = f"support {where}" if len(st.tried_supports) == 1 else f"supports {where}"
+            raise PlacementError(f"object {i} (key {self.items[i].key!r}) could not be placed on {where} "
+                                 f"after {st.tries} tries: {st.reason}")
 
     # -- spawning -------------------------------------------------------------------------
     def _spawn(self, i: int) -> bool:
@@ -398,6 +402,9 @@ class _Placer:
         check), or None with a reason appended."""
         prm, rng, sup = self.prm, self.rng, self.sups[k]
         clearance = float(sup.surface.clearance)
+        # The release gap never goes below the resting gap plus 1 mm, so a spawn never starts in
+        # contact with its support.
+        min_gap = max(prm.drop_height[0], 2 * prm.collision_margin + 0.001)
         min_h = np.inf
         fits = None
         for R in self._orientations(points):
@@ -407,12 +414,12 @@ class _Placer:
             min_h = min(min_h, h)
             xr = (-sup.half[0] + prm.edge_margin - lo[0], sup.half[0] - prm.edge_margin - hi[0])
             yr = (-sup.half[1] + prm.edge_margin - lo[1], sup.half[1] - prm.edge_margin - hi[1])
-            if h + prm.drop_height[0] + 0.001 <= clearance and xr[0] <= xr[1] and yr[0] <= yr[1]:
+            if h + min_gap + 0.001 <= clearance and xr[0] <= xr[1] and yr[0] <= yr[1]:
                 fits = (R, lo, hi, h, xr, yr)
                 break
         if fits is None:
-            if min_h + prm.drop_height[0] + 0.001 > clearance:
-                reasons.append(f"{min_h:.3f} m tall in its flattest orientation, over the "
+            if min_h + min_gap + 0.001 > clearance:
+                reasons.append(f"at least {min_h:.3f} m tall in every tried orientation, over the "
                                f"{clearance:.3f} m clearance of '{sup.surface.name}'")
             else:
                 reasons.append(f"footprint does not fit inside '{sup.surface.name}' "
@@ -432,7 +439,7 @@ class _Placer:
                 x, y = float(rng.uniform(*xr)), float(rng.uniform(*yr))
             gap = float(rng.uniform(*prm.drop_height)) if prm.drop_height[1] > prm.drop_height[0] \
                 else float(prm.drop_height[0])
-            gap = max(gap, 2 * prm.collision_margin + 0.001)
+            gap = float(np.clip(gap, min_gap, max(min_gap, clearance - h - 0.001)))
             t_local = np.array([x, y, gap - lo[2]])
             t = sup.origin + sup.R @ t_local
             box = _aabb(points @ R.T + t)

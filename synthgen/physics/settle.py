@@ -70,13 +70,15 @@ class Simulator:
     by Bullet. ``concave``: ``"hull"`` or ``"vhacd"`` (see module doc); ``cache_dir`` is where
     V-HACD results are kept (a temporary folder removed on :meth:`close` when None).
     ``concavity_threshold``: a watertight mesh is decomposed when 1 - volume/hull volume exceeds
-    it. Friction/damping values apply to every dynamic body.
+    it; a decomposition taking over ``vhacd_timeout`` seconds falls back to the hull (see
+    :func:`~synthgen.physics.shapes.vhacd_decomposition`). Friction/damping values apply to every
+    dynamic body.
     """
 
     def __init__(self, timestep: float = 1.0 / 240.0, gravity: float = -9.81, *,
                  solver_iterations: int = 50, collision_margin: float = 0.0005,
                  concave: str = "hull", cache_dir: str | None = None, concavity_threshold: float = 0.25,
-                 vhacd_resolution: int = 100_000, lateral_friction: float = 0.6,
+                 vhacd_resolution: int = 100_000, vhacd_timeout: float = 30.0, lateral_friction: float = 0.6,
                  rolling_friction: float = 0.002, spinning_friction: float = 0.002,
                  restitution: float = 0.05, linear_damping: float = 0.04, angular_damping: float = 0.04):
         import pybullet as p
@@ -95,6 +97,7 @@ class Simulator:
         self._cache_dir = cache_dir
         self._concavity_threshold = float(concavity_threshold)
         self._vhacd_resolution = int(vhacd_resolution)
+        self._vhacd_timeout = float(vhacd_timeout)
         self._dyn_params = dict(lateralFriction=lateral_friction, rollingFriction=rolling_friction,
                                 spinningFriction=spinning_friction, restitution=restitution,
                                 linearDamping=linear_damping, angularDamping=angular_damping)
@@ -135,7 +138,11 @@ class Simulator:
         if self._concave == "vhacd" and hull.concavity > self._concavity_threshold:
             if self._cache_dir is None and self._tmp is None:
                 self._tmp = tempfile.TemporaryDirectory(prefix="synthgen-vhacd-")
-            obj = vhacd_decomposition(mesh, self._cache_dir or self._tmp.name, self._vhacd_resolution)
+            obj = vhacd_decomposition(mesh, self._cache_dir or self._tmp.name, self._vhacd_resolution,
+                                      self._vhacd_timeout)
+        else:
+            obj = None
+        if obj is not None:
             # One convex hull per 'o' group of the OBJ, shifted so the body frame is the com.
             shape = p.createCollisionShape(p.GEOM_MESH, fileName=str(obj), collisionFramePosition=(-hull.com).tolist(),
                                            physicsClientId=cid)

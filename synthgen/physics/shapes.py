@@ -82,23 +82,33 @@ def is_convex_mesh(mesh: MeshData) -> bool:
     return bool(tm.is_watertight and tm.is_convex)
 
 
-def vhacd_decomposition(mesh: MeshData, cache_dir: str | os.PathLike, resolution: int = 100_000) -> Path:
+def vhacd_decomposition(mesh: MeshData, cache_dir: str | os.PathLike, resolution: int = 100_000,
+                        timeout_s: float = 30.0) -> Path | None:
     """Path of an OBJ holding the V-HACD convex decomposition of ``mesh`` (model frame, metres),
     one ``o`` group per convex part, computed once and cached as
-    ``<cache_dir>/vhacd-v<version>-<mesh sha1>-r<resolution>.obj``.
+    ``<cache_dir>/vhacd-v<version>-<mesh sha1>-r<resolution>.obj``; None when V-HACD took longer
+    than ``timeout_s`` (the caller uses the convex hull), remembered with a ``.hull`` marker
+    file next to where the OBJ would be so later runs do not try again.
+
+    Timings of pybullet's V-HACD 2.2 on one core: 0.3-1.4 s for mugs, pans, tools and crates,
+    4.7 s for a 1150-vertex bowl, but 90 s for a flat 26 cm plate (its voxel grid gets 7 million
+    cells whatever ``resolution`` says), hence the time limit.
 
     V-HACD runs in a child Python process: pybullet's V-HACD prints progress to the C stdout,
-    which must not interleave with the caller's output. The file is written under a temporary
-    name and renamed, so concurrent workers filling the same cache never read a partial file.
-    About 0.5 s for a 200-vertex cup at resolution 1e5 on one core (plus ~0.3 s process start).
+    which must not interleave with the caller's output, and a child can be stopped at the time
+    limit. The file is written under a temporary name and renamed, so concurrent workers filling
+    the same cache never read a partial file (they may compute the same decomposition twice).
     """
     import trimesh
 
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     out = cache / f"vhacd-v{_VHACD_CACHE_VERSION}-{mesh_digest(mesh)}-r{int(resolution)}.obj"
+    marker = out.with_suffix(".hull")
     if out.exists():
         return out
+    if marker.exists():
+        return None
     with tempfile.TemporaryDirectory(dir=cache, prefix=".vhacd-") as tmp:
         src = Path(tmp) / "in.obj"
         dst = Path(tmp) / "out.obj"
@@ -106,9 +116,13 @@ def vhacd_decomposition(mesh: MeshData, cache_dir: str | os.PathLike, resolution
                         faces=np.asarray(mesh.faces, dtype=np.int64), process=False).export(src)
         code = ("import sys, pybullet as p; "
                 "p.vhacd(sys.argv[1], sys.argv[2], sys.argv[3], resolution=int(sys.argv[4]))")
-        proc = subprocess.run([sys.executable, "-c", code, str(src), str(dst), str(Path(tmp) / "log.txt"),
-                               str(int(resolution))], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True, check=False)
+        try:
+            proc = subprocess.run([sys.executable, "-c", code, str(src), str(dst), str(Path(tmp) / "log.txt"),
+                                   str(int(resolution))], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True, check=False, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            marker.write_text(f"V-HACD took longer than {timeout_s} s; convex hull used\n")
+            return None
         if proc.returncode != 0 or not dst.exists() or dst.stat().st_size == 0:
             tail = (proc.stderr or "").strip().splitlines()[-1:] or ["no output file"]
             raise RuntimeError(f"V-HACD failed for mesh {out.name}: {tail[0]}")
