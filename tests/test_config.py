@@ -142,7 +142,7 @@ def test_unknown_key_names_full_path_and_suggests(tmp_path, repo_presets):
     path = write(tmp_path / "s.yaml", "frames: 2\ncamera:\n  widht: 320\n")
     msg = load_error(path)
     assert msg.startswith(f"unknown key 'camera.widht' in {path}; did you mean 'camera.width'?")
-    assert "(valid: width, height, distance, elevation_deg, azimuth_deg, roll_deg, focal_scale," in msg
+    assert "(valid: width, height, rig, distance, elevation_deg, azimuth_deg, roll_deg, focal_scale," in msg
 
 
 def test_unknown_key_from_override_names_the_override(scene):

@@ -41,6 +41,10 @@ class CameraConfig:
 
     width: int = 640
     height: int = 480
+    # third_person: independent look-at views; egocentric: a head-mounted camera on person 0
+    # looking at the hands; rig: a calibrated ring of views_per_scene cameras around person 0
+    # (or the objects) rendering the same scene state.
+    rig: str = "third_person"
     # Look-at sampling around a target on the scene's focus supports (counter, table, ...):
     # distance from the target, elevation above its horizontal plane, azimuth about the vertical
     # (0 = looking from the room's open side), roll about the optical axis.
@@ -58,6 +62,8 @@ class CameraConfig:
     def __post_init__(self) -> None:
         _check(8 <= self.width <= 8192, "width", "an integer in [8, 8192]", self.width)
         _check(8 <= self.height <= 8192, "height", "an integer in [8, 8192]", self.height)
+        _check(self.rig in ("third_person", "egocentric", "rig"), "rig",
+               "'third_person', 'egocentric' or 'rig'", self.rig)
         _check_range("distance", self.distance, lo=0.05)
         _check_range("elevation_deg", self.elevation_deg, lo=-89.0, hi=89.0)
         _check_range("azimuth_deg", self.azimuth_deg, lo=-360.0, hi=360.0)
@@ -203,18 +209,46 @@ class MaterialsConfig:
 
 @dataclass
 class HumansConfig:
-    """People in the scene. ``model`` is the body-model backend: 'mannequin' (embedded,
-    default) or 'smplx' (user-supplied SMPL-X files, arrives with the humans issue)."""
+    """People in the scene.
+
+    ``model``: the body-model backend, 'mannequin' (embedded, default) or 'smplx' (user-supplied
+    SMPL-X files in ``model_dir``, with ``gender``, ``num_betas``, ``num_expression_coeffs``,
+    ``flat_hand_mean`` passed to the smplx package). ``betas_range``: uniform range of the shape
+    coefficients. ``poses``: named poses to draw from (empty = the whole library), with
+    ``pose_noise_deg`` of per-joint noise; ``motion_files``: AMASS-style ``.npz`` files to draw
+    poses from instead (paths relative to the scene file). Interaction: with ``hold_prob`` a
+    person holds one of ``holdable`` in a hand; otherwise with ``reach_prob`` reaches for an
+    object on a counter or table (arm IK, hand on the object)."""
 
     count: list[int] = field(default_factory=lambda: [1, 1])
     model: str = "mannequin"
+    model_dir: str = ""
+    gender: str = "neutral"
+    num_betas: int = 10
+    num_expression_coeffs: int = 10
+    flat_hand_mean: bool = False
     betas_range: list[float] = field(default_factory=lambda: [-1.5, 1.5])
+    poses: list[str] = field(default_factory=list)
+    pose_noise_deg: float = 4.0
+    motion_files: list[str] = field(default_factory=list)
+    hold_prob: float = 0.3
+    reach_prob: float = 0.4
+    holdable: list[str] = field(default_factory=lambda: ["builtin:mug", "builtin:can", "builtin:bottle",
+                                                         "builtin:jar"])
 
     def __post_init__(self) -> None:
         _check(len(self.count) == 2 and 0 <= self.count[0] <= self.count[1] <= 16, "count",
                "a [low, high] pair with 0 <= low <= high <= 16", list(self.count))
         _check(self.model in ("mannequin", "smplx"), "model", "'mannequin' or 'smplx'", self.model)
+        _check(self.gender in ("neutral", "male", "female"), "gender", "'neutral', 'male' or 'female'",
+               self.gender)
+        _check(1 <= self.num_betas <= 300, "num_betas", "an integer in [1, 300]", self.num_betas)
+        _check(0 <= self.num_expression_coeffs <= 100, "num_expression_coeffs", "an integer in [0, 100]",
+               self.num_expression_coeffs)
         _check_range("betas_range", self.betas_range, lo=-5.0, hi=5.0)
+        _check(0.0 <= self.pose_noise_deg <= 45.0, "pose_noise_deg", "degrees in [0, 45]", self.pose_noise_deg)
+        for k in ("hold_prob", "reach_prob"):
+            _check(0.0 <= getattr(self, k) <= 1.0, k, "a probability in [0, 1]", getattr(self, k))
 
 
 LIGHT_TYPES = ("point", "spot", "directional")

@@ -44,17 +44,19 @@ class JobContext:
     assets: list[AssetModel]
     groups: list[AssetGroup]
     body: object | None
+    holdables: list[AssetModel] = field(default_factory=list)
     categories: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, cfg: SceneConfig, base_dir: Path | None = None) -> "JobContext":
-        assets, groups = resolve_groups(cfg, base_dir)
+        assets, groups, holdables = resolve_groups(cfg, base_dir)
         body = make_body_model(cfg) if cfg.humans.count[1] > 0 else None
-        return cls(cfg=cfg, assets=assets, groups=groups, body=body,
+        return cls(cfg=cfg, assets=assets, groups=groups, body=body, holdables=holdables,
                    categories={a.obj_id: a.name for a in assets})
 
 
-def resolve_groups(cfg: SceneConfig, base_dir: Path | None) -> tuple[list[AssetModel], list[AssetGroup]]:
+def resolve_groups(cfg: SceneConfig, base_dir: Path | None
+                   ) -> tuple[list[AssetModel], list[AssetGroup], list[AssetModel]]:
     """Resolve every group's references. A reference may expand to several models (``bop:<dir>``);
     labelled models get obj_ids 1.. in the order groups, references and expansions are listed (a
     model listed twice keeps its first id); distractor-only models are resolved with obj_id 0
@@ -63,12 +65,14 @@ def resolve_groups(cfg: SceneConfig, base_dir: Path | None) -> tuple[list[AssetM
     labelled: list[AssetModel] = []
     expanded = {name: [r for ref in g.assets for r in expand_ref(ref, base_dir)]
                 for name, g in cfg.objects.groups.items()}
-    for name, g in cfg.objects.groups.items():
-        if g.labelled:
-            for ref in expanded[name]:
-                if ref not in by_ref:
-                    by_ref[ref] = resolve_asset(ref, len(labelled) + 1, base_dir=base_dir)
-                    labelled.append(by_ref[ref])
+    # objects people may hold are labelled too; they follow the groups' models
+    hold_refs = ([r for ref in cfg.humans.holdable for r in expand_ref(ref, base_dir)]
+                 if cfg.humans.count[1] > 0 and cfg.humans.hold_prob > 0 else [])
+    labelled_refs = [r for name, g in cfg.objects.groups.items() if g.labelled for r in expanded[name]] + hold_refs
+    for ref in labelled_refs:
+        if ref not in by_ref:
+            by_ref[ref] = resolve_asset(ref, len(labelled) + 1, base_dir=base_dir)
+            labelled.append(by_ref[ref])
     groups = []
     for name, g in cfg.objects.groups.items():
         for ref in expanded[name]:
@@ -76,7 +80,8 @@ def resolve_groups(cfg: SceneConfig, base_dir: Path | None) -> tuple[list[AssetM
                 by_ref[ref] = resolve_asset(ref, 0, base_dir=base_dir)
         groups.append(AssetGroup(name=name, assets=[by_ref[r] for r in expanded[name]], count=tuple(g.count),
                                  supports=tuple(g.supports), labelled=g.labelled))
-    return labelled, groups
+    holdables = [by_ref[r] for r in hold_refs]
+    return labelled, groups, holdables
 
 
 def make_body_model(cfg: SceneConfig):
@@ -108,7 +113,7 @@ def build_scene(ctx: JobContext, shard: ShardPlan) -> Scene:
     """Sample scene ``shard.scene_index`` from its own generator (seed, scene index)."""
     rng = scene_rng(ctx.cfg.seed, shard.scene_index)
     return sample_scene(ctx.cfg, shard.scene_index, shard.n_views, ctx.groups, ctx.body,
-                        make_place_fn(ctx.cfg), rng)
+                        make_place_fn(ctx.cfg), rng, holdables=ctx.holdables)
 
 
 def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan) -> list[FrameRecord]:
@@ -134,8 +139,13 @@ def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan) -
             o = scene.objects[k]
             objects.append(object_gt(gt_id, o.obj_id, o.name, o.pose_world, cam.T_w2c, cam.K, sils[label],
                                      depth_gt, VISIB_DELTA))
-        persons = [person_gt(p, cam.T_w2c, cam.K, sils[per_labels[j]], out.seg == per_labels[j],
-                             depth_gt, person_ext[j]) for j, p in enumerate(scene.persons)]
+        gt_of = {k: gt_id for gt_id, k in enumerate(labelled)}
+        persons = []
+        for j, p in enumerate(scene.persons):
+            g = person_gt(p, cam.T_w2c, cam.K, sils[per_labels[j]], out.seg == per_labels[j], depth_gt,
+                          person_ext[j])
+            g.held_object_gt_ids = [gt_of[k] for k in p.held_objects if k in gt_of]
+            persons.append(g)
         frames.append(FrameRecord(
             split=cfg.output.split, scene_id=scene.scene_id, im_id=view, view_id=cam.view_id,
             frame_id=shard.first_frame + view, seed=cfg.seed, width=cam.width, height=cam.height,

@@ -95,6 +95,11 @@ class PersonInstance:
     joints_world: np.ndarray
     landmarks_world: dict[str, np.ndarray]
     material: Material = field(default_factory=Material)
+    # indices into Scene.objects of the objects this person holds
+    held_objects: list[int] = field(default_factory=list)
+    # the activity the sampler gave this person: 'idle', 'hold' or 'reach', and the pose name
+    activity: str = "idle"
+    pose_name: str = "standing"
 
 
 @dataclass

@@ -54,12 +54,14 @@ def sample_lights(lc, layout: Layout, target: np.ndarray, rng: np.random.Generat
     return lights
 
 
-def look_at_w2c(eye: np.ndarray, target: np.ndarray, roll: float = 0.0) -> np.ndarray:
-    """World -> OpenCV camera transform of a camera at ``eye`` looking at ``target`` with world
-    +Z up in the image (then rolled by ``roll`` radians about the viewing axis)."""
+def look_at_w2c(eye: np.ndarray, target: np.ndarray, roll: float = 0.0,
+                up: np.ndarray = np.array([0.0, 0.0, 1.0])) -> np.ndarray:
+    """World -> OpenCV camera transform of a camera at ``eye`` looking at ``target`` with ``up``
+    (default world +Z) pointing up in the image, then rolled by ``roll`` radians about the
+    viewing axis."""
     f = np.asarray(target, float) - eye
     f = f / np.linalg.norm(f)
-    r = np.cross(f, [0.0, 0.0, 1.0])
+    r = np.cross(f, np.asarray(up, float))
     if np.linalg.norm(r) < 1e-9:          # looking straight down/up: any horizontal right axis
         r = np.array([1.0, 0.0, 0.0])
     r /= np.linalg.norm(r)
@@ -147,4 +149,57 @@ def sample_cameras(cc, sensor, layout: Layout, targets: list[np.ndarray], n: int
         K[1, 1] *= f
         cams.append(Camera(K=K, width=cc.width, height=cc.height, T_w2c=look_at_w2c(eye, target, roll),
                            view_id=view))
+    return cams
+
+
+def _jittered_K(K0: np.ndarray, f: float) -> np.ndarray:
+    K = K0.copy()
+    K[0, 0] *= f
+    K[1, 1] *= f
+    return K
+
+
+def sample_rig(cc, sensor, layout: Layout, target: np.ndarray, n: int, rng: np.random.Generator,
+               scene_name: str = "scene") -> list[Camera]:
+    """A calibrated ring of ``n`` cameras around ``target``, all seeing the same scene state:
+    evenly spaced azimuths from a random start, one distance and elevation for the whole rig
+    (drawn from the config ranges), one focal factor. The rig is redrawn until every camera is
+    valid, up to ``cc.max_tries`` times."""
+    K0 = base_intrinsics(sensor, cc.width, cc.height)
+    for _ in range(cc.max_tries):
+        start = _u(rng, (0.0, 2 * np.pi))
+        dist = _u(rng, cc.distance)
+        el = np.deg2rad(_u(rng, cc.elevation_deg))
+        K = _jittered_K(K0, _u(rng, cc.focal_scale))
+        eyes = [target + dist * np.array([np.cos(el) * np.cos(a), np.cos(el) * np.sin(a), np.sin(el)])
+                for a in start + 2 * np.pi * np.arange(n) / n]
+        if all(view_is_valid(layout, e, target) for e in eyes):
+            return [Camera(K=K.copy(), width=cc.width, height=cc.height, T_w2c=look_at_w2c(e, target), view_id=v)
+                    for v, e in enumerate(eyes)]
+    raise RuntimeError(f"scene {scene_name}: no valid {n}-camera rig after {cc.max_tries} tries; "
+                       f"reduce camera.distance or the number of views, or enlarge the room")
+
+
+def sample_egocentric(cc, sensor, head: dict[str, np.ndarray], look_at: np.ndarray, n: int,
+                      rng: np.random.Generator) -> list[Camera]:
+    """``n`` head-mounted views of one person: the camera sits 3 cm in front of the midpoint of
+    the eyes, its up axis is the head's up (neck -> head), and it looks at ``look_at`` (the hands
+    or a held object), each view jittered by up to 5 degrees (head-mounted cameras wobble).
+
+    ``head`` holds world points ``eyes`` (midpoint), ``nose``, ``neck``, ``head`` (SMPL-X joints
+    and landmarks, metres)."""
+    K0 = base_intrinsics(sensor, cc.width, cc.height)
+    fwd = head["nose"] - head["eyes"]
+    fwd -= (fwd @ (head["head"] - head["neck"])) / np.linalg.norm(head["head"] - head["neck"]) ** 2 * \
+        (head["head"] - head["neck"])
+    fwd /= np.linalg.norm(fwd)
+    up = head["head"] - head["neck"]
+    up /= np.linalg.norm(up)
+    eye = head["eyes"] + 0.03 * fwd
+    cams = []
+    for v in range(n):
+        jitter = Rotation.from_rotvec(rng.normal(0.0, np.deg2rad(5.0) / 2, size=3)).as_matrix()
+        target = eye + jitter @ (look_at - eye)
+        cams.append(Camera(K=_jittered_K(K0, _u(rng, cc.focal_scale)), width=cc.width, height=cc.height,
+                           T_w2c=look_at_w2c(eye, target, 0.0, up=up), view_id=v))
     return cams

@@ -22,7 +22,9 @@ from ..bodies.base import BodyModel, SMPLXParams
 from ..config.schema import SceneConfig
 from .description import ObjectInstance, PersonInstance, Scene
 from .layout import Layout, sample_layout
-from .lights_cameras import base_intrinsics, look_at_w2c, sample_cameras, sample_lights
+from .lights_cameras import (base_intrinsics, look_at_w2c, sample_cameras, sample_egocentric, sample_lights,
+                             sample_rig)
+from .people import relaxed_standing, sample_people
 from .materials import SurfaceMaterials, object_material, random_color
 from .textures import box_project_uv
 
@@ -86,81 +88,6 @@ def _mass(asset: AssetModel) -> float:
     return float(max(0.02, np.prod(np.ptp(asset.mesh.vertices, axis=0)) * 400.0))
 
 
-def standing_params(rng: np.random.Generator, betas_range, yaw: float) -> SMPLXParams:
-    """A relaxed standing pose (arms lowered from the T-pose), facing world direction ``yaw``
-    (radians about +Z; yaw 0 faces -Y). SMPL-X's body frame (Y up, +Z forward) is turned to the
-    world's Z up by +90 deg about X."""
-    p = SMPLXParams()
-    p.betas = rng.uniform(betas_range[0], betas_range[1], size=10)
-    body = np.zeros((21, 3))
-    # body_pose row j-1 drives SMPL-X joint j: 15 = left_shoulder (16), 16 = right_shoulder (17).
-    body[15] = (0.0, 0.0, -1.2 + _u(rng, (-0.1, 0.1)))
-    body[16] = (0.0, 0.0, 1.2 + _u(rng, (-0.1, 0.1)))
-    body[17] = (0.0, _u(rng, (-0.3, 0.0)), 0.0)   # left elbow, slight bend
-    body[18] = (0.0, _u(rng, (0.0, 0.3)), 0.0)    # right elbow
-    p.body_pose = body.ravel()
-    R = Rotation.from_rotvec([0.0, 0.0, yaw]) * Rotation.from_rotvec([np.pi / 2, 0.0, 0.0])
-    p.global_orient = R.as_rotvec()
-    return p
-
-
-def place_person(body: BodyModel, params: SMPLXParams, xy: np.ndarray, person_id: int,
-                 rng: np.random.Generator) -> PersonInstance:
-    """Pose the body, then translate it so the pelvis is above ``xy`` and the lowest vertex
-    touches the floor (z = 0). ``transl`` is set accordingly (a pure translation in SMPL-X)."""
-    out = body.forward(params)
-    shift = np.array([xy[0] - out.joints[0, 0], xy[1] - out.joints[0, 1], -out.vertices[:, 2].min()])
-    params.transl = np.asarray(params.transl, dtype=np.float64) + shift
-    from .description import Material
-
-    return PersonInstance(
-        person_id=person_id, body_model=body.name, gender=body.gender, smplx=params.to_lists(),
-        vertices=out.vertices + shift, faces=out.faces, joints_world=out.joints + shift,
-        landmarks_world={k: v + shift for k, v in out.landmarks.items()},
-        material=Material(base_color=random_color(rng, 0.35, 0.85), roughness=_u(rng, (0.4, 0.8))))
-
-
-def _free_floor_spot(layout: Layout, rng: np.random.Generator, taken: list[np.ndarray],
-                     radius: float = 0.35, tries: int = 300) -> np.ndarray | None:
-    """A floor point whose disc of ``radius`` overlaps no furniture footprint and no other person.
-    The first half of the tries stand within reach of a focus support (a person at the counter),
-    the rest anywhere in the room."""
-    focus = [s for s in layout.supports if s.name.split(":")[0] in layout.focus and s.name.split(":")[0] != "shelf"]
-    for t in range(tries):
-        if focus and t < tries // 2:
-            s = focus[int(rng.integers(len(focus)))]
-            c, (hx, hy) = s.pose_world[:2, 3], (s.size[0] / 2, s.size[1] / 2)
-            side = int(rng.integers(4))
-            gap = radius + _u(rng, (0.05, 0.35))
-            along = _u(rng, (-1.0, 1.0))
-            p = c + (np.array([along * hx, hy + gap]) if side == 0 else np.array([along * hx, -hy - gap])
-                     if side == 1 else np.array([hx + gap, along * hy]) if side == 2
-                     else np.array([-hx - gap, along * hy]))
-        else:
-            p = np.array([_u(rng, (radius + 0.1, layout.size_x - radius - 0.1)),
-                          _u(rng, (radius + 0.1, layout.size_y - radius - 0.1))])
-        if not (radius < p[0] < layout.size_x - radius and radius < p[1] < layout.size_y - radius):
-            continue
-        if any(x0 - radius < p[0] < x1 + radius and y0 - radius < p[1] < y1 + radius
-               for x0, y0, x1, y1 in layout.footprints):
-            continue
-        if any(np.linalg.norm(p - q) < 2 * radius for q in taken):
-            continue
-        return p
-    return None
-
-
-def _facing(layout: Layout, xy: np.ndarray) -> float:
-    """Yaw (standing_params convention: 0 faces -Y) that faces the nearest focus support."""
-    focus = [s.pose_world[:2, 3] for s in layout.supports if s.name.split(":")[0] in layout.focus]
-    if not focus:
-        return 0.0
-    c = min(focus, key=lambda q: float(np.linalg.norm(q - xy)))
-    d = c - xy
-    # yaw 0 faces -Y; facing direction (sin(yaw), -cos(yaw)) must equal d / |d|
-    return float(np.arctan2(d[0], -d[1]))
-
-
 def _root_support(rests_on: list, i: int) -> str:
     """The support surface under object ``i``, following ``stack:<j>`` links down a pile."""
     seen = set()
@@ -196,8 +123,33 @@ def _targets(layout: Layout, objects: list[ObjectInstance], on_support: list[str
 PlaceFn = Callable[..., object]
 
 
+def _cameras(cfg: SceneConfig, layout: Layout, objects: list[ObjectInstance], persons: list[PersonInstance],
+             targets: list[np.ndarray], n_views: int, rng: np.random.Generator) -> list:
+    """The views of the scene for the configured rig (see ``CameraConfig.rig``)."""
+    cc = cfg.camera
+    if cc.rig == "egocentric":
+        if not persons:
+            raise RuntimeError(f"scene {cfg.name}: camera.rig 'egocentric' needs a person, but none could "
+                               f"be placed (humans.count is {list(cfg.humans.count)})")
+        p = persons[0]
+        lm = p.landmarks_world
+        head = {"eyes": 0.5 * (lm["left_eye"] + lm["right_eye"]), "nose": lm["nose"],
+                "neck": p.joints_world[12], "head": p.joints_world[15]}
+        # look between the hands (and what they hold): the hands are the subject of egocentric data
+        pts = [p.joints_world[20], p.joints_world[21]] + [objects[k].pose_world[:3, 3] for k in p.held_objects]
+        look = np.mean(pts, axis=0)
+        return sample_egocentric(cc, cfg.sensor, head, look, n_views, rng)
+    if cc.rig == "rig":
+        target = persons[0].joints_world[9].copy() if persons else targets[0]
+        return sample_rig(cc, cfg.sensor, layout, target, n_views, rng, cfg.name)
+    # a person's chest (spine3, SMPL-X joint 9) is the look-at point of person views
+    person_targets = [p.joints_world[9].copy() for p in persons]
+    return sample_cameras(cc, cfg.sensor, layout, targets, n_views, rng, cfg.name, person_targets=person_targets)
+
+
 def sample_scene(cfg: SceneConfig, scene_id: int, n_views: int, groups: list[AssetGroup],
-                 body: BodyModel | None, place: PlaceFn, rng: np.random.Generator) -> Scene:
+                 body: BodyModel | None, place: PlaceFn, rng: np.random.Generator,
+                 holdables: list[AssetModel] = (), pose_fn=relaxed_standing) -> Scene:
     """Sample one whole scene: layout, settled objects, standing people, lights and ``n_views``
     cameras. ``place(static, supports, picks_meshes_masses_supports, rng)`` is the physics
     adapter (injected to keep this module engine-free); it returns one 4x4 pose or None per item."""
@@ -223,24 +175,12 @@ def sample_scene(cfg: SceneConfig, scene_id: int, n_views: int, groups: list[Ass
         objects.append(ObjectInstance(obj_id=p.asset.obj_id if p.labelled else 0, name=p.asset.name,
                                       mesh=mesh, pose_world=pose, material=mat))
 
-    persons = []
-    n_people = int(rng.integers(cfg.humans.count[0], cfg.humans.count[1] + 1)) if body else 0
-    taken: list[np.ndarray] = []
-    for j in range(n_people):
-        xy = _free_floor_spot(layout, rng, taken)
-        if xy is None:
-            break
-        taken.append(xy)
-        # face the nearest focus support (a person working at the counter), +-30 deg
-        params = standing_params(rng, cfg.humans.betas_range, yaw=_facing(layout, xy) + _u(rng, (-0.5, 0.5)))
-        persons.append(place_person(body, params, xy, j, rng))
+    persons = (sample_people(cfg, layout, body, objects, on_support, holdables, rng, pose_fn)
+               if body is not None and cfg.humans.count[1] > 0 else [])
 
     targets = _targets(layout, objects, on_support, cfg.camera.target_jitter, rng)
-    # a person's chest (spine3, SMPL-X joint 9) is the look-at point of person views
-    person_targets = [p.joints_world[9].copy() for p in persons]
     lights = sample_lights(cfg.lights, layout, targets[0], rng)
-    cameras = sample_cameras(cfg.camera, cfg.sensor, layout, targets, n_views, rng, cfg.name,
-                             person_targets=person_targets)
+    cameras = _cameras(cfg, layout, objects, persons, targets, n_views, rng)
     ambient = _u(rng, cfg.lights.ambient)
     return Scene(scene_id=scene_id, structures=layout.structures, objects=objects, persons=persons,
                  lights=lights, cameras=cameras, ambient=(ambient, ambient, ambient))

@@ -1,0 +1,234 @@
+"""The ``smplx`` body backend: the SMPL-X model through the ``smplx`` package (optional extra).
+
+The SMPL-X model files are licensed and may not be redistributed: the user downloads them from
+https://smpl-x.is.tue.mpg.de (registration required) and points ``model_dir`` at them. Accepted
+layouts, tried in this order (``<G>`` = ``NEUTRAL``, ``MALE`` or ``FEMALE``):
+
+- ``<model_dir>/smplx/SMPLX_<G>.npz`` (what ``smplx.create(model_dir, model_type="smplx")``
+  opens; the layout of the download's ``models/`` folder),
+- ``<model_dir>/SMPLX_<G>.npz``,
+- the same two with ``.pkl``,
+- or ``model_dir`` naming the ``.npz``/``.pkl`` file itself.
+
+The model is created once per :class:`SMPLXBody` with ``use_pca=False`` (hand poses are 15x3
+axis-angle per hand, as in :class:`~synthgen.bodies.base.SMPLXParams`) and
+``use_face_contour=True``, so smplx returns 144 joints: 0-54 skinned joints, 55-75 vertex-picked
+landmarks (``SMPLX_LANDMARK_NAMES`` order), 76-126 the 51 inner face landmarks, 127-143 the 17 face
+contour points (see ``keypoints.md``).
+
+Parameters go in under their own names (no mapping needed); the output is the same as smplx's,
+in float64: SMPL-X's ``global_orient`` rotates the body about its pelvis joint (the root, whose
+rest position depends on ``betas``) and ``transl`` is added afterwards, so with the sampler's
+``global_orient`` the output is in the world frame (Z up, metres).
+
+``flat_hand_mean``: SMPL-X adds the file's mean hand pose (relaxed, slightly curled fingers) to
+``left/right_hand_pose`` unless ``flat_hand_mean`` is true; zero hand poses then give flat hands.
+
+smplx and torch are imported only when an :class:`SMPLXBody` is built, so the package works
+without the extra.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .base import BodyOutput, SMPLXParams
+from .keypoints import NUM_SMPLX_EXTENDED, NUM_SMPLX_JOINTS, SMPLX_LANDMARK_NAMES, extended_joints
+
+GENDERS = ("neutral", "male", "female")
+SMPLX_DOWNLOAD = "https://smpl-x.is.tue.mpg.de"
+MISSING_EXTRA_MESSAGE = "the 'smplx' body model needs the smplx extra: pip install 'synthgen[smplx]'"
+
+# The mesh vertices smplx picks for joints 55-75 (smplx/vertex_ids.py, 'smplx'), for reference
+# and tests; the backend reads the landmarks from smplx's joints, not from this table.
+LANDMARK_VERTEX_IDS: dict[str, int] = {
+    "nose": 9120, "right_eye": 9929, "left_eye": 9448, "right_ear": 616, "left_ear": 6,
+    "left_big_toe": 5770, "left_small_toe": 5780, "left_heel": 8846,
+    "right_big_toe": 8463, "right_small_toe": 8474, "right_heel": 8635,
+    "left_thumb": 5361, "left_index": 4933, "left_middle": 5058, "left_ring": 5169,
+    "left_pinky": 5286, "right_thumb": 8079, "right_index": 7669, "right_middle": 7794,
+    "right_ring": 7905, "right_pinky": 8022,
+}
+NUM_VERTICES = 10475
+
+
+class BodyModelError(ValueError):
+    """The body model's files are missing or unusable. ``str()`` is one line: which file was
+    expected where, or what is wrong with it, and what to do."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))
+
+
+class SMPLXExtraMissingError(ImportError):
+    """smplx or torch is not installed; ``str()`` is :data:`MISSING_EXTRA_MESSAGE`."""
+
+
+@dataclass
+class SMPLXBodyOutput(BodyOutput):
+    """:class:`BodyOutput` plus SMPL-X's face landmarks.
+
+    ``face`` (68, 3), world frame, metres: the 17 face-contour points (smplx joints 127-143) then
+    the 51 inner landmarks (smplx joints 76-126), i.e. iBUG-68 order, the layout
+    :func:`~synthgen.bodies.keypoints.extended_joints` takes as its ``face`` argument.
+    """
+
+    face: np.ndarray
+
+    @property
+    def extended(self) -> np.ndarray:
+        """The (144, 3) extended SMPL-X joint array (0-54 joints, 55-75 landmarks, 76-143 face)."""
+        return extended_joints(self.joints, self.landmarks, self.face)
+
+
+def _require_smplx():
+    """Import smplx and torch, or fail with the one-line install hint."""
+    try:
+        import smplx
+        import torch
+    except ImportError as exc:
+        raise SMPLXExtraMissingError(MISSING_EXTRA_MESSAGE) from exc
+    return smplx, torch
+
+
+def resolve_model_file(model_dir: str | Path, gender: str = "neutral") -> Path:
+    """The SMPL-X model file for ``gender`` under ``model_dir`` (layouts in the module docstring).
+
+    Raises :class:`BodyModelError` naming the expected file when none is there."""
+    if gender not in GENDERS:
+        raise BodyModelError(f"SMPL-X gender must be one of {', '.join(GENDERS)}, found {gender!r}")
+    model_dir = Path(model_dir).expanduser()
+    if model_dir.is_file():
+        if model_dir.suffix not in (".npz", ".pkl"):
+            raise BodyModelError(f"SMPL-X model file {model_dir} must be a .npz or .pkl file")
+        return model_dir
+    name = f"SMPLX_{gender.upper()}"
+    candidates = [folder / f"{name}.{ext}" for ext in ("npz", "pkl")
+                  for folder in (model_dir / "smplx", model_dir)]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise BodyModelError(
+        f"SMPL-X model file not found: expected {candidates[0]} (or {candidates[1]}, or .pkl); "
+        f"download the SMPL-X model from {SMPLX_DOWNLOAD} (free registration; its licence forbids "
+        f"redistribution, so synthgen cannot ship it)")
+
+
+def _fit(values, n: int, what: str) -> np.ndarray:
+    """``values`` as a length-``n`` float vector: zero-padded, or truncated when the dropped
+    entries are all zero (a non-zero one would silently change the body, so it is an error)."""
+    a = np.asarray(values, dtype=np.float64).ravel()
+    if a.size > n and np.any(a[n:] != 0.0):
+        raise ValueError(f"{what} has {a.size} values but the SMPL-X model uses {n}; "
+                         f"entries beyond {n} are non-zero")
+    out = np.zeros(n)
+    out[:min(n, a.size)] = a[:n]
+    return out
+
+
+class SMPLXBody:
+    """SMPL-X through the ``smplx`` package. ``forward`` returns world-frame metres.
+
+    ``model_dir``: folder with the SMPL-X files (or the file itself, see the module docstring);
+    ``gender``: 'neutral', 'male' or 'female'; ``num_betas`` / ``num_expression_coeffs``: how many
+    shape / expression coefficients to use (smplx caps them at what the file has: 10 and 10 for
+    the SMPL-X 1.0 files, 300 and 100 for 1.1; the effective numbers are in the attributes of the
+    same names); ``flat_hand_mean``: see the module docstring.
+    """
+
+    name = "smplx"
+
+    def __init__(self, model_dir: str | Path, gender: str = "neutral", num_betas: int = 10,
+                 num_expression_coeffs: int = 10, flat_hand_mean: bool = False):
+        self.gender = gender
+        self.model_file = resolve_model_file(model_dir, gender)
+        smplx, torch = _require_smplx()
+        self._torch = torch
+        try:
+            # smplx prints notices (e.g. "only 10 shape coefficients") to stdout, which belongs
+            # to the CLI's report; capture them and warn only when a request was cut down.
+            with contextlib.redirect_stdout(io.StringIO()):
+                model = smplx.create(str(self.model_file), model_type="smplx", gender=gender,
+                                     use_pca=False, use_face_contour=True, num_betas=num_betas,
+                                     num_expression_coeffs=num_expression_coeffs,
+                                     flat_hand_mean=flat_hand_mean,
+                                     ext=self.model_file.suffix[1:])
+        except Exception as exc:  # smplx asserts, KeyErrors on missing arrays, bad pickles...
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise BodyModelError(f"could not load SMPL-X model file {self.model_file}: "
+                                 f"{type(exc).__name__}: {first}") from exc
+        model.eval()
+        nv = int(model.v_template.shape[0])
+        nj = int(model.parents.shape[0])
+        if nv != NUM_VERTICES or nj != NUM_SMPLX_JOINTS:
+            raise BodyModelError(f"{self.model_file} is not an SMPL-X model: {nv} vertices and "
+                                 f"{nj} joints, expected {NUM_VERTICES} and {NUM_SMPLX_JOINTS}")
+        self._model = model
+        self.flat_hand_mean = bool(flat_hand_mean)
+        self.num_betas = int(model.num_betas)
+        self.num_expression_coeffs = int(model.num_expression_coeffs)
+        if self.num_betas < num_betas or self.num_expression_coeffs < num_expression_coeffs:
+            warnings.warn(f"{self.model_file} has {self.num_betas} shape and "
+                          f"{self.num_expression_coeffs} expression coefficients; using those",
+                          stacklevel=2)
+        self._faces = np.asarray(model.faces, dtype=np.int64)
+        w = model.lbs_weights.detach().cpu().numpy()
+        self._skin_joint = np.argmax(w, axis=1).astype(np.int64)
+        # float64 copies for rest_joints(): v_template, shape directions, joint regressor
+        self._v_template = model.v_template.detach().cpu().numpy().astype(np.float64)
+        self._shapedirs = model.shapedirs.detach().cpu().numpy().astype(np.float64)
+        self._J_regressor = model.J_regressor.detach().cpu().numpy().astype(np.float64)
+
+    @property
+    def faces(self) -> np.ndarray:
+        """(20908, 3) int64 triangle vertex indices."""
+        return self._faces
+
+    def rest_joints(self, betas=None) -> np.ndarray:
+        """(55, 3) joints of the unposed body with shape ``betas`` (zeros if None), SMPL-X body frame
+        (Y up, +Z forward, +X the body's left), metres; before the mean hand pose, as
+        ``kinematics.forward_kinematics`` expects."""
+        b = _fit(np.zeros(0) if betas is None else betas, self.num_betas, "betas")
+        v = self._v_template + self._shapedirs @ b
+        return self._J_regressor @ v
+
+    def forward(self, params: SMPLXParams) -> SMPLXBodyOutput:
+        """Pose the body. All parameters are used (betas, expression, body, hands, jaw, eyes,
+        global_orient, transl). Returns world-frame metres, float64; ``face`` as documented on
+        :class:`SMPLXBodyOutput`."""
+        torch = self._torch
+
+        def t(x, n: int, what: str):
+            a = np.asarray(x, dtype=np.float64).ravel()
+            if a.size != n:
+                raise ValueError(f"SMPL-X {what} must have {n} values, found {a.size}")
+            return torch.as_tensor(a, dtype=torch.float32).reshape(1, n)
+
+        betas = _fit(params.betas, self.num_betas, "betas")
+        expression = _fit(params.expression, self.num_expression_coeffs, "expression")
+        with torch.no_grad():
+            out = self._model(
+                betas=torch.as_tensor(betas, dtype=torch.float32).reshape(1, -1),
+                expression=torch.as_tensor(expression, dtype=torch.float32).reshape(1, -1),
+                global_orient=t(params.global_orient, 3, "global_orient"),
+                body_pose=t(params.body_pose, 63, "body_pose"),
+                left_hand_pose=t(params.left_hand_pose, 45, "left_hand_pose"),
+                right_hand_pose=t(params.right_hand_pose, 45, "right_hand_pose"),
+                jaw_pose=t(params.jaw_pose, 3, "jaw_pose"),
+                leye_pose=t(params.leye_pose, 3, "leye_pose"),
+                reye_pose=t(params.reye_pose, 3, "reye_pose"),
+                transl=t(params.transl, 3, "transl"),
+                return_verts=True, return_shaped=False)
+        verts = out.vertices[0].cpu().numpy().astype(np.float64)
+        J = out.joints[0].cpu().numpy().astype(np.float64)
+        if J.shape[0] != NUM_SMPLX_EXTENDED:  # pragma: no cover - guards a smplx layout change
+            raise RuntimeError(f"smplx returned {J.shape[0]} joints, expected {NUM_SMPLX_EXTENDED}")
+        landmarks = {name: J[55 + k].copy() for k, name in enumerate(SMPLX_LANDMARK_NAMES)}
+        face = np.concatenate([J[127:144], J[76:127]])
+        return SMPLXBodyOutput(vertices=verts, faces=self._faces, joints=J[:NUM_SMPLX_JOINTS].copy(),
+                               landmarks=landmarks, skin_joint=self._skin_joint, face=face)

@@ -1,0 +1,244 @@
+"""People in a scene: where they stand, how they are posed, what they hold or reach for.
+
+Pure data and numpy (the body model is called through its ``forward``; no engine objects).
+World frame: Z up, metres. A person's SMPL-X ``global_orient`` is a yaw about world Z composed
+with the +90 deg turn about X that stands SMPL-X's Y-up body frame upright; ``transl`` puts the
+pelvis above the chosen floor spot and the lowest vertex on the floor (z = 0).
+
+Activities (drawn per person): ``hold`` an object in the palm of one hand (the object is added to
+the scene's objects with its exact pose, and the person lists it in ``held_objects``); ``reach``
+for an object resting on a counter or table (two-bone arm IK puts the palm on the object);
+``idle`` otherwise.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from ..assets.library import AssetModel
+from ..bodies.base import BodyModel, SMPLXParams
+from ..bodies.kinematics import forward_kinematics, palm_frame, reach
+from .description import Material, ObjectInstance, PersonInstance
+from .layout import Layout
+from .materials import object_material, random_color
+
+PERSON_RADIUS = 0.3   # floor clearance kept around a standing person's pelvis, metres
+
+
+def _u(rng: np.random.Generator, r) -> float:
+    lo, hi = float(r[0]), float(r[1])
+    return float(rng.uniform(lo, hi)) if hi > lo else lo
+
+
+def orient_for_yaw(yaw: float) -> np.ndarray:
+    """SMPL-X global_orient (axis-angle) of a body standing upright in the Z-up world, facing
+    (sin(yaw), -cos(yaw), 0): yaw 0 faces -Y."""
+    return (Rotation.from_rotvec([0.0, 0.0, yaw]) * Rotation.from_rotvec([np.pi / 2, 0.0, 0.0])).as_rotvec()
+
+
+def yaw_facing(direction_xy: np.ndarray) -> float:
+    """The yaw whose facing direction is ``direction_xy``."""
+    return float(np.arctan2(direction_xy[0], -direction_xy[1]))
+
+
+@dataclass
+class PoseDraw:
+    """What a pose source returns: body and hand rotations and a name."""
+
+    body_pose: np.ndarray          # (63,)
+    left_hand_pose: np.ndarray     # (45,)
+    right_hand_pose: np.ndarray    # (45,)
+    name: str
+    posture: str = "standing"      # standing / crouching / kneeling / sitting
+
+
+PoseFn = Callable[[np.random.Generator, str], PoseDraw]
+
+
+def relaxed_standing(rng: np.random.Generator, activity: str) -> PoseDraw:
+    """Fallback pose source: arms lowered from the T-pose, elbows slightly bent."""
+    body = np.zeros((21, 3))
+    body[15] = (0.0, 0.0, -1.2 + _u(rng, (-0.1, 0.1)))   # left shoulder (joint 16) down
+    body[16] = (0.0, 0.0, 1.2 + _u(rng, (-0.1, 0.1)))    # right shoulder (joint 17) down
+    body[17] = (0.0, _u(rng, (-0.3, 0.0)), 0.0)          # left elbow
+    body[18] = (0.0, _u(rng, (0.0, 0.3)), 0.0)           # right elbow
+    return PoseDraw(body.ravel(), np.zeros(45), np.zeros(45), "standing")
+
+
+class _RestCache:
+    """Rest joints (body frame) per betas: one zero-pose forward per distinct shape."""
+
+    def __init__(self, body: BodyModel):
+        self.body = body
+        self._key: bytes | None = None
+        self._joints: np.ndarray | None = None
+
+    def __call__(self, betas: np.ndarray) -> np.ndarray:
+        key = np.asarray(betas, np.float64).tobytes()
+        if key != self._key:
+            self._joints = self.body.forward(SMPLXParams(betas=np.asarray(betas, float))).joints
+            self._key = key
+        return self._joints
+
+
+def body_hits_furniture(vertices: np.ndarray, layout: Layout, tol: float = 0.005) -> bool:
+    """True when any body vertex lies inside a furniture box by more than ``tol`` (the floor slab,
+    walls and ceiling count: a body must not sink into the floor or a wall either)."""
+    for c, s in layout.boxes:
+        half = s / 2 - tol
+        lo, hi = c - half, c + half
+        # cheap reject on the box's bounds first
+        inside = np.all((vertices > lo) & (vertices < hi), axis=1)
+        if inside.any():
+            return True
+    return False
+
+
+def _spot_is_free(layout: Layout, p: np.ndarray, taken: list[np.ndarray]) -> bool:
+    r = PERSON_RADIUS
+    if not (r < p[0] < layout.size_x - r and r < p[1] < layout.size_y - r):
+        return False
+    if any(x0 - r < p[0] < x1 + r and y0 - r < p[1] < y1 + r for x0, y0, x1, y1 in layout.footprints):
+        return False
+    return all(np.linalg.norm(p - q) >= 2 * r for q in taken)
+
+
+def _spot_near_support(layout: Layout, support, rng: np.random.Generator, towards: np.ndarray | None):
+    """A floor point just outside one edge of ``support``'s rectangle (axis-aligned), and the
+    direction from it to the support. With ``towards`` the edge nearest that point is used and
+    the spot is placed opposite it."""
+    c, (hx, hy) = support.pose_world[:2, 3], (support.size[0] / 2, support.size[1] / 2)
+    gap = PERSON_RADIUS + _u(rng, (0.02, 0.12))
+    if towards is None:
+        side = int(rng.integers(4))
+        along = _u(rng, (-0.9, 0.9))
+    else:
+        d = towards[:2] - c
+        side = int(np.argmin([hy - d[1], d[1] + hy, hx - d[0], d[0] + hx]))   # nearest edge
+        along = (d[0] / hx) if side < 2 else (d[1] / hy)
+        along = float(np.clip(along, -0.95, 0.95))
+    normal = [np.array([0.0, 1.0]), np.array([0.0, -1.0]), np.array([1.0, 0.0]), np.array([-1.0, 0.0])][side]
+    edge = c + (np.array([along * hx, 0.0]) if side < 2 else np.array([0.0, along * hy])) + normal * (hy if side < 2 else hx)
+    return edge + normal * gap, -normal
+
+
+def _pose_person(body: BodyModel, rest: np.ndarray, draw: PoseDraw, betas: np.ndarray, yaw: float,
+                 xy: np.ndarray) -> SMPLXParams:
+    """Params with the pose and a transl that puts the pelvis above ``xy`` and the feet on z=0."""
+    p = SMPLXParams(betas=betas, global_orient=orient_for_yaw(yaw), body_pose=draw.body_pose.copy(),
+                    left_hand_pose=draw.left_hand_pose.copy(), right_hand_pose=draw.right_hand_pose.copy())
+    out = body.forward(p)
+    p.transl = np.array([xy[0] - out.joints[0, 0], xy[1] - out.joints[0, 1], -out.vertices[:, 2].min()])
+    return p
+
+
+def _finish(body: BodyModel, p: SMPLXParams, person_id: int, rng: np.random.Generator, activity: str,
+            name: str) -> PersonInstance:
+    out = body.forward(p)
+    dz = -out.vertices[:, 2].min()           # IK may lower a hand below the feet: keep on the floor
+    if abs(dz) > 1e-9:
+        p.transl = np.asarray(p.transl, float) + np.array([0.0, 0.0, dz])
+        out.vertices = out.vertices + [0.0, 0.0, dz]
+        out.joints = out.joints + [0.0, 0.0, dz]
+        out.landmarks = {k: v + [0.0, 0.0, dz] for k, v in out.landmarks.items()}
+    return PersonInstance(
+        person_id=person_id, body_model=body.name, gender=body.gender, smplx=p.to_lists(),
+        vertices=out.vertices, faces=out.faces, joints_world=out.joints, landmarks_world=out.landmarks,
+        material=Material(base_color=random_color(rng, 0.35, 0.85), roughness=_u(rng, (0.4, 0.8))),
+        activity=activity, pose_name=name)
+
+
+def held_object_pose(joints: np.ndarray, side: str, asset: AssetModel, rng: np.random.Generator) -> np.ndarray:
+    """Model->world pose of ``asset`` held in the palm of ``side``: its long model axis (Z, the
+    axis of cans, bottles and mugs) across the palm (palm y), its centre one half-width out of the
+    palm along the palm normal, with a small random twist about the long axis."""
+    P = palm_frame(joints, side)
+    ext = np.ptp(asset.mesh.vertices, axis=0)
+    half_width = 0.5 * float(max(ext[0], ext[1]))
+    x, y, z = P[:3, 0], P[:3, 1], P[:3, 2]
+    # model Z -> palm y (across the hand), model X -> palm normal z, model Y completes
+    R = np.column_stack([z, np.cross(y, z), y])
+    R = R @ Rotation.from_rotvec([0.0, 0.0, _u(rng, (-0.5, 0.5))]).as_matrix()
+    T = np.eye(4)
+    T[:3, :3] = R
+    T[:3, 3] = P[:3, 3] + z * (half_width + 0.01)
+    return T
+
+
+def sample_people(cfg, layout: Layout, body: BodyModel, objects: list[ObjectInstance],
+                  on_support: list[str], holdables: list[AssetModel], rng: np.random.Generator,
+                  pose_fn: PoseFn = relaxed_standing, max_tries: int = 30) -> list[PersonInstance]:
+    """Sample ``humans.count`` people; held objects are appended to ``objects`` (in place).
+
+    Each person tries up to ``max_tries`` spots and poses; a person whose body would intersect
+    furniture (or another person's spot) at every try is left out."""
+    hc = cfg.humans
+    n = int(rng.integers(hc.count[0], hc.count[1] + 1))
+    rest_of = _RestCache(body)
+    supports = {s.name: s for s in layout.supports}
+    reachable = [k for k, (o, sup) in enumerate(zip(objects, on_support))
+                 if o.obj_id > 0 and sup.split(":")[0] in ("counter", "island", "table", "workbench")]
+    focus = [s for s in layout.supports if s.name.split(":")[0] in layout.focus and s.name.split(":")[0] != "shelf"]
+    persons: list[PersonInstance] = []
+    taken: list[np.ndarray] = []
+    for j in range(n):
+        betas = rng.uniform(hc.betas_range[0], hc.betas_range[1], size=10)
+        rest = rest_of(betas)
+        u = rng.random()
+        activity = "hold" if (u < hc.hold_prob and holdables) else \
+            ("reach" if (u < hc.hold_prob + hc.reach_prob and reachable) else "idle")
+        placed = None
+        for _ in range(max_tries):
+            draw = pose_fn(rng, activity)
+            if activity == "reach":
+                k = reachable[int(rng.integers(len(reachable)))]
+                obj = objects[k]
+                xy, facing = _spot_near_support(layout, supports[on_support[k]], rng, obj.pose_world[:3, 3])
+            elif focus and rng.random() < 0.7:
+                xy, facing = _spot_near_support(layout, focus[int(rng.integers(len(focus)))], rng, None)
+            else:
+                xy = np.array([_u(rng, (0.5, layout.size_x - 0.5)), _u(rng, (0.5, layout.size_y - 0.5))])
+                facing = np.array([np.cos(a := _u(rng, (0, 2 * np.pi))), np.sin(a)])
+            if not _spot_is_free(layout, xy, taken):
+                continue
+            yaw = yaw_facing(facing) + _u(rng, (-0.35, 0.35))
+            p = _pose_person(body, rest, draw, betas, yaw, xy)
+            held_asset = None
+            side = "right" if rng.random() < 0.5 else "left"
+            if activity == "reach":
+                target = _reach_target(objects[k], rest, p, side)
+                if reach(rest, p, side, target) > 0.05:
+                    continue
+            person = _finish(body, p, j, rng, activity, draw.name)
+            if body_hits_furniture(person.vertices, layout):
+                continue
+            if activity == "hold":
+                held_asset = holdables[int(rng.integers(len(holdables)))]
+                T = held_object_pose(person.joints_world, side, held_asset, rng)
+                objects.append(ObjectInstance(obj_id=held_asset.obj_id, name=held_asset.name, mesh=held_asset.mesh,
+                                              pose_world=T, material=object_material(cfg.materials, rng)))
+                on_support.append(f"hand:{j}")
+                person.held_objects = [len(objects) - 1]
+            placed = person
+            taken.append(xy)
+            break
+        if placed is not None:
+            persons.append(placed)
+    return persons
+
+
+def _reach_target(obj: ObjectInstance, rest: np.ndarray, p: SMPLXParams, side: str) -> np.ndarray:
+    """Where the wrist should go so the palm lands on ``obj``: the point of the object's bounding
+    sphere facing the shoulder, pulled back towards the shoulder by the wrist-to-palm distance."""
+    P, _ = forward_kinematics(rest, p)
+    shoulder = P[16 if side == "left" else 17]
+    c = obj.pose_world[:3, 3]
+    radius = 0.5 * float(np.max(np.ptp(obj.mesh.vertices, axis=0)))
+    d = shoulder - c
+    d /= np.linalg.norm(d)
+    surface = c + d * min(radius, 0.08)
+    wrist_to_palm = 0.55 * np.linalg.norm(P[28 if side == "left" else 43] - P[20 if side == "left" else 21])
+    return surface + d * wrist_to_palm
