@@ -12,6 +12,10 @@ from .layout import Layout
 from .materials import kelvin_to_rgb
 
 
+class SamplingError(ValueError):
+    """The configuration asks for something no draw can satisfy (one line, names the keys)."""
+
+
 def _u(rng: np.random.Generator, r) -> float:
     lo, hi = float(r[0]), float(r[1])
     return float(rng.uniform(lo, hi)) if hi > lo else lo
@@ -142,7 +146,7 @@ def sample_cameras(cc, sensor, layout: Layout, targets: list[np.ndarray], n: int
             if view_is_valid(layout, eye, target):
                 break
         else:
-            raise RuntimeError(f"scene {scene_name}: no valid camera view after {cc.max_tries} tries; "
+            raise SamplingError(f"scene {scene_name}: no valid camera view after {cc.max_tries} tries; "
                                f"reduce camera.distance or camera.elevation_deg, or enlarge the room")
         K = K0.copy()
         K[0, 0] *= f
@@ -161,23 +165,38 @@ def _jittered_K(K0: np.ndarray, f: float) -> np.ndarray:
 
 def sample_rig(cc, sensor, layout: Layout, target: np.ndarray, n: int, rng: np.random.Generator,
                scene_name: str = "scene") -> list[Camera]:
-    """A calibrated ring of ``n`` cameras around ``target``, all seeing the same scene state:
-    evenly spaced azimuths from a random start, one distance and elevation for the whole rig
-    (drawn from the config ranges), one focal factor. The rig is redrawn until every camera is
-    valid, up to ``cc.max_tries`` times."""
+    """A calibrated rig of ``n`` cameras all looking at ``target`` and seeing the same scene
+    state: azimuths evenly spaced over the configured azimuth span (a full ring when the span is
+    360 deg or more) around the direction of the room centre, one elevation and one focal factor
+    for the whole rig. A camera whose spot is blocked (outside the room, in furniture, line of
+    sight cut) moves closer along its own ray, down to half the minimum distance; the whole rig is
+    redrawn when that is not enough, up to ``cc.max_tries`` times."""
     K0 = base_intrinsics(sensor, cc.width, cc.height)
+    lo, hi = np.deg2rad(cc.azimuth_deg[0]), np.deg2rad(cc.azimuth_deg[1])
+    span = hi - lo
+    full = span >= 2 * np.pi - 1e-9
+    to_centre = np.array([layout.size_x / 2, layout.size_y / 2]) - target[:2]
     for _ in range(cc.max_tries):
-        start = _u(rng, (0.0, 2 * np.pi))
+        base = np.arctan2(to_centre[1], to_centre[0]) if not full else _u(rng, (0.0, 2 * np.pi))
+        steps = (np.arange(n) / n) if full else ((np.arange(n) + 0.5) / n)
+        azimuths = base + lo + span * steps if not full else base + 2 * np.pi * steps
         dist = _u(rng, cc.distance)
         el = np.deg2rad(_u(rng, cc.elevation_deg))
         K = _jittered_K(K0, _u(rng, cc.focal_scale))
-        eyes = [target + dist * np.array([np.cos(el) * np.cos(a), np.cos(el) * np.sin(a), np.sin(el)])
-                for a in start + 2 * np.pi * np.arange(n) / n]
-        if all(view_is_valid(layout, e, target) for e in eyes):
+        eyes = []
+        for a in azimuths:
+            ray = np.array([np.cos(el) * np.cos(a), np.cos(el) * np.sin(a), np.sin(el)])
+            for d in np.linspace(dist, 0.5 * cc.distance[0], 8):
+                if view_is_valid(layout, target + d * ray, target):
+                    eyes.append(target + d * ray)
+                    break
+            else:
+                break
+        if len(eyes) == n:
             return [Camera(K=K.copy(), width=cc.width, height=cc.height, T_w2c=look_at_w2c(e, target), view_id=v)
                     for v, e in enumerate(eyes)]
-    raise RuntimeError(f"scene {scene_name}: no valid {n}-camera rig after {cc.max_tries} tries; "
-                       f"reduce camera.distance or the number of views, or enlarge the room")
+    raise SamplingError(f"scene {scene_name}: no valid {n}-camera rig after {cc.max_tries} tries; "
+                        f"reduce camera.distance or views_per_scene, or enlarge the room")
 
 
 def sample_egocentric(cc, sensor, head: dict[str, np.ndarray], look_at: np.ndarray, n: int,

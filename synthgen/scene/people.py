@@ -22,6 +22,7 @@ from ..assets.library import AssetModel
 from ..bodies.base import BodyModel, SMPLXParams
 from ..bodies.kinematics import forward_kinematics, palm_frame, reach
 from .description import Material, ObjectInstance, PersonInstance
+from ..groundtruth.projection import transform
 from .layout import Layout
 from .materials import object_material, random_color
 
@@ -208,10 +209,8 @@ def sample_people(cfg, layout: Layout, body: BodyModel, objects: list[ObjectInst
             p = _pose_person(body, rest, draw, betas, yaw, xy)
             held_asset = None
             side = "right" if rng.random() < 0.5 else "left"
-            if activity == "reach":
-                target = _reach_target(objects[k], rest, p, side)
-                if reach(rest, p, side, target) > 0.05:
-                    continue
+            if activity == "reach" and not _reach_object(rest, p, side, objects[k]):
+                continue
             person = _finish(body, p, j, rng, activity, draw.name)
             if body_hits_furniture(person.vertices, layout):
                 continue
@@ -230,15 +229,25 @@ def sample_people(cfg, layout: Layout, body: BodyModel, objects: list[ObjectInst
     return persons
 
 
-def _reach_target(obj: ObjectInstance, rest: np.ndarray, p: SMPLXParams, side: str) -> np.ndarray:
-    """Where the wrist should go so the palm lands on ``obj``: the point of the object's bounding
-    sphere facing the shoulder, pulled back towards the shoulder by the wrist-to-palm distance."""
+def _reach_object(rest: np.ndarray, p: SMPLXParams, side: str, obj: ObjectInstance,
+                  tol: float = 0.03) -> bool:
+    """Arm IK that puts the palm centre (see ``palm_frame``) on the point of ``obj``'s surface
+    nearest the shoulder, 1 cm out; edits ``p`` and returns whether the palm ended within
+    ``tol`` of that point. The wrist target is corrected by the palm's residual each round,
+    since the hand keeps its own rotation."""
     P, _ = forward_kinematics(rest, p)
     shoulder = P[16 if side == "left" else 17]
-    c = obj.pose_world[:3, 3]
-    radius = 0.5 * float(np.max(np.ptp(obj.mesh.vertices, axis=0)))
-    d = shoulder - c
-    d /= np.linalg.norm(d)
-    surface = c + d * min(radius, 0.08)
-    wrist_to_palm = 0.55 * np.linalg.norm(P[28 if side == "left" else 43] - P[20 if side == "left" else 21])
-    return surface + d * wrist_to_palm
+    surf = transform(obj.pose_world, obj.mesh.vertices)
+    nearest = surf[np.argmin(np.linalg.norm(surf - shoulder, axis=1))]
+    d = shoulder - nearest
+    goal = nearest + 0.01 * d / np.linalg.norm(d)
+    wrist_goal = goal.copy()
+    for _ in range(4):
+        reach(rest, p, side, wrist_goal)
+        P, _ = forward_kinematics(rest, p)
+        palm = palm_frame(P, side)[:3, 3]
+        err = goal - palm
+        if np.linalg.norm(err) < 0.005:
+            break
+        wrist_goal = wrist_goal + err
+    return bool(np.linalg.norm(goal - palm) < tol)

@@ -22,7 +22,7 @@ from ..bodies.base import BodyModel, SMPLXParams
 from ..config.schema import SceneConfig
 from .description import ObjectInstance, PersonInstance, Scene
 from .layout import Layout, sample_layout
-from .lights_cameras import (base_intrinsics, look_at_w2c, sample_cameras, sample_egocentric, sample_lights,
+from .lights_cameras import (SamplingError, base_intrinsics, look_at_w2c, sample_cameras, sample_egocentric, sample_lights,
                              sample_rig)
 from .people import relaxed_standing, sample_people
 from .materials import SurfaceMaterials, object_material, random_color
@@ -129,7 +129,7 @@ def _cameras(cfg: SceneConfig, layout: Layout, objects: list[ObjectInstance], pe
     cc = cfg.camera
     if cc.rig == "egocentric":
         if not persons:
-            raise RuntimeError(f"scene {cfg.name}: camera.rig 'egocentric' needs a person, but none could "
+            raise SamplingError(f"scene {cfg.name}: camera.rig 'egocentric' needs a person, but none could "
                                f"be placed (humans.count is {list(cfg.humans.count)})")
         p = persons[0]
         lm = p.landmarks_world
