@@ -31,6 +31,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .render import GLUnavailableError
     from .runner.output import OutputError
     from .runner.pipeline import run_render
+    from .bodies.smplx_backend import BodyModelError, SMPLXExtraMissingError
     from .scene.lights_cameras import SamplingError
 
     try:
@@ -38,7 +39,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         out = Path(args.output) if args.output else Path("output") / Path(args.scene).stem
         result = run_render(cfg, out, config_dict=config_to_dict(cfg), overwrite=args.overwrite,
                             quiet=args.quiet, base_dir=Path(args.scene).resolve().parent)
-    except (ConfigError, AssetError, OutputError, GLUnavailableError, SamplingError) as exc:
+    except (ConfigError, AssetError, OutputError, GLUnavailableError, SamplingError, BodyModelError,
+            SMPLXExtraMissingError) as exc:
         return _fail(str(exc))
     fps = result.frames / max(result.seconds, 1e-9)
     size = sum(f.stat().st_size for f in result.out.rglob("*") if f.is_file())

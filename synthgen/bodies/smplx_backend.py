@@ -24,6 +24,12 @@ rest position depends on ``betas``) and ``transl`` is added afterwards, so with 
 ``flat_hand_mean``: SMPL-X adds the file's mean hand pose (relaxed, slightly curled fingers) to
 ``left/right_hand_pose`` unless ``flat_hand_mean`` is true; zero hand poses then give flat hands.
 
+Face contour: smplx picks the 17 contour points from a look-up table indexed by the yaw of the
+neck chain (root, spine1-3, neck) about the *model's* Y axis, meant for a camera in front of the
+model. With a world-placing ``global_orient`` (Rz(yaw) @ Rx(90 deg), as the sampler builds) that
+yaw is 0 whatever the heading, so the contour is the frontal jaw line as 3D mesh points; only
+torso/neck twist in ``body_pose`` moves it along the jaw. It is not a per-camera silhouette.
+
 smplx and torch are imported only when an :class:`SMPLXBody` is built, so the package works
 without the extra.
 """

@@ -57,6 +57,8 @@ class CameraConfig:
     target_jitter: float = 0.3
     # Chance that a view looks at a person's chest instead of the objects (when there are people).
     person_target_prob: float = 0.3
+    # Distance of person views (a standing adult fills the frame from about 2.2 m at 60 deg FOV).
+    person_distance: list[float] = field(default_factory=lambda: [1.8, 3.0])
     max_tries: int = 200
 
     def __post_init__(self) -> None:
@@ -69,6 +71,7 @@ class CameraConfig:
         _check_range("azimuth_deg", self.azimuth_deg, lo=-360.0, hi=360.0)
         _check_range("roll_deg", self.roll_deg, lo=-180.0, hi=180.0)
         _check_range("focal_scale", self.focal_scale, lo=0.1, hi=10.0)
+        _check_range("person_distance", self.person_distance, lo=0.05)
         _check(0.0 <= self.target_jitter <= 1.0, "target_jitter", "a value in [0, 1]", self.target_jitter)
         _check(0.0 <= self.person_target_prob <= 1.0, "person_target_prob", "a probability in [0, 1]",
                self.person_target_prob)

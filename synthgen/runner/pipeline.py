@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import __version__
 from ..assets.library import AssetModel, expand_ref, resolve_asset
+from ..bodies.smplx_backend import BodyModelError
 from ..bodies.keypoints import COCO17_NAMES, extended_joints
 from ..config.schema import SceneConfig
 from ..groundtruth.labels import Silhouette, object_gt, person_gt
@@ -50,7 +51,7 @@ class JobContext:
     @classmethod
     def build(cls, cfg: SceneConfig, base_dir: Path | None = None) -> "JobContext":
         assets, groups, holdables = resolve_groups(cfg, base_dir)
-        body = make_body_model(cfg) if cfg.humans.count[1] > 0 else None
+        body = make_body_model(cfg, base_dir) if cfg.humans.count[1] > 0 else None
         return cls(cfg=cfg, assets=assets, groups=groups, body=body, holdables=holdables,
                    categories={a.obj_id: a.name for a in assets})
 
@@ -84,13 +85,24 @@ def resolve_groups(cfg: SceneConfig, base_dir: Path | None
     return labelled, groups, holdables
 
 
-def make_body_model(cfg: SceneConfig):
-    """The configured body-model backend."""
-    if cfg.humans.model == "mannequin":
+def make_body_model(cfg: SceneConfig, base_dir: Path | None = None):
+    """The configured body-model backend. ``humans.model_dir`` (smplx) resolves against the scene
+    file's folder. Missing files or a missing extra raise the backends' one-line errors."""
+    hc = cfg.humans
+    if hc.model == "mannequin":
         from ..bodies.mannequin import MannequinBody
 
-        return MannequinBody()
-    raise NotImplementedError("humans.model 'smplx' arrives with the humans issue; use 'mannequin'")
+        return MannequinBody(flat_hand_mean=hc.flat_hand_mean)
+    from ..bodies.smplx_backend import SMPLXBody
+
+    model_dir = Path(hc.model_dir).expanduser()
+    if not hc.model_dir:
+        raise BodyModelError("humans.model_dir: expected the folder holding your SMPL-X model files "
+                             "(SMPLX_NEUTRAL.npz ...) when humans.model is 'smplx', found nothing")
+    if not model_dir.is_absolute() and base_dir is not None:
+        model_dir = base_dir / model_dir
+    return SMPLXBody(model_dir, gender=hc.gender, num_betas=hc.num_betas,
+                     num_expression_coeffs=hc.num_expression_coeffs, flat_hand_mean=hc.flat_hand_mean)
 
 
 def make_place_fn(cfg: SceneConfig):
@@ -225,8 +237,9 @@ def finalize(ctx: JobContext, out: Path, shards: list[ShardPlan], config_dict: d
         "keypoint_schemas": {"coco17": list(COCO17_NAMES), "wholebody133": "COCO-WholeBody",
                              "joints_3d": "smplx55"},
         "body_model": cfg.humans.model,
-        "landmarks": ("mannequin vertex landmarks (synthgen.bodies.mannequin.LANDMARK_VERTEX_IDS)"
-                      if cfg.humans.model == "mannequin" else "smplx"),
+        "landmarks": ("mannequin vertex landmarks (synthgen.bodies.mannequin.LANDMARK_VERTEX_IDS); "
+                      "no face: face keypoints v=0" if cfg.humans.model == "mannequin"
+                      else "smplx vertex ids (smplx/vertex_ids.py) and face landmarks"),
         "sensor": cfg.sensor.name, "renderer": renderer_info,
         "host": {"python": platform.python_version(), "machine": platform.machine()},
         "seconds": round(seconds, 3),

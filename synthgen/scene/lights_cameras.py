@@ -137,7 +137,7 @@ def sample_cameras(cc, sensor, layout: Layout, targets: list[np.ndarray], n: int
             # object views look from the room's open side; person views from any side
             base = np.arctan2(to_centre[1], to_centre[0]) if np.linalg.norm(to_centre) > 0.3 and not on_person \
                 else _u(rng, (0.0, 2 * np.pi))
-            dist = _u(rng, cc.distance)
+            dist = _u(rng, cc.person_distance if on_person else cc.distance)
             el = np.deg2rad(_u(rng, cc.elevation_deg))
             az = base + np.deg2rad(_u(rng, cc.azimuth_deg))
             roll = np.deg2rad(_u(rng, cc.roll_deg))
