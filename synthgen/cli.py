@@ -7,6 +7,7 @@ with no traceback and nothing written.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -30,22 +31,35 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .config import ConfigError, config_to_dict, load_scene_config
     from .render import GLUnavailableError
     from .runner.output import OutputError
-    from .runner.pipeline import run_render
+    from .runner.pipeline import RenderFailed, run_render
     from .bodies.smplx_backend import BodyModelError, SMPLXExtraMissingError
     from .scene.lights_cameras import SamplingError
 
     try:
         cfg = load_scene_config(args.scene, args.overrides)
         out = Path(args.output) if args.output else Path("output") / Path(args.scene).stem
+        if args.resume and args.overwrite:
+            return _fail("--resume and --overwrite exclude each other: choose one")
+        if args.workers is not None and args.workers < 1:
+            return _fail(f"--workers: expected an integer >= 1, found {args.workers}")
+        workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
         result = run_render(cfg, out, config_dict=config_to_dict(cfg), overwrite=args.overwrite,
-                            quiet=args.quiet, base_dir=Path(args.scene).resolve().parent)
+                            resume=args.resume, quiet=args.quiet, base_dir=Path(args.scene).resolve().parent,
+                            workers=workers, executor=args.executor, ray_address=args.ray_address)
+    except RenderFailed as exc:
+        for scene_index, error in exc.failures:
+            print(f"synthgen: scene {scene_index} failed: {error}", file=sys.stderr)
+        print(f"synthgen: {len(exc.failures)} of {exc.result.scenes} scenes failed; the others are complete in "
+              f"{exc.result.out}; rerun with --resume to finish", file=sys.stderr)
+        return 1
     except (ConfigError, AssetError, OutputError, GLUnavailableError, SamplingError, BodyModelError,
             SMPLXExtraMissingError) as exc:
         return _fail(str(exc))
-    fps = result.frames / max(result.seconds, 1e-9)
+    fps = result.rendered / max(result.seconds, 1e-9)
     size = sum(f.stat().st_size for f in result.out.rglob("*") if f.is_file())
-    print(f"synthgen: wrote {result.frames} frames in {result.scenes} scenes to {result.out} "
-          f"in {result.seconds:.1f} s ({fps:.2f} frames/s, {size / 1e6:.1f} MB)")
+    resumed = f" ({result.frames - result.rendered} kept from before)" if result.rendered < result.frames else ""
+    print(f"synthgen: wrote {result.frames} frames in {result.scenes} scenes to {result.out}{resumed}: "
+          f"{result.rendered} rendered in {result.seconds:.1f} s ({fps:.2f} frames/s), {size / 1e6:.1f} MB")
     return 0
 
 
@@ -83,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("overrides", nargs="*", help="dotlist overrides, e.g. frames=8 camera.width=320")
     r.add_argument("-o", "--output", help="output dataset folder (default: output/<scene name>)")
     r.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
+    r.add_argument("--resume", action="store_true",
+                   help="continue an interrupted render into the same OUT: finished scenes are kept")
+    r.add_argument("-w", "--workers", type=int, default=None,
+                   help="local worker processes (default: the CPU count)")
+    r.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="run scenes in local processes or as Ray tasks")
+    r.add_argument("--ray-address", default=None, help="Ray cluster address (default: start Ray locally)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar (CI logs)")
     r.set_defaults(func=cmd_render)
     i = sub.add_parser("info", help="version, GL vendor/renderer and available extras")

@@ -140,7 +140,7 @@ Covers the 21 body joints and the 30 finger joints (absolute finger rotations)."
 def to_anatomical(joint: str, rotvecs: np.ndarray) -> np.ndarray:
     """Anatomical angles (..., 3) in degrees of local axis-angle rotations (..., 3) radians."""
     _, axes = joint_axes(joint)
-    rv = np.asarray(rotvecs, dtype=np.float64)
+    rv = np.array(rotvecs, dtype=np.float64)   # a copy: scipy refuses read-only buffers
     q = Rotation.from_rotvec(rv.reshape(-1, 3)).as_quat()           # x, y, z, w
     q = np.where(q[:, 3:4] < 0.0, -q, q)                              # w >= 0: angle in [0, pi]
     t_axis = axes[2]

@@ -8,6 +8,21 @@ where image pixel (0, 0) is canvas pixel (off_y, off_x).
 Visibility of an object pixel follows BOP's bop19 rule (bop_toolkit ``visibility.py``): the
 object's own distance along the ray d_model > 0 and (d_model - d_scene <= delta or d_scene == 0),
 with delta = ``visib_delta`` metres (15 mm default).
+
+Visibility of a person's keypoint (shared spec ``keypoints.md``, "Visibility of a keypoint in an
+image"), from the clean Z-depth, the instance segmentation and the render adapter's body-part pass
+(``Renderer.render_parts``: at each pixel the SMPL-X joint whose part the pixel shows):
+- outside the image or no source (NaN): v=0 and x = y = 0;
+- a skinned joint (extended index < 55) lies inside the body, so the surface seen at its pixel is in
+  front of it by up to the limb's radius. It is visible (v=2) when the pixel shows this person,
+  the part there is the joint's own part or adjacent to it in the kinematic tree
+  (:func:`adjacent_parts`), and the rendered depth d satisfies
+  ``-SURFACE_BEHIND_TOL <= z - d <= JOINT_FRONT_TOL[j]`` (z the joint's depth); otherwise v=1:
+  hidden by an object, another person or its own body (a wrist behind the torso shows the torso);
+- a surface landmark (nose, eyes, ears, toes, heels, fingertips, face points: indices >= 55) is a
+  vertex on the skin: visible when the pixel shows this person and ``|d - z| <= LANDMARK_TOL``.
+Depths are Z in the OpenCV camera frame (metres); along a ray the Z difference is the distance
+times cos(angle off the optical axis), so the windows below are slightly looser off-axis.
 """
 from __future__ import annotations
 
@@ -15,18 +30,118 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..bodies.keypoints import COCO17_FROM_SMPLX, WHOLEBODY133_FROM_SMPLX, NUM_SMPLX_JOINTS
+from ..bodies.keypoints import (COCO17_FROM_SMPLX, NUM_SMPLX_EXTENDED, NUM_SMPLX_JOINTS,
+                                SMPLX_LANDMARK_NAMES, SMPLX_PARENTS, WHOLEBODY133_FROM_SMPLX)
 from .masks import bbox_from_mask
 from .projection import depth_to_ray_distance, inside_image, pixel_index, project, transform
 from .records import ObjectGT, PersonGT
 
-# Keypoint visibility tolerances (metres), until the body-part pass arrives (see issue 5):
-# a surface landmark (nose, eyes, ears, toes, heels, fingertips) is visible when the rendered depth
-# at its pixel is within LANDMARK_TOL of its own depth; a joint, which lies inside the body, is
-# visible when its pixel shows this person and the visible surface is at most JOINT_BEHIND_TOL in
-# front of the joint (and not more than LANDMARK_TOL behind it).
-LANDMARK_TOL = 0.03
-JOINT_BEHIND_TOL = 0.20
+# --- keypoint visibility tolerances (metres, Z in the camera frame) ------------------------------
+# A landmark is a mesh vertex, so the surface at its pixel is the landmark itself up to the depth
+# change over half a pixel on a slanted surface and the 24-bit depth step (< 0.1 mm): 2 cm.
+LANDMARK_TOL = 0.02
+# The surface seen at a joint's pixel may lie slightly *behind* the joint: where the ray grazes the
+# limb near its silhouette, or where a coarse mesh lets a joint sit at the skin (mannequin ankles
+# and knuckles lie within 1-3 mm of it). 2 cm allows that and no more.
+SURFACE_BEHIND_TOL = 0.02
+# How far in front of a joint the surface seen at its pixel may be: about the largest distance from
+# the joint to the skin across its limb, so that a joint is visible from any side, and no larger,
+# so that the same or an adjacent limb folded in front of it (a hand in front of its own elbow)
+# reads as occluded. Measured on the mannequin (largest joint-to-skin distance perpendicular to
+# the bone within 1 cm of the joint, over the joint's own and adjacent parts), plus margin for
+# heavier SMPL-X shapes:
+TORSO_FRONT_TOL = 0.22      # pelvis, spine1-3, collars: the chest's half-width seen from the side
+                            # (0.16-0.22 m on the mannequin's pelvis/spine3)
+NECK_FRONT_TOL = 0.12       # neck joint at the base of the neck: throat/trapezius ~0.10 m
+HEAD_FRONT_TOL = 0.13       # head joint at the skull base: the face is ~0.10-0.12 m in front
+JAW_FRONT_TOL = 0.10        # SMPL-X jaw joint: chin and cheeks (no jaw on the mannequin)
+EYEBALL_FRONT_TOL = 0.03    # SMPL-X eyeball centres: ~1.2 cm under the eye surface
+HIP_FRONT_TOL = 0.15        # hip joints sit inside the pelvis: the outer hip is ~0.12 m away
+SHOULDER_FRONT_TOL = 0.13   # seen from the front, the pectoral/deltoid is 0.09-0.10 m in front
+ELBOW_FRONT_TOL = 0.07      # forearm at the elbow: 0.066 m
+KNEE_FRONT_TOL = 0.08       # knee between thigh and shin: 0.063 m, thicker legs on SMPL-X shapes
+ANKLE_FRONT_TOL = 0.07      # lower shin and instep seen from above: ~0.05 m
+FOOT_FRONT_TOL = 0.08       # foot (toe-base) joint: the toes are 0.05-0.07 m in front of it
+WRIST_FRONT_TOL = 0.05      # hand: 0.039 m on the mannequin
+THUMB_BASE_FRONT_TOL = 0.04  # thumb1 lies inside the thenar eminence
+FINGER_FRONT_TOL = 0.03     # other finger joints: phalanx radius ~0.01 m, knuckles inside the palm
+
+
+def _joint_front_tol() -> np.ndarray:
+    tol = np.full(NUM_SMPLX_JOINTS, FINGER_FRONT_TOL)
+    groups = (
+        ((0, 3, 6, 9, 13, 14), TORSO_FRONT_TOL), ((12,), NECK_FRONT_TOL), ((15,), HEAD_FRONT_TOL),
+        ((22,), JAW_FRONT_TOL), ((23, 24), EYEBALL_FRONT_TOL), ((1, 2), HIP_FRONT_TOL),
+        ((16, 17), SHOULDER_FRONT_TOL), ((18, 19), ELBOW_FRONT_TOL), ((4, 5), KNEE_FRONT_TOL),
+        ((7, 8), ANKLE_FRONT_TOL), ((10, 11), FOOT_FRONT_TOL), ((20, 21), WRIST_FRONT_TOL),
+        ((37, 52), THUMB_BASE_FRONT_TOL),
+    )
+    for joints, value in groups:
+        tol[list(joints)] = value
+    return tol
+
+
+#: (55,) metres: how far in front of skinned joint j the surface at its pixel may be.
+JOINT_FRONT_TOL: np.ndarray = _joint_front_tol()
+
+# Values of the render adapter's part pass (synthgen.render.adapter.PART_NONE / PART_UNKNOWN; not
+# imported: groundtruth stays independent of the render package, tests check they agree).
+PART_NONE = -1      # the pixel shows no person
+PART_UNKNOWN = -2   # the pixel shows a person rendered without part labels (no skin_joint)
+
+
+def _keypoint_own_part() -> np.ndarray:
+    own = np.full(NUM_SMPLX_EXTENDED, 15, dtype=np.int64)   # face points 76-143: the head
+    own[:NUM_SMPLX_JOINTS] = np.arange(NUM_SMPLX_JOINTS)    # a skinned joint is its own part
+    by_name = {"nose": 15, "right_eye": 15, "left_eye": 15, "right_ear": 15, "left_ear": 15,
+               # toes on the foot (toe-base) part, heels on the ankle's (the hindfoot)
+               "left_big_toe": 10, "left_small_toe": 10, "left_heel": 7,
+               "right_big_toe": 11, "right_small_toe": 11, "right_heel": 8,
+               # fingertips on the distal phalanx (thumb3, index3, ...)
+               "left_thumb": 39, "left_index": 27, "left_middle": 30, "left_ring": 36, "left_pinky": 33,
+               "right_thumb": 54, "right_index": 42, "right_middle": 45, "right_ring": 51,
+               "right_pinky": 48}
+    for k, name in enumerate(SMPLX_LANDMARK_NAMES):
+        own[NUM_SMPLX_JOINTS + k] = by_name[name]
+    return own
+
+
+#: (144,) the body part (SMPL-X joint 0-54) each extended keypoint belongs to. A wrist's own part is
+#: the wrist (20 / 21): its hand; the mannequin's zero-length hand joints are already skinned to it.
+KEYPOINT_OWN_PART: np.ndarray = _keypoint_own_part()
+
+
+def adjacent_parts(present: np.ndarray | None = None) -> np.ndarray:
+    """(55, 55) bool: ``A[j, p]`` when part p counts as joint j's own part or adjacent to it.
+
+    Adjacent = j itself, its parent and its children in ``SMPLX_PARENTS``. ``present`` (optional
+    joint indices) are the parts that have faces on this body; a joint without geometry cannot
+    be seen, so the tree is contracted through it: the mannequin has no spine2 or collar
+    vertices, so its shoulder (16) is adjacent to the chest (spine3, 9) through the collar (13).
+    """
+    n = NUM_SMPLX_JOINTS
+    nbrs: list[list[int]] = [[] for _ in range(n)]
+    for c, p in enumerate(SMPLX_PARENTS):
+        if p >= 0:
+            nbrs[c].append(p)
+            nbrs[p].append(c)
+    has = np.ones(n, bool)
+    if present is not None:
+        has[:] = False
+        has[np.asarray(present, np.int64)] = True
+    A = np.eye(n, dtype=bool)
+    for j in range(n):
+        stack = list(nbrs[j])
+        seen = {j}
+        while stack:
+            q = stack.pop()
+            if q in seen:
+                continue
+            seen.add(q)
+            A[j, q] = True
+            if not has[q]:           # no geometry: look through it
+                stack.extend(nbrs[q])
+    return A
 
 
 @dataclass
@@ -98,14 +213,27 @@ def object_gt(gt_id: int, obj_id: int, name: str, T_m2w: np.ndarray, T_w2c: np.n
 
 
 def keypoints_from_joints(joints_cam: np.ndarray, is_landmark: np.ndarray, K: np.ndarray,
-                          scene_depth: np.ndarray, own_region: np.ndarray) -> np.ndarray:
-    """(N, 3) camera-frame points -> (N, 3) [u, v, vis] in the COCO convention.
+                          scene_depth: np.ndarray, own_region: np.ndarray,
+                          part_map: np.ndarray | None = None, keypoint_ids: np.ndarray | None = None,
+                          present_parts: np.ndarray | None = None) -> np.ndarray:
+    """(N, 3) camera-frame points (metres) -> (N, 3) [u, v, vis] in the COCO convention.
 
-    vis 0 (u = v = 0): no source (NaN) or outside the image; 2: visible; 1: inside the image
-    but occluded (see the tolerances above). ``own_region`` is the person's visible mask.
+    vis 0 (u = v = 0): no source (NaN), behind the camera or outside the image; 2: visible;
+    1: inside the image but occluded (rules in the module docstring). ``own_region`` (H, W) bool
+    is where this person is seen (``seg == its label``); ``scene_depth`` (H, W) the clean Z-depth.
+    Rows flagged ``is_landmark`` get the landmark test; the others are skinned joints, row i
+    being extended SMPL-X index ``keypoint_ids[i]`` (default i) < 55, and need ``part_map``
+    (``Renderer.render_parts``) for the part test; without it (a person without body-part
+    labels) only the depth window and ``own_region`` decide, as at ``PART_UNKNOWN`` pixels.
+    ``present_parts``: the parts this body has geometry for (see :func:`adjacent_parts`).
     """
     h, w = scene_depth.shape
-    out = np.zeros((len(joints_cam), 3))
+    n = len(joints_cam)
+    out = np.zeros((n, 3))
+    ids = np.arange(n) if keypoint_ids is None else np.asarray(keypoint_ids, np.int64)
+    is_landmark = np.asarray(is_landmark, bool)
+    if (ids[~is_landmark] >= NUM_SMPLX_JOINTS).any():
+        raise ValueError("rows that are not landmarks must be skinned joints (extended index < 55)")
     uv = project(K, joints_cam)
     ok = ~np.isnan(uv).any(axis=1) & inside_image(uv, w, h)
     if not ok.any():
@@ -114,8 +242,17 @@ def keypoints_from_joints(joints_cam: np.ndarray, is_landmark: np.ndarray, K: np
     d = scene_depth[rows, cols].astype(np.float64)
     z = joints_cam[ok, 2]
     lm = is_landmark[ok]
-    vis_lm = np.abs(d - z) <= LANDMARK_TOL
-    vis_joint = own_region[rows, cols] & (z - d <= JOINT_BEHIND_TOL) & (d - z <= LANDMARK_TOL)
+    seen = np.asarray(own_region, bool)[rows, cols]
+    vis_lm = seen & (np.abs(d - z) <= LANDMARK_TOL)
+    j = np.where(lm, 0, ids[ok])                    # joint index of joint rows (0 for landmarks)
+    front = z - d                                   # how far the seen surface is in front
+    vis_joint = seen & (front <= JOINT_FRONT_TOL[j]) & (front >= -SURFACE_BEHIND_TOL)
+    if part_map is not None:
+        part = np.asarray(part_map)[rows, cols].astype(np.int64)
+        A = adjacent_parts(present_parts)
+        own = KEYPOINT_OWN_PART[j]
+        part_ok = (part == PART_UNKNOWN) | ((part >= 0) & A[own, np.clip(part, 0, NUM_SMPLX_JOINTS - 1)])
+        vis_joint &= part_ok
     visible = np.where(lm, vis_lm, vis_joint)
     out[ok, 0] = uv[ok, 0]
     out[ok, 1] = uv[ok, 1]
@@ -124,17 +261,28 @@ def keypoints_from_joints(joints_cam: np.ndarray, is_landmark: np.ndarray, K: np
 
 
 def person_gt(person, T_w2c: np.ndarray, K: np.ndarray, sil: Silhouette, visible_region: np.ndarray,
-              scene_depth: np.ndarray, extended_world: np.ndarray) -> PersonGT:
+              scene_depth: np.ndarray, extended_world: np.ndarray,
+              part_map: np.ndarray | None = None) -> PersonGT:
     """Ground truth of one ``PersonInstance`` in one image.
 
     ``extended_world`` is its (144, 3) extended SMPL-X joint array (world metres, NaN = no source);
-    ``visible_region`` the pixels where this person is seen (instance segmentation).
+    ``visible_region`` the pixels where this person is seen (instance segmentation, ``seg == its
+    label``); ``part_map`` the view's body-part pass (``Renderer.render_parts``), needed to tell
+    self-occlusion; ``sil`` its amodal silhouette (canvas 3x the image). The BOP-style counts
+    follow gt_info: ``px_count_all`` on the whole canvas, ``px_count_valid`` in-image silhouette
+    pixels with valid depth, ``px_count_visib`` visible pixels; ``bbox_amodal`` is BOP's
+    ``bbox_obj`` (unclipped).
     """
     ext_cam = transform(T_w2c, extended_world)
     is_landmark = np.arange(len(ext_cam)) >= NUM_SMPLX_JOINTS
-    kp_all = keypoints_from_joints(ext_cam, is_landmark, K, scene_depth, visible_region)
+    skin = getattr(person, "skin_joint", None)
+    present = np.unique(np.asarray(skin, np.int64)) if skin is not None else None
+    kp_all = keypoints_from_joints(ext_cam, is_landmark, K, scene_depth, visible_region,
+                                   part_map=part_map, present_parts=present)
     wb = kp_all[WHOLEBODY133_FROM_SMPLX]
     coco = kp_all[COCO17_FROM_SMPLX]
+    h, w = scene_depth.shape
+    mask_in, _ = sil.crop(w, h)
     px_all = sil.px_count
     px_visib = int(visible_region.sum())
     return PersonGT(
@@ -142,4 +290,6 @@ def person_gt(person, T_w2c: np.ndarray, K: np.ndarray, sil: Silhouette, visible
         smplx=person.smplx, joints_3d_cam=ext_cam[:NUM_SMPLX_JOINTS],
         keypoints_coco17=coco, keypoints_wholebody133=wb, mask_visib=visible_region,
         bbox_visib=bbox_from_mask(visible_region), bbox_amodal=sil.bbox_unclipped(),
-        visib_fract=(px_visib / px_all) if px_all > 0 else 0.0)
+        visib_fract=(px_visib / px_all) if px_all > 0 else 0.0,
+        px_count_all=px_all, px_count_valid=int((mask_in & (scene_depth > 0)).sum()),
+        px_count_visib=px_visib)

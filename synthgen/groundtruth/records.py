@@ -48,6 +48,11 @@ class PersonGT:
     bbox_amodal: list[int]
     visib_fract: float
     held_object_gt_ids: list[int] = field(default_factory=list)
+    # BOP gt_info-style counts (as ObjectGT; bbox_amodal is BOP's bbox_obj): silhouette pixels on
+    # the canvas 3x the image, in-image silhouette pixels with valid depth, visible pixels.
+    px_count_all: int = 0
+    px_count_valid: int = 0
+    px_count_visib: int = 0
 
 
 @dataclass

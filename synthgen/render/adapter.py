@@ -8,10 +8,19 @@ Passes per :meth:`Renderer.render`:
   ``u = fx x/z + cx`` exactly (the colour pass's depth read-back takes one MSAA sample, about
   (0.375, 0.875) px off centre, and is discarded).
 
+Body-part pass (:meth:`Renderer.render_parts`, only when asked): a second flat-colour pass in which
+each person is drawn as one node per body part (its faces split by the dominant skinning joint of
+their vertices, ``PersonInstance.skin_joint``) and objects and structures still occlude. Every
+pixel decodes to the SMPL-X joint index (0-54) of the part it shows, :data:`PART_NONE` where it
+shows no person, :data:`PART_UNKNOWN` where it shows a person without ``skin_joint``. The part
+nodes hold the very triangles of the person's node (same float32 positions, identity pose), so a
+pixel shows a part exactly where ``seg`` shows that person. They are hidden in every other pass.
+
 Scene-graph caching: building the pyrender scene (meshes, normals, GPU upload) happens once per
 ``Scene`` and is reused for all its cameras. :meth:`Renderer.render` and
 :meth:`Renderer.render_amodal` rebuild only when handed a different ``Scene`` object than the
 last one (an identity check; the renderer keeps a reference, so a recycled ``id()`` cannot alias).
+The part nodes are built on the first :meth:`Renderer.render_parts` of a scene and cached with it.
 Poses (``pose_world`` of objects, structures and lights) and ``ambient`` are re-read on every call,
 so moving things between frames is fine; if mesh geometry or materials of the *same* Scene object
 change, call :meth:`Renderer.prepare` to rebuild. Only one scene is held at a time; preparing
@@ -36,6 +45,17 @@ BACKGROUND_LABEL = 0
 PERSON_LABEL_BASE = 1 << 16
 #: Labels are encoded in the 24-bit RGB of the flat-colour pass.
 MAX_LABEL = (1 << 24) - 1
+#: :meth:`Renderer.render_parts` value of pixels that show no person (background, structures,
+#: objects, or nothing).
+PART_NONE = -1
+#: :meth:`Renderer.render_parts` value of pixels that show a person whose ``skin_joint`` is None.
+PART_UNKNOWN = -2
+#: Number of SMPL-X skinned joints: valid part labels are 0 .. NUM_PARTS - 1.
+NUM_PARTS = 55
+# Colour codes of the part pass: 0 is the clear colour (no person), 1 a person without part
+# labels, 2 + j body part j.
+_PART_CODE_UNKNOWN = 1
+_PART_CODE_BASE = 2
 
 
 def object_label(k: int) -> int:
@@ -129,6 +149,31 @@ class AmodalOutput:
         return self.image_depth() > 0
 
 
+def face_parts(faces: np.ndarray, skin_joint: np.ndarray) -> np.ndarray:
+    """(M,) body part of each face: the dominant skinning joint shared by at least two of its three
+    vertices, else that of its first vertex. ``faces`` (M, 3) vertex ids, ``skin_joint`` (N,)."""
+    sj = np.asarray(skin_joint, np.int64)[np.asarray(faces, np.int64)]
+    a, b, c = sj[:, 0], sj[:, 1], sj[:, 2]
+    # a wins when it agrees with b or c, or when all three differ (first vertex); b when b == c.
+    return np.where((b == c) & (a != b), b, a)
+
+
+def decode_parts(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 colours of the part pass -> (H, W) int32 part labels (see render_parts)."""
+    code = rgb_to_label(rgb)
+    out = np.where(code >= _PART_CODE_BASE, code - _PART_CODE_BASE, PART_NONE)
+    out[code == _PART_CODE_UNKNOWN] = PART_UNKNOWN
+    return out.astype(np.int32)
+
+
+@dataclass
+class _PartPass:
+    """The body-part nodes of one prepared scene (hidden except during the part pass)."""
+
+    nodes: list  # pyrender.Node per (person, part), pose identity
+    seg_node_map: dict  # node -> colour code: parts, persons without parts, occluders (0)
+
+
 @dataclass
 class _Prepared:
     """The pyrender scene graph of one synthgen Scene (private: pyrender objects live here only)."""
@@ -140,6 +185,7 @@ class _Prepared:
     label_nodes: dict  # label -> pyrender.Node
     seg_node_map: dict  # pyrender.Node -> (r, g, b) uint8 colour of its label
     posed: list  # (pyrender.Node, record with .pose_world)
+    parts: _PartPass | None = None  # built by the first render_parts of this scene
 
 
 def _make_camera_class(pyrender):
@@ -253,6 +299,8 @@ class Renderer:
             label_nodes[label] = node
             seg_node_map[node] = label_to_rgb(label)
             posed.append((node, obj))
+        for person in scene.persons:
+            _check_skin_joint(person)   # fail here, not at the first render_parts
         for j, person in enumerate(scene.persons):
             # Body meshes are smooth: plain vertex normals, no crease splitting (24k vertices).
             mesh = _pyrender_mesh(pr, person.vertices, person.faces, None, person.material, False)
@@ -266,6 +314,37 @@ class Renderer:
         camera = self._camera_cls(self.znear, self.zfar)
         camera_node = pr_scene.add(camera, pose=np.eye(4))
         self._prepared = _Prepared(scene, pr_scene, camera, camera_node, label_nodes, seg_node_map, posed)
+
+    def _part_pass(self, prep: _Prepared) -> _PartPass:
+        """The part nodes of ``prep`` (built on first use: most callers never ask for parts)."""
+        if prep.parts is not None:
+            return prep.parts
+        pr = self._pr
+        scene = prep.source
+        person_nodes = {prep.label_nodes[person_label(j)] for j in range(len(scene.persons))}
+        # Structures and objects occlude with the "no person" colour.
+        seg_map = {node: (0, 0, 0) for node in prep.seg_node_map if node not in person_nodes}
+        nodes = []
+        for j, person in enumerate(scene.persons):
+            if person.skin_joint is None:
+                seg_map[prep.label_nodes[person_label(j)]] = label_to_rgb(_PART_CODE_UNKNOWN)
+                continue
+            faces = np.asarray(person.faces, np.int64)
+            labels = face_parts(faces, person.skin_joint)
+            verts = np.asarray(person.vertices, np.float32)   # as the person's node: same float32
+            for part in np.unique(labels):
+                sub = faces[labels == part]
+                used, idx = np.unique(sub, return_inverse=True)
+                prim = pr.Primitive(positions=verts[used], indices=idx.reshape(-1, 3).astype(np.uint32),
+                                    mode=pr.GLTF.TRIANGLES)
+                mesh = pr.Mesh(primitives=[prim], is_visible=False)
+                # pyrender 0.1.45's Mesh.bounds uses np.infty (gone in NumPy 2): fill its cache.
+                mesh._bounds = np.stack([prim.positions.min(axis=0), prim.positions.max(axis=0)]).astype(np.float64)
+                node = prep.pr_scene.add(mesh, pose=np.eye(4))
+                seg_map[node] = label_to_rgb(_PART_CODE_BASE + int(part))
+                nodes.append(node)
+        prep.parts = _PartPass(nodes, seg_map)
+        return prep.parts
 
     def _pyrender_light(self, light: Light):
         pr = self._pr
@@ -313,6 +392,26 @@ class Renderer:
             depth=np.ascontiguousarray(depth, dtype=np.float32),
             seg=rgb_to_label(seg_rgb),
         )
+
+    def render_parts(self, scene: Scene, camera: Camera) -> np.ndarray:
+        """Body-part pass of ``scene`` seen by ``camera``: (H, W) int32, at every pixel the SMPL-X
+        joint index (0-54) of the body part the pixel shows (the dominant skinning joint of the
+        visible face, see :func:`face_parts`), :data:`PART_NONE` (-1) where the pixel shows no
+        person (objects and structures occlude as in ``seg``), :data:`PART_UNKNOWN` (-2) where it
+        shows a person without ``skin_joint``. Which person it is: ``seg`` of :meth:`render`, which
+        it matches pixel for pixel (same triangles, same single-sample pass)."""
+        pr = self._pr
+        prep = self._sync(scene)
+        parts = self._part_pass(prep)
+        offscreen = self._set_camera(prep, camera.K, camera.T_w2c, camera.width, camera.height)
+        for node in parts.nodes:
+            node.mesh.is_visible = True
+        try:
+            part_rgb, _ = offscreen.render(prep.pr_scene, pr.RenderFlags.SEG, parts.seg_node_map)
+        finally:
+            for node in parts.nodes:
+                node.mesh.is_visible = False
+        return decode_parts(part_rgb)
 
     def render_amodal(
         self, scene: Scene, camera: Camera, labels, canvas_scale: int = 1
@@ -378,6 +477,20 @@ class Renderer:
         x1 = min(wc, int(np.ceil(uv[:, 0].max())) + 2)
         y1 = min(hc, int(np.ceil(uv[:, 1].max())) + 2)
         return x0, y0, x1, y1
+
+
+def _check_skin_joint(person) -> None:
+    """A person's ``skin_joint``, when present, labels each vertex with a joint 0-54."""
+    sj = person.skin_joint
+    if sj is None:
+        return
+    sj = np.asarray(sj)
+    n = len(person.vertices)
+    if sj.shape != (n,) or not np.issubdtype(sj.dtype, np.integer):
+        raise ValueError(f"person {person.person_id}: skin_joint must be ({n},) integers, got "
+                         f"{sj.shape} {sj.dtype}")
+    if n and (sj.min() < 0 or sj.max() >= NUM_PARTS):
+        raise ValueError(f"person {person.person_id}: skin_joint values must lie in 0..{NUM_PARTS - 1}")
 
 
 def _material_key(m: Material) -> tuple:

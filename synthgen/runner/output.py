@@ -23,7 +23,51 @@ def is_synthgen_dataset(out: Path) -> bool:
     return (out / DATASET_MARKER).is_file() or (out / ".synthgen").is_file()
 
 
-def prepare_output(out: Path, overwrite: bool) -> None:
+MARKER = ".synthgen"
+
+
+def _fingerprint(config_dict: dict) -> str:
+    import json
+
+    return json.dumps(config_dict, sort_keys=True)
+
+
+def prepare_resume(out: Path, config_dict: dict, split: str) -> set[int]:
+    """Get ``out`` ready to continue an interrupted render of the same config; returns the scene
+    indices whose shards are complete (their folder holds ``DONE``).
+
+    A missing or empty folder starts fresh. A folder that is not a synthgen dataset, or one that
+    was started with a different config, is refused. Leftover temporary shard folders and the
+    dataset-level files (rewritten at the end) are removed.
+    """
+    out = Path(out)
+    if not out.exists() or not any(out.iterdir()):
+        out.mkdir(parents=True, exist_ok=True)
+        (out / MARKER).write_text(_fingerprint(config_dict))
+        return set()
+    if not (out / MARKER).is_file():
+        raise OutputError(f"output {out}: --resume expected a synthgen dataset started by 'synthgen render', "
+                          f"found a folder without {MARKER}")
+    if (out / MARKER).read_text() != _fingerprint(config_dict):
+        raise OutputError(f"output {out}: --resume expected the same config as the interrupted run, found a "
+                          f"different one (seed, frames, scene or overrides changed); use --overwrite to start over")
+    for name in ("DONE", "dataset.json", "manifest.jsonl"):
+        (out / name).unlink(missing_ok=True)
+    split_dir = out / split
+    done = set()
+    if split_dir.is_dir():
+        for d in split_dir.iterdir():
+            if d.name.startswith(".tmp-"):
+                shutil.rmtree(d, ignore_errors=True)
+            elif d.is_dir() and d.name.isdigit():
+                if (d / "DONE").is_file():
+                    done.add(int(d.name))
+                else:
+                    shutil.rmtree(d, ignore_errors=True)
+    return done
+
+
+def prepare_output(out: Path, overwrite: bool, config_dict: dict | None = None) -> None:
     """Create ``out`` for a fresh render.
 
     A missing or empty folder is used as is. A non-empty one is an error unless ``overwrite``,
@@ -36,7 +80,8 @@ def prepare_output(out: Path, overwrite: bool) -> None:
     if out.exists() and any(out.iterdir()):
         kind = "a synthgen dataset" if is_synthgen_dataset(out) else "not a synthgen dataset"
         if not overwrite:
-            raise OutputError(f"output {out} is not empty ({kind}); pass --overwrite to replace it "
+            hint = "--resume to continue it, " if kind == "a synthgen dataset" else ""
+            raise OutputError(f"output {out} is not empty ({kind}); pass {hint}--overwrite to replace it "
                               f"or choose another -o")
         resolved = out.resolve()
         if (resolved / ".git").exists() or Path.cwd().resolve().is_relative_to(resolved):
@@ -44,8 +89,9 @@ def prepare_output(out: Path, overwrite: bool) -> None:
                               f"repository or the current directory")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    # Marks the folder as ours from the start, so an interrupted render is recognised.
-    (out / ".synthgen").write_text("synthgen dataset in progress or finished\n")
+    # Marks the folder as ours from the start, so an interrupted render is recognised and
+    # --resume can check it continues the same config.
+    (out / MARKER).write_text(_fingerprint(config_dict or {}))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -139,9 +139,11 @@ def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan) -
     labelled = [k for k, o in enumerate(scene.objects) if o.obj_id > 0]
     obj_labels = [object_label(k) for k in labelled]
     per_labels = [person_label(j) for j in range(len(scene.persons))]
-    person_ext = [extended_joints(p.joints_world, p.landmarks_world) for p in scene.persons]
+    person_ext = [extended_joints(p.joints_world, p.landmarks_world, p.face_world) for p in scene.persons]
     for view, cam in enumerate(scene.cameras):
         out = renderer.render(scene, cam)
+        # which body part each person pixel shows: the keypoint visibility rule needs it
+        parts = renderer.render_parts(scene, cam) if scene.persons else None
         depth_gt = out.depth
         amodal = renderer.render_amodal(scene, cam, obj_labels + per_labels, canvas_scale=3)
         sils = {lab: Silhouette(a.window_depth, a.window_origin, off_x=a.offset[0], off_y=a.offset[1])
@@ -155,7 +157,7 @@ def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan) -
         persons = []
         for j, p in enumerate(scene.persons):
             g = person_gt(p, cam.T_w2c, cam.K, sils[per_labels[j]], out.seg == per_labels[j], depth_gt,
-                          person_ext[j])
+                          person_ext[j], part_map=parts)
             g.held_object_gt_ids = [gt_of[k] for k in p.held_objects if k in gt_of]
             persons.append(g)
         frames.append(FrameRecord(
@@ -184,11 +186,15 @@ def write_shard(ctx: JobContext, out: Path, frames: list[FrameRecord], scene_id:
 
 @dataclass
 class JobResult:
+    """``frames``/``scenes`` of the whole dataset; ``rendered`` frames rendered by this run
+    (fewer after --resume); ``seconds`` wall time of this run."""
+
     out: Path
     frames: int
     scenes: int
     seconds: float
     renderer: dict
+    rendered: int = 0
 
 
 def write_models(ctx: JobContext, out: Path) -> None:
@@ -248,41 +254,69 @@ def finalize(ctx: JobContext, out: Path, shards: list[ShardPlan], config_dict: d
     (out / "DONE").write_text("")
 
 
+class RenderFailed(RuntimeError):
+    """Some shards failed; the others are complete. ``failures``: (scene index, error line)."""
+
+    def __init__(self, failures: list[tuple[int, str]], result: "JobResult"):
+        self.failures = failures
+        self.result = result
+        super().__init__(f"{len(failures)} scene(s) failed")
+
+
 def run_render(cfg: SceneConfig, out: Path, *, config_dict: dict, overwrite: bool = False,
-               quiet: bool = False, base_dir: Path | None = None) -> JobResult:
-    """Render the whole job into ``out``. Bad input is rejected before anything is written."""
-    from ..render import Renderer, gl_info
+               resume: bool = False, quiet: bool = False, base_dir: Path | None = None,
+               workers: int = 1, executor: str = "local", ray_address: str | None = None) -> JobResult:
+    """Render the whole job into ``out``. Bad input is rejected before anything is written.
+
+    Shards run in this process (``workers == 1``), in ``workers`` local processes, or as Ray
+    tasks (``executor == 'ray'``); with ``resume`` the shards already complete are skipped. When
+    some shards fail the others are still written and :class:`RenderFailed` lists the failures
+    (a rerun with ``resume`` completes the dataset).
+    """
+    from ..render import gl_info
+    from .executors import run_in_process, run_local_workers, run_ray
+    from .output import prepare_resume
 
     t0 = time.perf_counter()
     ctx = JobContext.build(cfg, base_dir)   # assets and body model resolve before OUT is touched
     shards = plan_shards(cfg.frames, cfg.views_per_scene)
     out = Path(out)
-    # gl_info() makes and releases its own context: call it before the renderer's exists
-    # (pyrender's EGL teardown terminates the shared display). Both fail early with one line.
+    # Fails early, with one line, when no GL context can be made; its context is released at once.
     renderer_info = gl_info()
-    # znear 5 cm: the 24-bit depth buffer then resolves < 0.1 mm (BOP's depth step) to ~9 m.
-    renderer = Renderer(cfg.camera.width, cfg.camera.height, znear=0.05, shadows=cfg.lights.shadows)
-    try:
-        prepare_output(out, overwrite)
-        with _progress(quiet, cfg.frames) as advance:
-            for shard in shards:
-                scene = build_scene(ctx, shard)
-                frames = frames_of_scene(ctx, renderer, scene, shard)
-                write_shard(ctx, out, frames, scene.scene_id)
-                advance(len(frames))
-    finally:
-        renderer.close()
+    if resume:
+        done = prepare_resume(out, config_dict, cfg.output.split)
+    else:
+        prepare_output(out, overwrite, config_dict)
+        done = set()
+    todo = [s for s in shards if s.scene_index not in done]
+    failures: list[tuple[int, str]] = []
+    with _progress(quiet, cfg.frames, sum(s.n_views for s in shards if s.scene_index in done)) as advance:
+        def report(o) -> None:
+            if o.error is None:
+                advance(o.frames)
+            else:
+                failures.append((o.scene_index, o.error))
+
+        if executor == "ray":
+            run_ray(cfg, out, base_dir, todo, ray_address, workers if not ray_address else None, report)
+        elif workers <= 1 or len(todo) <= 1:
+            run_in_process(cfg, out, base_dir, todo, report)
+        else:
+            run_local_workers(cfg, out, base_dir, todo, min(workers, len(todo)), report)
     seconds = time.perf_counter() - t0
+    result = JobResult(out=out, frames=cfg.frames, scenes=len(shards), seconds=seconds, renderer=renderer_info,
+                       rendered=sum(s.n_views for s in todo))
+    if failures:
+        raise RenderFailed(sorted(failures), result)
     finalize(ctx, out, shards, config_dict, renderer_info, seconds)
-    return JobResult(out=out, frames=cfg.frames, scenes=len(shards), seconds=seconds,
-                     renderer=renderer_info)
+    return result
 
 
 class _progress:
     """A rich progress bar (frames, frames/s, ETA) or nothing in quiet mode."""
 
-    def __init__(self, quiet: bool, total: int):
-        self.quiet, self.total = quiet, total
+    def __init__(self, quiet: bool, total: int, already: int = 0):
+        self.quiet, self.total, self.already = quiet, total, already
 
     def __enter__(self):
         if self.quiet:
@@ -294,7 +328,7 @@ class _progress:
                            TextColumn("{task.fields[fps]} frames/s"), TimeElapsedColumn(),
                            TimeRemainingColumn())
         self._p.start()
-        self._task = self._p.add_task("render", total=self.total, fps="-")
+        self._task = self._p.add_task("render", total=self.total, completed=self.already, fps="-")
         self._t0 = time.perf_counter()
         done = [0]
 

@@ -84,6 +84,8 @@ class PersonInstance:
     backend has no joint for (the mannequin has no jaw/eyes) are NaN.
     ``landmarks_world``: named surface points (nose, eyes, ears, toes, heels, fingertips) in world
     metres, keyed by SMPL-X landmark name; a backend without a source omits the key.
+    ``skin_joint`` optional (N,) int: the dominant skinning joint (SMPL-X index 0-54) of each
+    vertex, as the backend's ``BodyOutput.skin_joint``; the render adapter's body-part pass needs it.
     """
 
     person_id: int
@@ -95,11 +97,15 @@ class PersonInstance:
     joints_world: np.ndarray
     landmarks_world: dict[str, np.ndarray]
     material: Material = field(default_factory=Material)
+    # (68, 3) face landmarks in world metres (17 contour, then 51 inner), None when the backend
+    # has no face (the mannequin): those keypoints are then written with v=0
+    face_world: np.ndarray | None = None
     # indices into Scene.objects of the objects this person holds
     held_objects: list[int] = field(default_factory=list)
     # the activity the sampler gave this person: 'idle', 'hold' or 'reach', and the pose name
     activity: str = "idle"
     pose_name: str = "standing"
+    skin_joint: np.ndarray | None = None
 
 
 @dataclass

@@ -140,6 +140,9 @@ def _finish(body: BodyModel, p: SMPLXParams, person_id: int, rng: np.random.Gene
             name: str) -> PersonInstance:
     out = body.forward(p)
     dz = -out.vertices[:, 2].min()           # IK may lower a hand below the feet: keep on the floor
+    face = getattr(out, "face", None)        # the smplx backend's (68, 3) face landmarks
+    if face is not None:
+        face = face + [0.0, 0.0, dz]
     if abs(dz) > 1e-9:
         p.transl = np.asarray(p.transl, float) + np.array([0.0, 0.0, dz])
         out.vertices = out.vertices + [0.0, 0.0, dz]
@@ -148,6 +151,7 @@ def _finish(body: BodyModel, p: SMPLXParams, person_id: int, rng: np.random.Gene
     return PersonInstance(
         person_id=person_id, body_model=body.name, gender=body.gender, smplx=p.to_lists(),
         vertices=out.vertices, faces=out.faces, joints_world=out.joints, landmarks_world=out.landmarks,
+        skin_joint=out.skin_joint, face_world=face,
         material=Material(base_color=random_color(rng, 0.35, 0.85), roughness=_u(rng, (0.4, 0.8))),
         activity=activity, pose_name=name)
 

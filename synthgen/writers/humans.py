@@ -53,6 +53,10 @@ def person_entry(person: PersonGT, R_w2c: np.ndarray, t_w2c_m: np.ndarray) -> di
         "bbox_visib": [int(v) for v in person.bbox_visib],
         "bbox_amodal": [int(v) for v in person.bbox_amodal],
         "visib_fract": float(person.visib_fract),
+        # BOP gt_info semantics (bop_toolkit calc_gt_info), as for objects; bbox_amodal is bbox_obj
+        "px_count_all": int(person.px_count_all),
+        "px_count_valid": int(person.px_count_valid),
+        "px_count_visib": int(person.px_count_visib),
         "held_object_gt_ids": [int(g) for g in person.held_object_gt_ids],
     }
 

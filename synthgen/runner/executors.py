@@ -1,0 +1,229 @@
+"""Executors: run shards in this process, in local worker processes, or as Ray tasks.
+
+Every shard is independent: its scene is drawn from (seed, scene index) only and it is written
+to a temporary folder renamed into place with ``DONE`` last, so the dataset's annotation bytes do
+not depend on which executor or how many workers produced it.
+
+Per-process state (the job context and the GL renderer) lives in a :class:`ShardRunner` owned by
+the process that renders; worker processes are started with the ``spawn`` method so no GL or
+pybullet state is ever inherited through ``fork``.
+
+Testing hook: ``SYNTHGEN_INJECT_FAILURE=<scene>[,<scene>...]`` makes those scenes raise, to
+exercise failure reporting and ``--resume`` (used by the test suite; harmless otherwise).
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..config.schema import SceneConfig
+from .plan import ShardPlan
+
+FAIL_ENV = "SYNTHGEN_INJECT_FAILURE"
+
+
+@dataclass
+class ShardOutcome:
+    """What became of one shard: ``error`` is None when it was written and committed."""
+
+    scene_index: int
+    frames: int
+    error: str | None = None
+
+
+def _injected(scene_index: int) -> bool:
+    spec = os.environ.get(FAIL_ENV, "")
+    return str(scene_index) in {s.strip() for s in spec.split(",") if s.strip()}
+
+
+class ShardRunner:
+    """Renders shards in the current process, overlapping each shard's file encoding (a writer
+    thread) with the rendering of the next one."""
+
+    def __init__(self, cfg: SceneConfig, out: Path, base_dir: Path | None, overlap: bool = True):
+        from ..render import Renderer
+        from .pipeline import JobContext
+
+        self.ctx = JobContext.build(cfg, base_dir)
+        self.out = Path(out)
+        # znear 5 cm: the 24-bit depth buffer then resolves < 0.1 mm (BOP's depth step) to ~9 m.
+        self.renderer = Renderer(cfg.camera.width, cfg.camera.height, znear=0.05, shadows=cfg.lights.shadows)
+        self._pool = ThreadPoolExecutor(max_workers=1) if overlap else None
+        self._pending: tuple[ShardPlan, Future] | None = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        self.renderer.close()
+
+    def _render(self, shard: ShardPlan):
+        from .pipeline import build_scene, frames_of_scene
+
+        if _injected(shard.scene_index):
+            raise RuntimeError(f"injected failure ({FAIL_ENV})")
+        scene = build_scene(self.ctx, shard)
+        return scene.scene_id, frames_of_scene(self.ctx, self.renderer, scene, shard)
+
+    def _write(self, scene_id: int, frames) -> None:
+        from .pipeline import write_shard
+
+        write_shard(self.ctx, self.out, frames, scene_id)
+
+    def _collect(self) -> list[ShardOutcome]:
+        if self._pending is None:
+            return []
+        shard, fut = self._pending
+        self._pending = None
+        try:
+            fut.result()
+            return [ShardOutcome(shard.scene_index, shard.n_views)]
+        except Exception as exc:  # noqa: BLE001 - reported per shard, the others go on
+            return [ShardOutcome(shard.scene_index, 0, _describe(exc))]
+
+    def run(self, shard: ShardPlan) -> list[ShardOutcome]:
+        """Render ``shard`` and queue its writing; returns the outcomes completed by this call
+        (the previous shard's write, and this shard's when it failed or nothing overlaps)."""
+        try:
+            scene_id, frames = self._render(shard)
+        except Exception as exc:  # noqa: BLE001
+            return self._collect() + [ShardOutcome(shard.scene_index, 0, _describe(exc))]
+        done = self._collect()
+        if self._pool is None:
+            try:
+                self._write(scene_id, frames)
+                return done + [ShardOutcome(shard.scene_index, shard.n_views)]
+            except Exception as exc:  # noqa: BLE001
+                return done + [ShardOutcome(shard.scene_index, 0, _describe(exc))]
+        self._pending = (shard, self._pool.submit(self._write, scene_id, frames))
+        return done
+
+    def flush(self) -> list[ShardOutcome]:
+        return self._collect()
+
+
+def _describe(exc: BaseException) -> str:
+    """One line: the exception and where it was raised."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
+    return f"{type(exc).__name__}: {exc}{where}".replace("\n", " ")
+
+
+def run_in_process(cfg, out, base_dir, shards: Iterable[ShardPlan], report: Callable[[ShardOutcome], None]) -> None:
+    runner = ShardRunner(cfg, out, base_dir)
+    try:
+        for shard in shards:
+            for o in runner.run(shard):
+                report(o)
+        for o in runner.flush():
+            report(o)
+    finally:
+        runner.close()
+
+
+def _worker_main(cfg, out, base_dir, tasks, results, llvmpipe_threads: int) -> None:
+    """Body of one local worker process: render shards from ``tasks`` until a ``None``."""
+    os.environ.setdefault("LP_NUM_THREADS", str(llvmpipe_threads))
+    try:
+        runner = ShardRunner(cfg, out, base_dir)
+    except Exception as exc:  # noqa: BLE001 - a worker that cannot start reports every shard it takes
+        err = _describe(exc)
+        while (shard := tasks.get()) is not None:
+            results.put(ShardOutcome(shard.scene_index, 0, err))
+        return
+    try:
+        while (shard := tasks.get()) is not None:
+            for o in runner.run(shard):
+                results.put(o)
+        for o in runner.flush():
+            results.put(o)
+    finally:
+        runner.close()
+
+
+def run_local_workers(cfg, out, base_dir, shards: list[ShardPlan], workers: int,
+                      report: Callable[[ShardOutcome], None]) -> None:
+    """``workers`` spawned processes pull shards from a queue. A worker that dies (killed,
+    crashed) loses its shard in progress: it is reported as failed, the others go on."""
+    ctx = mp.get_context("spawn")
+    tasks, results = ctx.Queue(), ctx.Queue()
+    for s in shards:
+        tasks.put(s)
+    for _ in range(workers):
+        tasks.put(None)
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    procs = [ctx.Process(target=_worker_main, args=(cfg, out, base_dir, tasks, results, threads), daemon=True)
+             for _ in range(workers)]
+    for p in procs:
+        p.start()
+    pending = {s.scene_index for s in shards}
+    try:
+        while pending:
+            try:
+                o = results.get(timeout=1.0)
+            except queue.Empty:
+                if not any(p.is_alive() for p in procs):
+                    for idx in sorted(pending):
+                        report(ShardOutcome(idx, 0, "worker process exited before finishing this scene"))
+                    return
+                continue
+            pending.discard(o.scene_index)
+            report(o)
+    finally:
+        for p in procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.terminate()
+
+
+# ------------------------------------------------------------------------------------------ ray
+
+_RAY_RUNNERS: dict[tuple, ShardRunner] = {}   # per Ray worker process: one runner per job
+
+
+def _ray_shard(cfg, out, base_dir, shard: ShardPlan) -> ShardOutcome:
+    key = (str(out), cfg.seed, cfg.name)
+    runner = _RAY_RUNNERS.get(key)
+    if runner is None:
+        runner = _RAY_RUNNERS[key] = ShardRunner(cfg, out, base_dir, overlap=False)
+    outcomes = runner.run(shard)
+    if outcomes and outcomes[-1].error is not None:
+        # raise so Ray retries the task on another attempt/worker (max_retries)
+        raise RuntimeError(outcomes[-1].error)
+    return outcomes[-1]
+
+
+def run_ray(cfg, out, base_dir, shards: list[ShardPlan], address: str | None, num_cpus: int | None,
+            report: Callable[[ShardOutcome], None], max_retries: int = 2) -> None:
+    """One Ray task per shard, retried ``max_retries`` times on failure; each Ray worker process
+    keeps its own GL context (a ShardRunner) across the tasks it runs."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise ImportError("--executor ray needs the ray extra: pip install 'synthgen[ray]'") from exc
+    started = False
+    if not ray.is_initialized():
+        kwargs = {"address": address} if address else {"num_cpus": num_cpus}
+        ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR", **kwargs)
+        started = True
+    try:
+        task = ray.remote(num_cpus=1, max_retries=max_retries, retry_exceptions=True)(_ray_shard)
+        refs = {task.remote(cfg, str(out), base_dir, s): s for s in shards}
+        remaining = list(refs)
+        while remaining:
+            ready, remaining = ray.wait(remaining, num_returns=1)
+            for r in ready:
+                shard = refs[r]
+                try:
+                    report(ray.get(r))
+                except Exception as exc:  # noqa: BLE001
+                    msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+                    report(ShardOutcome(shard.scene_index, 0, msg))
+    finally:
+        if started:
+            ray.shutdown()

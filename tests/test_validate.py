@@ -1,0 +1,211 @@
+"""synthgen validate: a freshly rendered dataset is sound; each kind of damage is reported.
+
+The kitchen is rendered once for the module through the CLI at 320x240 (large enough that a
+1 degree rotation of a sizeable object moves its silhouette and its depth measurably); every test
+works on its own copy.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from conftest import REPO, run_cli
+
+from synthgen.bodies.keypoints import COCO17_FROM_SMPLX, NUM_SMPLX_JOINTS
+from synthgen.validate import DatasetUnreadable, format_report, validate_dataset
+from synthgen.validate.poses import Instance, spread_sample
+from synthgen.writers.bop import (load_image, load_models_info, load_scene_gt, load_scene_gt_info,
+                                  save_scene_gt)
+from synthgen.writers.coco import load_coco, save_coco
+from synthgen.writers.jsonio import load_json, save_json
+
+ARGS = ("frames=2", "views_per_scene=2", "camera.width=320", "camera.height=240",
+        "camera.person_target_prob=1")
+SCENE = Path("train_synth") / "000000"
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("validate") / "kitchen"
+    r = run_cli("render", REPO / "scenes" / "kitchen.yaml", *ARGS, "-o", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.fixture
+def dataset(rendered: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / "kitchen"
+    shutil.copytree(rendered, dst)
+    return dst
+
+
+def lines(report) -> list[str]:
+    return [p.line() for p in report.problems]
+
+
+def test_clean_dataset_is_sound(dataset: Path):
+    report = validate_dataset(dataset, sample=0)
+    assert report.ok, format_report(report)
+    text = format_report(report)
+    assert text.splitlines()[-1] == f"{dataset}: sound (0 problems)"
+    c = report.counts
+    n_gt = sum(len(v) for v in load_scene_gt(dataset / SCENE / "scene_gt.json").values())
+    assert c["images"] == 2 and c["scenes"] == 1 and c["object_instances"] == n_gt
+    # rgb + depth + depth_gt per image, mask + mask_visib per instance, one PLY per model
+    assert c["files_decoded"] == 2 * 3 + 2 * n_gt + c["models"]
+    assert c["persons"] == 2 and c["keypoints"] > 2 * (17 + 133)
+    # sample=0: every instance with pixels in its amodal mask is re-rendered, and matches
+    in_image = sum(int((load_image(p) > 0).any()) for p in (dataset / SCENE / "mask").iterdir())
+    assert c["poses_rendered"] == len(report.poses) == in_image > 20
+    assert min(p.iou for p in report.poses) >= 0.99
+    assert sum(p.behind_px for p in report.poses) <= 2
+    assert sum(p.depth_px for p in report.poses) > 1000
+
+
+def test_sample_is_seeded_and_spread_over_scenes():
+    def inst(scene: int, gt: int) -> Instance:
+        return Instance("s", scene, 0, gt, 1, Path("."), np.eye(3), 8, 8, 0.1, np.eye(3),
+                        np.zeros(3), 5)
+
+    pool = [inst(s, g) for s in range(3) for g in range(10)]
+    a = spread_sample(pool, 6, np.random.default_rng(4))
+    b = spread_sample(pool, 6, np.random.default_rng(4))
+    assert [(i.scene_id, i.gt_id) for i in a] == [(i.scene_id, i.gt_id) for i in b]
+    assert sorted(i.scene_id for i in a) == [0, 0, 1, 1, 2, 2]
+    assert len({(i.scene_id, i.gt_id) for i in a}) == 6
+    assert spread_sample(pool, 0, np.random.default_rng(0)) == pool
+
+
+def _pose_target(out: Path) -> tuple[int, int]:
+    """(im_id, gt_id) of the largest instance lying wholly inside the image whose model has no
+    continuous symmetry (a rotation about a symmetry axis rightly changes nothing)."""
+    info = load_scene_gt_info(out / SCENE / "scene_gt_info.json")
+    gts = load_scene_gt(out / SCENE / "scene_gt.json")
+    models = load_models_info(out / "models" / "models_info.json")
+    best = None
+    for im_id, infos in info.items():
+        for gt_id, i in enumerate(infos):
+            x, y, w, h = i["bbox_obj"]
+            inside = x >= 0 and y >= 0 and x + w < 320 and y + h < 240
+            obj = gts[im_id][gt_id]["obj_id"]
+            if inside and "symmetries_continuous" not in models[obj] and i["px_count_visib"] > 0:
+                if best is None or i["px_count_all"] > best[0]:
+                    best = (i["px_count_all"], im_id, gt_id)
+    assert best is not None and best[0] >= 300, best
+    return best[1], best[2]
+
+
+def test_pose_rotated_by_one_degree_is_reported(dataset: Path):
+    im_id, gt_id = _pose_target(dataset)
+    path = dataset / SCENE / "scene_gt.json"
+    gts = load_scene_gt(path)
+    gt = gts[im_id][gt_id]
+    # 1 degree about the axis through the object's centre (the model origin, at cam_t_m2c)
+    # across the view direction: the silhouette changes and half the surface comes forward.
+    view = gt["cam_t_m2c"].reshape(3) / np.linalg.norm(gt["cam_t_m2c"])
+    axis = np.cross(view, [0.0, 1.0, 0.0])
+    axis /= np.linalg.norm(axis)
+    gt["cam_R_m2c"] = Rotation.from_rotvec(np.deg2rad(1.0) * axis).as_matrix() @ gt["cam_R_m2c"]
+    save_scene_gt(path, gts)
+
+    report = validate_dataset(dataset, sample=0)
+    item = f"train_synth/000000/scene_gt.json image {im_id} gt {gt_id} (obj {gt['obj_id']})"
+    pose_lines = [p for p in report.problems if p.check == "pose"]
+    assert pose_lines and all(p.item == item for p in pose_lines), lines(report)
+    assert {p.check for p in report.problems} == {"pose"}, lines(report)
+    result = [p for p in report.poses if (p.im_id, p.gt_id) == (im_id, gt_id)]
+    assert len(result) == 1 and not result[0].ok
+    # both comparisons see it on this instance (largest one, 320x240)
+    assert result[0].iou < 0.99 and result[0].behind_px > 0.1 * result[0].depth_px, result[0]
+    assert all(p.ok for p in report.poses if (p.im_id, p.gt_id) != (im_id, gt_id))
+    assert any(f"pose: {item}: " in line for line in format_report(report).splitlines())
+
+
+def test_keypoint_moved_by_two_pixels_is_reported(dataset: Path):
+    path = dataset / SCENE / "scene_humans.json"
+    humans = load_json(path)
+    person = humans["0"][0]
+    rows = person["keypoints_coco17"]
+    # a labelled body point whose source is a skinned joint (projection known from the file)
+    k = next(i for i, r in enumerate(rows) if r[2] > 0 and COCO17_FROM_SMPLX[i] < NUM_SMPLX_JOINTS)
+    rows[k][0] += 2.0
+    save_json(path, humans)
+
+    report = validate_dataset(dataset, poses=False)
+    assert {p.check for p in report.problems} == {"keypoints"}, lines(report)
+    name = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
+            "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+            "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")[k]
+    where = f"train_synth/000000/scene_humans.json image 0 person {person['person_id']}"
+    projection = [ln for ln in lines(report)
+                  if ln.startswith(f"keypoints: {where} keypoints_coco17[{k}] ({name}): ")
+                  and "differs from the projection" in ln]
+    assert len(projection) == 1 and projection[0].endswith("by 2.000 px"), lines(report)
+    # the COCO file still has the true point: the disagreement is named there too
+    assert any(ln.startswith("keypoints: annotations/coco_train_synth.json annotation ")
+               and f"keypoints[{k}] ({name})" in ln and "2.000 px apart" in ln
+               for ln in lines(report)), lines(report)
+
+
+def test_deleted_mask_is_reported(dataset: Path):
+    victim = dataset / SCENE / "mask_visib" / "000001_000002.png"
+    victim.unlink()
+    report = validate_dataset(dataset, poses=False)
+    assert "files: train_synth/000000/mask_visib/000001_000002.png: missing" in lines(report)
+    assert {p.check for p in report.problems} == {"files"}, lines(report)
+    assert not report.ok
+    assert format_report(report).splitlines()[-1] == f"{dataset}: 1 problem (files 1)"
+
+
+def test_corrupted_rle_area_is_reported(dataset: Path):
+    path = dataset / "annotations" / "coco_train_synth.json"
+    coco = load_coco(path)
+    ann = next(a for a in coco["annotations"] if a["category_id"] != 1)
+    true_area = ann["area"]
+    ann["area"] = true_area + 7
+    save_coco(path, coco)
+    report = validate_dataset(dataset, poses=False)
+    item = f"annotations/coco_train_synth.json annotation {ann['id']}"
+    assert f"consistency: {item}: area {true_area + 7} but the RLE has {true_area} px" \
+        in lines(report), lines(report)
+    assert {p.item for p in report.problems} == {item}, lines(report)
+
+
+def test_broken_json_is_reported_without_traceback(dataset: Path):
+    path = dataset / SCENE / "scene_gt_info.json"
+    path.write_text(path.read_text()[:200])  # cut mid-file
+    report = validate_dataset(dataset, poses=False)
+    broken = [p for p in report.problems if p.check == "json"]
+    assert len(broken) == 1 and broken[0].item == "train_synth/000000/scene_gt_info.json"
+    assert broken[0].what.startswith("invalid JSON: ")
+    assert report.counts["images"] == 2  # the other files were still checked
+    assert "Traceback" not in format_report(report)
+
+
+def test_schema_findings_name_the_key_path(dataset: Path):
+    path = dataset / SCENE / "scene_camera.json"
+    cams = load_json(path)
+    del cams["1"]["cam_K"]
+    cams["0"]["depth_scale"] = "0.1"
+    save_json(path, cams)
+    report = validate_dataset(dataset, poses=False)
+    got = lines(report)
+    assert "schema: train_synth/000000/scene_camera.json: 1.cam_K: missing" in got, got
+    assert ("schema: train_synth/000000/scene_camera.json: 0.depth_scale: expected a number, "
+            "found string") in got, got
+
+
+def test_unreadable_out_raises(tmp_path: Path):
+    with pytest.raises(DatasetUnreadable, match="no such directory"):
+        validate_dataset(tmp_path / "nowhere")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DatasetUnreadable, match="not a directory"):
+        validate_dataset(tmp_path / "file")
+    # an empty folder is readable, just not a dataset: problems, no exception
+    (tmp_path / "empty").mkdir()
+    report = validate_dataset(tmp_path / "empty")
+    assert "files: dataset.json: missing" in lines(report) and not report.ok
