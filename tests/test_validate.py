@@ -16,7 +16,7 @@ from scipy.spatial.transform import Rotation
 from conftest import REPO, run_cli
 
 from synthgen.bodies.keypoints import COCO17_FROM_SMPLX, NUM_SMPLX_JOINTS
-from synthgen.validate import DatasetUnreadable, format_report, validate_dataset
+from synthgen.validate import DatasetUnreadable, Report, format_report, validate_dataset
 from synthgen.validate.poses import Instance, spread_sample
 from synthgen.writers.bop import (load_image, load_models_info, load_scene_gt, load_scene_gt_info,
                                   save_scene_gt)
@@ -48,7 +48,8 @@ def lines(report) -> list[str]:
 
 
 def test_clean_dataset_is_sound(dataset: Path):
-    report = validate_dataset(dataset, sample=0)
+    calls = []
+    report = validate_dataset(dataset, sample=0, progress=lambda *a: calls.append(a))
     assert report.ok, format_report(report)
     text = format_report(report)
     assert text.splitlines()[-1] == f"{dataset}: sound (0 problems)"
@@ -64,6 +65,33 @@ def test_clean_dataset_is_sound(dataset: Path):
     assert min(p.iou for p in report.poses) >= 0.99
     assert sum(p.behind_px for p in report.poses) <= 2
     assert sum(p.depth_px for p in report.poses) > 1000
+    n = len(report.poses)
+    assert calls[0] == ("scenes", 0, 1) and ("scenes", 1, 1) in calls
+    assert calls[-1] == ("poses", n, n) and ("poses", 0, n) in calls
+
+
+def test_default_sample_is_seeded(dataset: Path):
+    a = validate_dataset(dataset, seed=3)
+    b = validate_dataset(dataset, seed=3)
+    assert a.ok and a.counts["poses_rendered"] == 50
+    assert [(p.im_id, p.gt_id) for p in a.poses] == [(p.im_id, p.gt_id) for p in b.poses]
+    assert {p.im_id for p in a.poses} == {0, 1}
+
+
+def test_format_report_lists_problems_then_counts():
+    report = Report(out=Path("OUT"))
+    report.counts.update(images=2, scenes=1)
+    for i in range(3):
+        report.add("files", f"a/{i}.png", "missing")
+    report.add("pose", "scene_gt.json image 0 gt 1 (obj 2)", "IoU 0.9")
+    text = format_report(report, max_per_check=2).splitlines()
+    assert text == ["files: a/0.png: missing", "files: a/1.png: missing",
+                    "files: ... and 1 more files problems",
+                    "pose: scene_gt.json image 0 gt 1 (obj 2): IoU 0.9",
+                    "checked: 1 scenes, 2 images",
+                    "OUT: 4 problems (files 3, pose 1)"]
+    with pytest.raises(ValueError):
+        report.add("nonsense", "x", "y")
 
 
 def test_sample_is_seeded_and_spread_over_scenes():
@@ -146,9 +174,11 @@ def test_keypoint_moved_by_two_pixels_is_reported(dataset: Path):
                   and "differs from the projection" in ln]
     assert len(projection) == 1 and projection[0].endswith("by 2.000 px"), lines(report)
     # the COCO file still has the true point: the disagreement is named there too
-    assert any(ln.startswith("keypoints: annotations/coco_train_synth.json annotation ")
-               and f"keypoints[{k}] ({name})" in ln and "2.000 px apart" in ln
-               for ln in lines(report)), lines(report)
+    coco_line = [ln for ln in lines(report)
+                 if ln.startswith("keypoints: annotations/coco_train_synth.json annotation ")]
+    assert len(coco_line) == 1, lines(report)
+    assert f"(scene 0 image 0 person {person['person_id']}) keypoints[{k}] ({name}): " \
+        in coco_line[0] and coco_line[0].endswith("(2.000 px apart)"), coco_line
 
 
 def test_deleted_mask_is_reported(dataset: Path):
@@ -169,7 +199,9 @@ def test_corrupted_rle_area_is_reported(dataset: Path):
     ann["area"] = true_area + 7
     save_coco(path, coco)
     report = validate_dataset(dataset, poses=False)
-    item = f"annotations/coco_train_synth.json annotation {ann['id']}"
+    image = next(i for i in coco["images"] if i["id"] == ann["image_id"])
+    item = (f"annotations/coco_train_synth.json annotation {ann['id']} "
+            f"(scene {image['scene_id']} image {image['im_id']} gt {ann['gt_id']})")
     assert f"consistency: {item}: area {true_area + 7} but the RLE has {true_area} px" \
         in lines(report), lines(report)
     assert {p.item for p in report.problems} == {item}, lines(report)

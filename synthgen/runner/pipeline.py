@@ -46,14 +46,24 @@ class JobContext:
     groups: list[AssetGroup]
     body: object | None
     holdables: list[AssetModel] = field(default_factory=list)
+    pose_source: object | None = None
     categories: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, cfg: SceneConfig, base_dir: Path | None = None) -> "JobContext":
         assets, groups, holdables = resolve_groups(cfg, base_dir)
         body = make_body_model(cfg, base_dir) if cfg.humans.count[1] > 0 else None
+        pose_source = None
+        if body is not None:
+            from ..config import ConfigError
+            from ..scene.people import PoseSource
+
+            try:   # unknown pose names and unreadable motion files are bad input: one line, exit 2
+                pose_source = PoseSource(cfg.humans, base_dir)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         return cls(cfg=cfg, assets=assets, groups=groups, body=body, holdables=holdables,
-                   categories={a.obj_id: a.name for a in assets})
+                   pose_source=pose_source, categories={a.obj_id: a.name for a in assets})
 
 
 def resolve_groups(cfg: SceneConfig, base_dir: Path | None
@@ -125,7 +135,7 @@ def build_scene(ctx: JobContext, shard: ShardPlan) -> Scene:
     """Sample scene ``shard.scene_index`` from its own generator (seed, scene index)."""
     rng = scene_rng(ctx.cfg.seed, shard.scene_index)
     return sample_scene(ctx.cfg, shard.scene_index, shard.n_views, ctx.groups, ctx.body,
-                        make_place_fn(ctx.cfg), rng, holdables=ctx.holdables)
+                        make_place_fn(ctx.cfg), rng, holdables=ctx.holdables, pose_fn=ctx.pose_source)
 
 
 def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan) -> list[FrameRecord]:

@@ -12,8 +12,7 @@ for an object resting on a counter or table (two-bone arm IK puts the palm on th
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -21,7 +20,7 @@ from scipy.spatial.transform import Rotation
 from ..assets.library import AssetModel
 from ..bodies.base import BodyModel, SMPLXParams
 from ..bodies.kinematics import forward_kinematics, palm_frame, reach
-from .description import Material, ObjectInstance, PersonInstance
+from .description import Material, ObjectInstance, PersonInstance, StructureElement
 from ..groundtruth.projection import transform
 from .layout import Layout
 from .materials import object_material, random_color
@@ -45,28 +44,48 @@ def yaw_facing(direction_xy: np.ndarray) -> float:
     return float(np.arctan2(direction_xy[0], -direction_xy[1]))
 
 
-@dataclass
-class PoseDraw:
-    """What a pose source returns: body and hand rotations and a name."""
-
-    body_pose: np.ndarray          # (63,)
-    left_hand_pose: np.ndarray     # (45,)
-    right_hand_pose: np.ndarray    # (45,)
-    name: str
-    posture: str = "standing"      # standing / crouching / kneeling / sitting
+# Pose names that suit each activity (the library's names, synthgen.bodies.poses).
+ACTIVITY_POSES = {
+    "hold": ("carrying", "two_handed_manipulation", "standing", "walking"),
+    "reach": ("standing", "reaching_forward", "bending_over"),
+}
 
 
-PoseFn = Callable[[np.random.Generator, str], PoseDraw]
+class PoseSource:
+    """Draws poses for people: from the named-pose library (``humans.poses``, all when empty,
+    with ``humans.pose_noise_deg``), or from AMASS-style motion files (``humans.motion_files``,
+    relative to the scene folder) for idle people when any are given. Holding and reaching draw
+    from the poses that suit them (``ACTIVITY_POSES``) and never mirror, so the grasping hand is
+    known."""
 
+    def __init__(self, hc, base_dir=None):
+        from ..bodies.poses import POSE_GROUPS, POSE_NAMES, build_named_poses, load_motion
 
-def relaxed_standing(rng: np.random.Generator, activity: str) -> PoseDraw:
-    """Fallback pose source: arms lowered from the T-pose, elbows slightly bent."""
-    body = np.zeros((21, 3))
-    body[15] = (0.0, 0.0, -1.2 + _u(rng, (-0.1, 0.1)))   # left shoulder (joint 16) down
-    body[16] = (0.0, 0.0, 1.2 + _u(rng, (-0.1, 0.1)))    # right shoulder (joint 17) down
-    body[17] = (0.0, _u(rng, (-0.3, 0.0)), 0.0)          # left elbow
-    body[18] = (0.0, _u(rng, (0.0, 0.3)), 0.0)           # right elbow
-    return PoseDraw(body.ravel(), np.zeros(45), np.zeros(45), "standing")
+        self.hc = hc
+        self.poses = build_named_poses()
+        known = set(self.poses) | set(POSE_GROUPS)
+        for n in hc.poses:
+            if n not in known:
+                raise ValueError(f"humans.poses: expected names from {', '.join(POSE_NAMES)}, found {n!r}")
+        self.idle_names = list(hc.poses) or list(POSE_NAMES)
+        self.motions = []
+        for f in hc.motion_files:
+            path = Path(f).expanduser()
+            if not path.is_absolute() and base_dir is not None:
+                path = Path(base_dir) / path
+            self.motions.append(load_motion(path))
+
+    def __call__(self, rng: np.random.Generator, activity: str):
+        from ..bodies.poses import sample_motion_pose, sample_pose
+
+        noise = self.hc.pose_noise_deg
+        if activity == "idle" and self.motions:
+            return sample_motion_pose(self.motions[int(rng.integers(len(self.motions)))], rng, noise_deg=0.0)
+        if activity in ACTIVITY_POSES:
+            names = ACTIVITY_POSES[activity]
+            return sample_pose(rng, weights={n: 1.0 for n in names}, noise_deg=noise, poses=self.poses,
+                               mirror=False, interpolate=activity != "reach")
+        return sample_pose(rng, weights={n: 1.0 for n in self.idle_names}, noise_deg=noise, poses=self.poses)
 
 
 class _RestCache:
@@ -98,8 +117,7 @@ def body_hits_furniture(vertices: np.ndarray, layout: Layout, tol: float = 0.005
     return False
 
 
-def _spot_is_free(layout: Layout, p: np.ndarray, taken: list[np.ndarray]) -> bool:
-    r = PERSON_RADIUS
+def _spot_is_free(layout: Layout, p: np.ndarray, taken: list[np.ndarray], r: float = PERSON_RADIUS) -> bool:
     if not (r < p[0] < layout.size_x - r and r < p[1] < layout.size_y - r):
         return False
     if any(x0 - r < p[0] < x1 + r and y0 - r < p[1] < y1 + r for x0, y0, x1, y1 in layout.footprints):
@@ -126,14 +144,37 @@ def _spot_near_support(layout: Layout, support, rng: np.random.Generator, toward
     return edge + normal * gap, -normal
 
 
-def _pose_person(body: BodyModel, rest: np.ndarray, draw: PoseDraw, betas: np.ndarray, yaw: float,
-                 xy: np.ndarray) -> SMPLXParams:
-    """Params with the pose and a transl that puts the pelvis above ``xy`` and the feet on z=0."""
-    p = SMPLXParams(betas=betas, global_orient=orient_for_yaw(yaw), body_pose=draw.body_pose.copy(),
-                    left_hand_pose=draw.left_hand_pose.copy(), right_hand_pose=draw.right_hand_pose.copy())
-    out = body.forward(p)
-    p.transl = np.array([xy[0] - out.joints[0, 0], xy[1] - out.joints[0, 1], -out.vertices[:, 2].min()])
+def _pose_person(body: BodyModel, sample, betas: np.ndarray, yaw: float, xy: np.ndarray,
+                 flat_hand_mean: bool) -> SMPLXParams:
+    """Params for ``sample`` facing ``yaw`` with the pelvis above ``xy`` and the lowest vertex
+    on the floor (feet planted flat where the pose has both feet down)."""
+    from ..bodies.poses import pose_on_floor, smplx_hand_mean
+
+    p, _ = pose_on_floor(body, sample, betas=betas, yaw=yaw, xy=xy)
+    if flat_hand_mean:   # the library's hand poses are relative to SMPL-X's mean hand
+        mean = smplx_hand_mean()
+        p.left_hand_pose = p.left_hand_pose + mean[:45]
+        p.right_hand_pose = p.right_hand_pose + mean[45:]
     return p
+
+
+def _seat_for(person: PersonInstance, yaw: float):
+    """A stool under a seated person: top at the lowest pelvis/thigh point, footprint the seat
+    contact points behind the knees (so the shins hang clear), as an axis-aligned box."""
+    from ..bodies.base import BodyOutput
+    from ..bodies.poses import seat_contact
+
+    out = BodyOutput(person.vertices, person.faces, person.joints_world, person.landmarks_world, person.skin_joint)
+    sc = seat_contact(out)
+    facing = np.array([np.sin(yaw), -np.cos(yaw)])
+    knees = 0.5 * (person.joints_world[4, :2] + person.joints_world[5, :2])
+    pts = sc.points_xy[(sc.points_xy - knees) @ facing < -0.12]
+    if len(pts) < 3 or sc.height < 0.2:
+        return None
+    lo, hi = pts.min(axis=0) - 0.02, pts.max(axis=0) + 0.02
+    centre = np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, sc.height / 2])
+    size = np.array([hi[0] - lo[0], hi[1] - lo[1], sc.height - 0.002])
+    return centre, size
 
 
 def _finish(body: BodyModel, p: SMPLXParams, person_id: int, rng: np.random.Generator, activity: str,
@@ -175,12 +216,14 @@ def held_object_pose(joints: np.ndarray, side: str, asset: AssetModel, rng: np.r
 
 def sample_people(cfg, layout: Layout, body: BodyModel, objects: list[ObjectInstance],
                   on_support: list[str], holdables: list[AssetModel], rng: np.random.Generator,
-                  pose_fn: PoseFn = relaxed_standing, max_tries: int = 30) -> list[PersonInstance]:
-    """Sample ``humans.count`` people; held objects are appended to ``objects`` (in place).
+                  pose_fn=None, max_tries: int = 30, base_dir=None) -> list[PersonInstance]:
+    """Sample ``humans.count`` people; held objects are appended to ``objects`` and seats (stools
+    under seated people) to ``layout`` (both in place).
 
     Each person tries up to ``max_tries`` spots and poses; a person whose body would intersect
     furniture (or another person's spot) at every try is left out."""
     hc = cfg.humans
+    pose_fn = pose_fn or PoseSource(hc, base_dir)
     n = int(rng.integers(hc.count[0], hc.count[1] + 1))
     rest_of = _RestCache(body)
     supports = {s.name: s for s in layout.supports}
@@ -195,28 +238,32 @@ def sample_people(cfg, layout: Layout, body: BodyModel, objects: list[ObjectInst
         u = rng.random()
         activity = "hold" if (u < hc.hold_prob and holdables) else \
             ("reach" if (u < hc.hold_prob + hc.reach_prob and reachable) else "idle")
-        placed = None
         for _ in range(max_tries):
-            draw = pose_fn(rng, activity)
+            sample = pose_fn(rng, activity)
             if activity == "reach":
                 k = reachable[int(rng.integers(len(reachable)))]
-                obj = objects[k]
-                xy, facing = _spot_near_support(layout, supports[on_support[k]], rng, obj.pose_world[:3, 3])
-            elif focus and rng.random() < 0.7:
+                xy, facing = _spot_near_support(layout, supports[on_support[k]], rng, objects[k].pose_world[:3, 3])
+            elif focus and sample.posture == "standing" and rng.random() < 0.7:
                 xy, facing = _spot_near_support(layout, focus[int(rng.integers(len(focus)))], rng, None)
             else:
                 xy = np.array([_u(rng, (0.5, layout.size_x - 0.5)), _u(rng, (0.5, layout.size_y - 0.5))])
-                facing = np.array([np.cos(a := _u(rng, (0, 2 * np.pi))), np.sin(a)])
-            if not _spot_is_free(layout, xy, taken):
+                a = _u(rng, (0.0, 2 * np.pi))
+                facing = np.array([np.cos(a), np.sin(a)])
+            # kneeling and crouching people, and seated ones with their stool, need more floor
+            radius = PERSON_RADIUS if sample.posture == "standing" else 0.5
+            if not _spot_is_free(layout, xy, taken, radius):
                 continue
             yaw = yaw_facing(facing) + _u(rng, (-0.35, 0.35))
-            p = _pose_person(body, rest, draw, betas, yaw, xy)
-            held_asset = None
-            side = "right" if rng.random() < 0.5 else "left"
+            p = _pose_person(body, sample, betas, yaw, xy, hc.flat_hand_mean)
+            # the hand that holds or reaches: the pose's grasping hand (right when both or none)
+            side = "left" if sample.hands[0] == "grasp" and sample.hands[1] != "grasp" else "right"
             if activity == "reach" and not _reach_object(rest, p, side, objects[k]):
                 continue
-            person = _finish(body, p, j, rng, activity, draw.name)
+            person = _finish(body, p, j, rng, activity, sample.label)
             if body_hits_furniture(person.vertices, layout):
+                continue
+            seat = _seat_for(person, yaw) if sample.needs_seat else None
+            if sample.needs_seat and seat is None:
                 continue
             if activity == "hold":
                 held_asset = holdables[int(rng.integers(len(holdables)))]
@@ -225,12 +272,23 @@ def sample_people(cfg, layout: Layout, body: BodyModel, objects: list[ObjectInst
                                               pose_world=T, material=object_material(cfg.materials, rng)))
                 on_support.append(f"hand:{j}")
                 person.held_objects = [len(objects) - 1]
-            placed = person
+            if seat is not None:
+                _add_seat(layout, seat, rng)
+            persons.append(person)
             taken.append(xy)
             break
-        if placed is not None:
-            persons.append(placed)
     return persons
+
+
+def _add_seat(layout: Layout, seat, rng: np.random.Generator) -> None:
+    from .layout import _box_mesh
+
+    centre, size = seat
+    T = np.eye(4)
+    T[:3, 3] = centre
+    layout.structures.append(StructureElement("seat", _box_mesh(size), T, Material(
+        base_color=random_color(rng, 0.2, 0.8), roughness=_u(rng, (0.4, 0.9)))))
+    layout.boxes.append((centre, size))
 
 
 def _reach_object(rest: np.ndarray, p: SMPLXParams, side: str, obj: ObjectInstance,

@@ -24,7 +24,7 @@ from .description import ObjectInstance, PersonInstance, Scene
 from .layout import Layout, sample_layout
 from .lights_cameras import (SamplingError, base_intrinsics, look_at_w2c, sample_cameras, sample_egocentric, sample_lights,
                              sample_rig)
-from .people import relaxed_standing, sample_people
+from .people import sample_people
 from .materials import SurfaceMaterials, object_material, random_color
 from .textures import box_project_uv
 
@@ -149,7 +149,7 @@ def _cameras(cfg: SceneConfig, layout: Layout, objects: list[ObjectInstance], pe
 
 def sample_scene(cfg: SceneConfig, scene_id: int, n_views: int, groups: list[AssetGroup],
                  body: BodyModel | None, place: PlaceFn, rng: np.random.Generator,
-                 holdables: list[AssetModel] = (), pose_fn=relaxed_standing) -> Scene:
+                 holdables: list[AssetModel] = (), pose_fn=None) -> Scene:
     """Sample one whole scene: layout, settled objects, standing people, lights and ``n_views``
     cameras. ``place(static, supports, picks_meshes_masses_supports, rng)`` is the physics
     adapter (injected to keep this module engine-free); it returns one 4x4 pose or None per item."""

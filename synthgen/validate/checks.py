@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from synthgen.groundtruth.masks import EMPTY_BOP_BOX, bbox_from_mask, rle_area, rle_bbox, rle_to_mask
+from synthgen.groundtruth.masks import (EMPTY_BOP_BOX, bbox_from_mask, rle_area, rle_bbox,
+                                        rle_to_mask)
 from synthgen.writers.bop import (compute_model_info, load_camera, load_image, load_model_ply,
                                   load_models_info, load_scene_camera, load_scene_gt,
                                   load_scene_gt_info, uint16_to_depth)
@@ -28,7 +29,8 @@ from synthgen.writers.jsonio import load_json
 from synthgen.writers.manifest import load_manifest, manifest_sort_key
 
 from . import schema as S
-from .keypoints import COCO17_NAMES, check_coco_person, check_person_projection, check_rows
+from .keypoints import (COCO17_NAMES, WHOLEBODY133_NAMES, check_coco_person,
+                        check_person_projection, check_rows)
 from .poses import Instance
 from .report import Report
 
@@ -54,19 +56,11 @@ class _Coco:
     images: dict[tuple[int, int], dict] = field(default_factory=dict)  # (scene_id, im_id)
     anns_by_image: dict[int, list[dict]] = field(default_factory=lambda: defaultdict(list))
     seen_images: set = field(default_factory=set)
+    items: dict[int, str] = field(default_factory=dict)  # annotation id -> name in messages
+    broken: set = field(default_factory=set)  # ids of annotations too broken to compare
 
-
-@dataclass
-class _Image:
-    """What is known of one image while it is checked."""
-
-    split: str
-    scene_id: int
-    im_id: int
-    scene_dir: Path
-    width: int
-    height: int
-    item: str  # "<split>/<scene>" for messages
+    def item(self, ann: dict) -> str:
+        return self.items.get(ann["id"], f"{self.rel} annotation {ann['id']}")
 
 
 class DatasetChecker:
@@ -85,6 +79,7 @@ class DatasetChecker:
         self.models_info: dict[int, dict] | None = None
         self.dataset_objects: dict[int, str] | None = None  # obj_id -> name (dataset.json)
         self.manifest: dict[tuple[str, int, int], tuple[int, dict]] = {}
+        self.manifest_ok = False  # manifest.jsonl was read: images must have a line
         self.image_sizes: Counter = Counter()
         self.images_per_split: Counter = Counter()
         self.scene_count = 0
@@ -173,7 +168,8 @@ class DatasetChecker:
         K = np.asarray(K, dtype=np.float64)
         if not (K[0, 0] > 0 and K[1, 1] > 0 and K[0, 1] == 0 and K[1, 0] == 0
                 and np.array_equal(K[2], [0.0, 0.0, 1.0])):
-            self.add("consistency", item, f"cam_K is not a pinhole matrix: {K.reshape(-1).tolist()}")
+            self.add("consistency", item,
+                     f"cam_K is not a pinhole matrix: {K.reshape(-1).tolist()}")
             return False
         return True
 
@@ -250,12 +246,14 @@ class DatasetChecker:
         try:
             lines = load_manifest(path)
         except json.JSONDecodeError as exc:
-            self.add("json", "manifest.jsonl", f"invalid JSON on line {_bad_jsonl_line(path)}: {exc}")
+            self.add("json", "manifest.jsonl",
+                     f"invalid JSON on line {_bad_jsonl_line(path)}: {exc}")
             return
         except (OSError, UnicodeDecodeError) as exc:
             self.add("json", "manifest.jsonl", f"cannot read: {exc}")
             return
         self.counts["json_files"] += 1
+        self.manifest_ok = True
         self.counts["manifest_lines"] = len(lines)
         valid: list[tuple[int, dict]] = []
         for n, rec in enumerate(lines, start=1):
@@ -266,7 +264,8 @@ class DatasetChecker:
                 valid.append((n, rec))
         keys = [manifest_sort_key(r) for _, r in valid]
         if keys != sorted(keys):
-            self.add("consistency", "manifest.jsonl", "lines are not sorted by (split, scene_id, im_id)")
+            self.add("consistency", "manifest.jsonl",
+                     "lines are not sorted by (split, scene_id, im_id)")
         for n, rec in valid:
             key = manifest_sort_key(rec)
             if key in self.manifest:
@@ -334,7 +333,8 @@ class DatasetChecker:
                 continue
             image_ids[img["id"]] = img
             if img["split"] != split:
-                self.add("consistency", item, f"split {img['split']!r} in the file of split {split!r}")
+                self.add("consistency", item,
+                         f"split {img['split']!r} in the file of split {split!r}")
             key = (img["scene_id"], img["im_id"])
             if key in coco.images:
                 self.add("consistency", item, f"scene {key[0]} image {key[1]} listed twice")
@@ -344,6 +344,13 @@ class DatasetChecker:
         ann_ids = set()
         for ann in coco_data["annotations"]:
             item = f"{rel} annotation {ann['id']}"
+            img = image_ids.get(ann["image_id"])
+            if img is not None:
+                # name the image and the instance too: "annotation 7 (scene 0 image 1 gt 3)"
+                who = (f"person {ann.get('person_id')}" if ann["category_id"] == PERSON_CATEGORY_ID
+                       else f"gt {ann.get('gt_id')}")
+                item += f" (scene {img['scene_id']} image {img['im_id']} {who})"
+                coco.items.setdefault(ann["id"], item)
             if ann["id"] in ann_ids:
                 self.add("consistency", item, "duplicate annotation id")
                 continue
@@ -354,8 +361,9 @@ class DatasetChecker:
                 continue
             if ann["category_id"] not in cat_ids:
                 self.add("consistency", item, f"category_id {ann['category_id']} is not a category")
-            img = image_ids[ann["image_id"]]
-            if self.check_annotation(ann, img, item):
+            if not self.check_annotation(ann, img, item):
+                coco.broken.add(ann["id"])
+            if ("person_id" if ann["category_id"] == PERSON_CATEGORY_ID else "gt_id") in ann:
                 coco.anns_by_image[ann["image_id"]].append(ann)
         return coco
 
@@ -370,7 +378,8 @@ class DatasetChecker:
             self.add("consistency", f"{rel} categories", "no person category (id 1)")
         else:
             if person["name"] != "person":
-                self.add("consistency", f"{rel} category 1", f"name {person['name']!r}, not 'person'")
+                self.add("consistency", f"{rel} category 1",
+                         f"name {person['name']!r}, not 'person'")
             if person.get("keypoints") != list(COCO17_KEYPOINT_NAMES):
                 self.add("consistency", f"{rel} category 1", "keypoints are not the 17 COCO names "
                                                              "in order")
@@ -400,6 +409,7 @@ class DatasetChecker:
         try:
             area = rle_area(rle)
             box = rle_bbox(rle)
+            rle_to_mask(rle)  # the only pycocotools call that checks the counts sum to H x W
         except Exception as exc:  # noqa: BLE001 - pycocotools' C layer raises assorted errors
             self.add("consistency", item, f"segmentation RLE does not decode: {exc}")
             return False
@@ -410,44 +420,53 @@ class DatasetChecker:
         if area == 0:
             self.add("consistency", item, "empty segmentation (invisible instances get no "
                                           "annotation)")
-        body = np.asarray(ann["keypoints"], dtype=np.float64).reshape(-1, 3)
-        reporter = self._reporter("keypoints")
-        check_rows(body, f"{item} keypoints", COCO17_NAMES, reporter)
-        n_labelled = int(np.count_nonzero(body[:, 2] > 0))
-        if ann["num_keypoints"] != n_labelled:
-            self.add("consistency", item, f"num_keypoints {ann['num_keypoints']} but "
-                                          f"{n_labelled} keypoints have v > 0")
-        for part, (a, b) in WHOLEBODY_PARTS.items():
-            rows = np.asarray(ann[f"{part}_kpts"], dtype=np.float64).reshape(-1, 3)
-            check_rows(rows, f"{item} {part}_kpts", [f"{part}_{i}" for i in range(b - a)], reporter)
-            labelled = rows[rows[:, 2] > 0]
-            valid = bool(len(labelled))
-            if ann[f"{part}_valid"] != valid:
-                self.add("consistency", item, f"{part}_valid is {ann[f'{part}_valid']} but "
-                                              f"{len(labelled)} {part} points have v > 0")
-            if part != "foot":
-                want = [0.0, 0.0, 0.0, 0.0]
-                if valid:
-                    lo, hi = labelled[:, :2].min(axis=0), labelled[:, :2].max(axis=0)
-                    want = [lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]]
-                if not np.allclose(ann[f"{part}_box"], want, atol=FLOAT_TOL, rtol=0):
-                    self.add("consistency", item, f"{part}_box {ann[f'{part}_box']} is not the box "
-                                                  f"of its labelled points {want}")
-        if ann["category_id"] == PERSON_CATEGORY_ID:
-            if "person_id" not in ann:
-                self.add("schema", item, "person annotation without person_id")
-                return False
-        else:
-            missing = [k for k in ("obj_id", "gt_id") if k not in ann]
-            if missing:
-                self.add("schema", item, f"object annotation without {', '.join(missing)}")
-                return False
+        is_person = ann["category_id"] == PERSON_CATEGORY_ID
+        findings = S.check(ann, S.COCO_PERSON_FIELDS if is_person else S.COCO_OBJECT_FIELDS)
+        for key_path, msg in findings:
+            self.add("schema", item, f"{key_path}: {msg} ({'person' if is_person else 'object'} "
+                                     "annotation)")
+        n_labelled = 0
+        if "keypoints" in ann:
+            n_labelled = self.check_annotation_keypoints(ann, item)
+        if findings:
+            return False
+        if not is_person:
             if ann["category_id"] != object_category_id(ann["obj_id"]):
                 self.add("consistency", item, f"category_id {ann['category_id']} but obj_id "
                                               f"{ann['obj_id']} (expected {ann['obj_id'] + 1})")
-            if n_labelled or any(ann[f"{p}_valid"] for p in WHOLEBODY_PARTS):
+            if n_labelled or any(ann.get(f"{p}_valid") for p in WHOLEBODY_PARTS):
                 self.add("consistency", item, "object annotation with labelled keypoints")
         return True
+
+    def check_annotation_keypoints(self, ann: dict, item: str) -> int:
+        """COCO keypoint rules of one annotation's keypoint fields; returns num labelled body
+        points."""
+        reporter = self._reporter("keypoints")
+        body = np.asarray(ann["keypoints"], dtype=np.float64).reshape(-1, 3)
+        check_rows(body, f"{item} keypoints", COCO17_NAMES, reporter)
+        n_labelled = int(np.count_nonzero(body[:, 2] > 0))
+        if "num_keypoints" in ann and ann["num_keypoints"] != n_labelled:
+            self.add("consistency", item, f"num_keypoints {ann['num_keypoints']} but "
+                                          f"{n_labelled} keypoints have v > 0")
+        for part, (a, b) in WHOLEBODY_PARTS.items():
+            if f"{part}_kpts" not in ann:
+                continue
+            rows = np.asarray(ann[f"{part}_kpts"], dtype=np.float64).reshape(-1, 3)
+            check_rows(rows, f"{item} {part}_kpts", WHOLEBODY133_NAMES[a:b], reporter)
+            labelled = rows[rows[:, 2] > 0]
+            valid = bool(len(labelled))
+            if f"{part}_valid" in ann and ann[f"{part}_valid"] != valid:
+                self.add("consistency", item, f"{part}_valid is {ann[f'{part}_valid']} but "
+                                              f"{len(labelled)} {part} points have v > 0")
+            if part != "foot" and f"{part}_box" in ann:
+                want = [0.0, 0.0, 0.0, 0.0]
+                if valid:
+                    lo, hi = labelled[:, :2].min(axis=0), labelled[:, :2].max(axis=0)
+                    want = [float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1])]
+                if not np.allclose(ann[f"{part}_box"], want, atol=FLOAT_TOL, rtol=0):
+                    self.add("consistency", item, f"{part}_box {ann[f'{part}_box']} is not the box "
+                                                  f"of its labelled points {want}")
+        return n_labelled
 
     def _reporter(self, check: str) -> Callable[[str, str], None]:
         return lambda item, what: self.add(check, item, what)
@@ -494,7 +513,11 @@ class DatasetChecker:
                          "images list different persons (every person of the scene must be listed "
                          f"in every image): {person_sets}")
         for im_id in sorted(ids):
-            self.check_image(split, scene_id, im_id, d, cams, gts, infos, humans, coco)
+            try:
+                self.check_image(split, scene_id, im_id, d, cams, gts, infos, humans, coco)
+            except Exception as exc:  # noqa: BLE001 - report, never a traceback
+                self.add("internal", f"{rel} image {im_id}",
+                         f"could not be checked: {type(exc).__name__}: {exc}")
 
     def image_size(self, split: str, scene_id: int, im_id: int, coco: _Coco | None
                    ) -> tuple[int, int] | None:
@@ -571,7 +594,8 @@ class DatasetChecker:
         # manifest line
         line = self.manifest.pop((split, scene_id, im_id), None)
         if line is None:
-            self.add("consistency", "manifest.jsonl", f"no line for {rel} image {im_id}")
+            if self.manifest_ok:
+                self.add("consistency", "manifest.jsonl", f"no line for {rel} image {im_id}")
         else:
             n, rec = line
             item = f"manifest.jsonl line {n}"
@@ -600,7 +624,7 @@ class DatasetChecker:
         obj_anns: dict[int, dict] = {}
         person_anns: dict[int, dict] = {}
         for ann in anns:
-            item = f"{coco.rel} annotation {ann['id']}"
+            item = coco.item(ann)
             if ann["category_id"] == PERSON_CATEGORY_ID:
                 key, target, what = ann["person_id"], person_anns, "person_id"
             else:
@@ -618,16 +642,16 @@ class DatasetChecker:
             self.check_object(split, scene_id, im_id, gt_id, gt, d, W, H, K, depth_scale,
                               info_list[gt_id] if info_list is not None and gt_id < len(info_list)
                               else None, depth_gt, obj_anns.pop(gt_id, None), coco)
-        for gt_id, ann in sorted(obj_anns.items()):
-            self.add("consistency", f"{coco.rel} annotation {ann['id']}",
+        for gt_id, ann in sorted(obj_anns.items()) if gts is not None else ():
+            self.add("consistency", coco.item(ann),
                      f"gt_id {gt_id} is not an instance of {rel} image {im_id}")
 
         # persons
         for person in (humans.get(im_id, []) if humans is not None else []):
             self.check_person(person, rel, im_id, cam, K, W, H,
                               person_anns.pop(person["person_id"], None), coco, len(gt_list))
-        for pid, ann in sorted(person_anns.items()):
-            self.add("consistency", f"{coco.rel} annotation {ann['id']}",
+        for pid, ann in sorted(person_anns.items()) if humans is not None else ():
+            self.add("consistency", coco.item(ann),
                      f"person_id {pid} is not a person of {rel} image {im_id}")
 
     def check_object(self, split, scene_id, im_id, gt_id, gt, d: Path, W, H, K, depth_scale,
@@ -657,8 +681,8 @@ class DatasetChecker:
                 if n_vis:
                     self.add("consistency", coco.rel, f"no annotation for {rel} image {im_id} "
                                                       f"gt {gt_id} ({n_vis} visible px)")
-            else:
-                a_item = f"{coco.rel} annotation {ann['id']}"
+            elif ann["id"] not in coco.broken:
+                a_item = coco.item(ann)
                 if ann["obj_id"] != obj_id:
                     self.add("consistency", a_item, f"obj_id {ann['obj_id']} but scene_gt.json "
                                                     f"has {obj_id} for gt {gt_id}")
@@ -688,13 +712,15 @@ class DatasetChecker:
         if visib is not None:
             n = int(visib.sum())
             if px_visib != n:
-                self.add("consistency", item, f"px_count_visib {px_visib} but mask_visib has {n} px")
+                self.add("consistency", item,
+                         f"px_count_visib {px_visib} but mask_visib has {n} px")
             box = bbox_from_mask(visib)
             if list(info["bbox_visib"]) != box:
                 self.add("consistency", item, f"bbox_visib {info['bbox_visib']} but mask_visib's "
                                               f"box is {box}")
         elif px_visib == 0 and list(info["bbox_visib"]) != EMPTY_BOP_BOX:
-            self.add("consistency", item, "bbox_visib of an invisible instance is not [-1, -1, -1, -1]")
+            self.add("consistency", item,
+                     "bbox_visib of an invisible instance is not [-1, -1, -1, -1]")
         if mask is not None:
             n_in = int(mask.sum())
             if n_in > px_all:
@@ -748,7 +774,9 @@ class DatasetChecker:
                 self.add("consistency", coco.rel, f"no annotation for {item} (bbox_visib "
                                                   f"{person['bbox_visib']})")
             return
-        a_item = f"{coco.rel} annotation {ann['id']}"
+        if ann["id"] in coco.broken:
+            return
+        a_item = coco.item(ann)
         if not visible:
             self.add("consistency", a_item, f"annotates {item}, whose bbox_visib is empty")
             return

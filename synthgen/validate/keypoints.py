@@ -70,7 +70,8 @@ def check_rows(rows: np.ndarray, item: str, names, report: Report) -> int:
         if vis not in (0, 1, 2):
             report(f"{item}[{i}] ({names[i]})", f"visibility {vis:g} is not 0, 1 or 2")
         elif vis == 0 and (u != 0 or v != 0):
-            report(f"{item}[{i}] ({names[i]})", f"unlabelled (v=0) point is {_fmt(u, v)}, not (0, 0)")
+            report(f"{item}[{i}] ({names[i]})",
+                   f"unlabelled (v=0) point is {_fmt(u, v)}, not (0, 0)")
     return len(rows)
 
 
@@ -106,8 +107,8 @@ def check_person_projection(person: dict, K: np.ndarray, width: int, height: int
                     report(where, f"labelled (v={vis:g}) at {_fmt(u, v)} but its joint {joint} is "
                                   "missing or behind the camera")
                 elif outer[k]:
-                    report(where, f"labelled (v={vis:g}) at {_fmt(u, v)} but joint {joint} projects "
-                                  f"outside the image, to {_fmt(*uv[k])}")
+                    report(where, f"labelled (v={vis:g}) at {_fmt(u, v)} but joint {joint} "
+                                  f"projects outside the image, to {_fmt(*uv[k])}")
                 else:
                     d = float(np.hypot(u - uv[k, 0], v - uv[k, 1]))
                     if not d <= KEYPOINT_TOL_PX:

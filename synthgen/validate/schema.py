@@ -29,8 +29,8 @@ class Vec:
 
 @dataclass(frozen=True)
 class Obj:
-    """A JSON object with ``required`` keys (key -> spec) and ``optional`` keys checked when present.
-    Other keys are allowed (the layout permits extra fields, e.g. rig camera fields)."""
+    """A JSON object with ``required`` keys (key -> spec) and ``optional`` keys, checked when
+    present. Other keys are allowed (the layout permits extra fields, e.g. rig camera fields)."""
 
     required: dict[str, Any]
     optional: dict[str, Any] = field(default_factory=dict)
@@ -103,7 +103,7 @@ def _join(path: str, key: str | int) -> str:
 
 
 def check(value: Any, spec: Any, path: str = "") -> list[tuple[str, str]]:
-    """All mismatches of ``value`` against ``spec`` as ``(key_path, message)`` (root path ``""``)."""
+    """All mismatches of ``value`` against ``spec`` as ``(key_path, message)`` (root: ``""``)."""
     out: list[tuple[str, str]] = []
     _check(value, spec, path, out)
     return out
@@ -226,17 +226,23 @@ RLE = Obj({"size": Vec(2, int), "counts": str})
 # Part name -> number of keypoints (COCO-WholeBody beside the 17 body points).
 WHOLEBODY_PART_SIZES = {"foot": 6, "face": 68, "lefthand": 21, "righthand": 21}
 
-_ANN_REQUIRED: dict[str, Any] = {
-    "id": int, "image_id": int, "category_id": int, "iscrowd": OneOf((0,)), "area": float,
-    "bbox": BOX, "segmentation": RLE, "keypoints": Vec(51), "num_keypoints": int,
-}
+_ANN_KEYPOINT_FIELDS: dict[str, Any] = {"keypoints": Vec(51), "num_keypoints": int}
 for _part, _n in WHOLEBODY_PART_SIZES.items():
-    _ANN_REQUIRED[f"{_part}_kpts"] = Vec(3 * _n)
-    _ANN_REQUIRED[f"{_part}_valid"] = bool
+    _ANN_KEYPOINT_FIELDS[f"{_part}_kpts"] = Vec(3 * _n)
+    _ANN_KEYPOINT_FIELDS[f"{_part}_valid"] = bool
     if _part != "foot":  # COCO-WholeBody has no foot box
-        _ANN_REQUIRED[f"{_part}_box"] = BOX
+        _ANN_KEYPOINT_FIELDS[f"{_part}_box"] = BOX
 
-COCO_ANNOTATION = Obj(_ANN_REQUIRED, {"person_id": int, "obj_id": int, "gt_id": int})
+#: Every annotation. Object annotations may carry the keypoint fields (synthgen's writer fills
+#: them with zeros for keypoint tools); when present they are checked like a person's.
+COCO_ANNOTATION = Obj(
+    {"id": int, "image_id": int, "category_id": int, "iscrowd": OneOf((0,)), "area": float,
+     "bbox": BOX, "segmentation": RLE},
+    {**_ANN_KEYPOINT_FIELDS, "person_id": int, "obj_id": int, "gt_id": int})
+
+#: What a person annotation needs beside :data:`COCO_ANNOTATION` (COCO keypoints + WholeBody).
+COCO_PERSON_FIELDS = Obj({**_ANN_KEYPOINT_FIELDS, "person_id": int})
+COCO_OBJECT_FIELDS = Obj({"obj_id": int, "gt_id": int})
 
 COCO_IMAGE = Obj({"id": int, "file_name": str, "width": int, "height": int, "split": str,
                   "scene_id": int, "im_id": int})
