@@ -70,12 +70,14 @@ def test_clean_dataset_is_sound(dataset: Path):
     assert calls[-1] == ("poses", n, n) and ("poses", 0, n) in calls
 
 
-def test_default_sample_is_seeded(dataset: Path):
-    a = validate_dataset(dataset, seed=3)
-    b = validate_dataset(dataset, seed=3)
-    assert a.ok and a.counts["poses_rendered"] == 50
-    assert [(p.im_id, p.gt_id) for p in a.poses] == [(p.im_id, p.gt_id) for p in b.poses]
-    assert {p.im_id for p in a.poses} == {0, 1}
+def test_pose_sample_is_seeded(dataset: Path):
+    a = validate_dataset(dataset, sample=10, seed=3)
+    b = validate_dataset(dataset, sample=10, seed=3)
+    c = validate_dataset(dataset, sample=10, seed=4)
+    assert a.ok and a.counts["poses_rendered"] == len(a.poses) == 10
+    key = lambda r: sorted((p.im_id, p.gt_id) for p in r.poses)  # noqa: E731
+    assert key(a) == key(b) and key(a) != key(c)
+    assert len(set(key(a))) == 10
 
 
 def test_format_report_lists_problems_then_counts():

@@ -150,7 +150,9 @@ def _pose_person(body: BodyModel, sample, betas: np.ndarray, yaw: float, xy: np.
     on the floor (feet planted flat where the pose has both feet down)."""
     from ..bodies.poses import pose_on_floor, smplx_hand_mean
 
-    p, _ = pose_on_floor(body, sample, betas=betas, yaw=yaw, xy=xy)
+    # motion-capture frames are kept as recorded (only the library's poses get their feet planted)
+    from_motion = sample.names[0].startswith("motion:")
+    p, _ = pose_on_floor(body, sample, betas=betas, yaw=yaw, xy=xy, plant=not from_motion)
     if flat_hand_mean:   # the library's hand poses are relative to SMPL-X's mean hand
         mean = smplx_hand_mean()
         p.left_hand_pose = p.left_hand_pose + mean[:45]
