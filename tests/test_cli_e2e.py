@@ -196,3 +196,14 @@ def test_other_scenes_render(tmp_path: Path, scene: str):
     assert r.returncode == 0, r.stderr
     gt = load_scene_gt(out / "train_synth" / "000000" / "scene_gt.json")
     assert len(gt[0]) >= 10
+
+
+def test_person_masks_are_written(tiny_dataset: Path):
+    scene = tiny_dataset / "train_synth" / "000000"
+    humans = load_scene_humans(scene / "scene_humans.json")
+    p = humans[0][0]
+    visib = load_mask(scene / "mask_visib_person" / f"000000_{p['person_id']:06d}.png")
+    amodal = load_mask(scene / "mask_person" / f"000000_{p['person_id']:06d}.png")
+    assert visib.sum() == p["px_count_visib"] > 0
+    assert (amodal | visib).sum() == amodal.sum()          # the visible part lies in the silhouette
+    assert amodal.sum() <= p["px_count_all"]

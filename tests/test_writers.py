@@ -145,7 +145,9 @@ def test_shard_file_set(dataset):
         "rgb/000000.png", "rgb/000001.png", "depth/000000.png", "depth/000001.png",
         "depth_gt/000000.png", "depth_gt/000001.png",
         "mask/000000_000000.png",                      # frame 1's object has no amodal mask
-        "mask_visib/000000_000000.png", "mask_visib/000001_000000.png"])
+        "mask_visib/000000_000000.png", "mask_visib/000001_000000.png",
+        # people: visible masks named {im_id}_{person_id}; these PersonGTs carry no amodal mask
+        "mask_visib_person/000000_000000.png", "mask_visib_person/000001_000000.png"])
     assert not (shard / "DONE").exists()
 
 

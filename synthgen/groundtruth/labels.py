@@ -288,7 +288,7 @@ def person_gt(person, T_w2c: np.ndarray, K: np.ndarray, sil: Silhouette, visible
     return PersonGT(
         person_id=person.person_id, body_model=person.body_model, gender=person.gender,
         smplx=person.smplx, joints_3d_cam=ext_cam[:NUM_SMPLX_JOINTS],
-        keypoints_coco17=coco, keypoints_wholebody133=wb, mask_visib=visible_region,
+        keypoints_coco17=coco, keypoints_wholebody133=wb, mask_visib=visible_region, mask=mask_in.copy(),
         bbox_visib=bbox_from_mask(visible_region), bbox_amodal=sil.bbox_unclipped(),
         visib_fract=(px_visib / px_all) if px_all > 0 else 0.0,
         px_count_all=px_all, px_count_valid=int((mask_in & (scene_depth > 0)).sum()),

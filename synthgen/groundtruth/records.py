@@ -53,6 +53,7 @@ class PersonGT:
     px_count_all: int = 0
     px_count_valid: int = 0
     px_count_visib: int = 0
+    mask: np.ndarray | None = None     # (H, W) bool amodal silhouette inside the image
 
 
 @dataclass

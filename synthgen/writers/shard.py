@@ -64,10 +64,14 @@ def write_shard_files(shard_dir: Path, frames: list[FrameRecord], *, rgb_format:
     _check_frames(frames, categories, rgb_format)
     frames = sorted(frames, key=lambda f: f.im_id)
 
-    dirs = {name: shard_dir / name for name in ("rgb", "depth", "depth_gt", "mask", "mask_visib")}
+    dirs = {name: shard_dir / name for name in ("rgb", "depth", "depth_gt", "mask", "mask_visib",
+                                                 "mask_person", "mask_visib_person")}
+    has_people = any(f.persons for f in frames)
     for name, d in dirs.items():
         if name == "mask" and not any(o.mask is not None for f in frames for o in f.objects):
             continue  # no amodal masks in this shard: no empty folder either
+        if name.endswith("_person") and not has_people:
+            continue
         d.mkdir(parents=True, exist_ok=True)
 
     scene_camera: dict[int, dict] = {}
@@ -100,6 +104,12 @@ def write_shard_files(shard_dir: Path, frames: list[FrameRecord], *, rgb_format:
         scene_gt[f.im_id] = gts
         scene_gt_info[f.im_id] = infos
         scene_humans[f.im_id] = [person_entry(p, f.R_w2c, f.t_w2c) for p in f.persons]
+        # people's masks beside the objects' (synthgen extension of BOP), named by person_id
+        for p in f.persons:
+            name = f"{stem}_{int(p.person_id):06d}.png"
+            save_mask(dirs["mask_visib_person"] / name, p.mask_visib, compress_level=png_compress_level)
+            if p.mask is not None:
+                save_mask(dirs["mask_person"] / name, p.mask, compress_level=png_compress_level)
 
     save_scene_camera(shard_dir / "scene_camera.json", scene_camera)
     save_scene_gt(shard_dir / "scene_gt.json", scene_gt)
