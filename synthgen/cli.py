@@ -63,6 +63,25 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .render import GLUnavailableError
+    from .validate import DatasetUnreadable, format_report, validate_dataset
+
+    if args.sample < 0:
+        return _fail(f"--sample: expected an integer >= 0, found {args.sample}")
+    progress = None
+    if not args.quiet:
+        def progress(stage: str, done: int, total: int) -> None:
+            print(f"\rvalidate: {stage} {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
+    try:
+        report = validate_dataset(Path(args.dataset), sample=args.sample, seed=args.seed, progress=progress,
+                                  poses=not args.no_poses)
+    except (DatasetUnreadable, GLUnavailableError) as exc:
+        return _fail(str(exc))
+    print(format_report(report))
+    return 0 if report.ok else 1
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     import importlib.util
 
@@ -106,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--ray-address", default=None, help="Ray cluster address (default: start Ray locally)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar (CI logs)")
     r.set_defaults(func=cmd_render)
+    v = sub.add_parser("validate", help="check that a dataset is sound (exit 0) or list its problems (exit 1)")
+    v.add_argument("dataset", help="a dataset folder written by 'synthgen render'")
+    v.add_argument("--sample", type=int, default=50,
+                   help="object instances to re-render for the pose check (0 = all)")
+    v.add_argument("--seed", type=int, default=0, help="seed of the instance sample")
+    v.add_argument("--no-poses", action="store_true", help="skip the re-render pose check (no GL needed)")
+    v.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    v.set_defaults(func=cmd_validate)
     i = sub.add_parser("info", help="version, GL vendor/renderer and available extras")
     i.set_defaults(func=cmd_info)
     return p

@@ -207,3 +207,18 @@ def test_person_masks_are_written(tiny_dataset: Path):
     assert visib.sum() == p["px_count_visib"] > 0
     assert (amodal | visib).sum() == amodal.sum()          # the visible part lies in the silhouette
     assert amodal.sum() <= p["px_count_all"]
+
+
+def test_validate_cli_passes_sound_and_flags_broken(tiny_dataset: Path, tmp_path: Path):
+    import shutil
+
+    r = run_cli("validate", tiny_dataset, "--quiet")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip().endswith("sound (0 problems)")
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_dataset, broken)
+    (broken / "train_synth" / "000000" / "rgb" / "000001.png").unlink()
+    r = run_cli("validate", broken, "--quiet", "--no-poses")
+    assert r.returncode == 1 and "rgb/000001.png" in r.stdout
+    r = run_cli("validate", tmp_path / "missing")
+    assert r.returncode == 2 and "Traceback" not in r.stderr

@@ -75,7 +75,10 @@ def test_pose_sample_is_seeded(dataset: Path):
     b = validate_dataset(dataset, sample=10, seed=3)
     c = validate_dataset(dataset, sample=10, seed=4)
     assert a.ok and a.counts["poses_rendered"] == len(a.poses) == 10
-    key = lambda r: sorted((p.im_id, p.gt_id) for p in r.poses)  # noqa: E731
+
+    def key(r):
+        return sorted((p.im_id, p.gt_id) for p in r.poses)
+
     assert key(a) == key(b) and key(a) != key(c)
     assert len(set(key(a))) == 10
 

@@ -760,6 +760,18 @@ class DatasetChecker:
                 self.add("consistency", item, "cam_t_w2c (m) differs from scene_camera.json (mm)")
         if not 0.0 <= person["visib_fract"] <= 1.0:
             self.add("consistency", item, f"visib_fract {person['visib_fract']} outside [0, 1]")
+        counts = [person.get(k) for k in ("px_count_all", "px_count_valid", "px_count_visib")]
+        if None not in counts:
+            px_all, px_valid, px_visib = counts
+            want = px_visib / px_all if px_all > 0 else 0.0
+            if abs(person["visib_fract"] - want) > FLOAT_TOL:
+                self.add("consistency", item,
+                         f"visib_fract {person['visib_fract']} but px_count_visib / px_count_all "
+                         f"= {px_visib}/{px_all}")
+            # visible pixels show the person, so they are in its silhouette and have depth
+            if not px_visib <= px_valid <= px_all:
+                self.add("consistency", item, f"px counts out of order: visib {px_visib}, valid "
+                                              f"{px_valid}, all {px_all}")
         bad = [g for g in person["held_object_gt_ids"] if not 0 <= g < n_objects]
         if bad:
             self.add("consistency", item, f"held_object_gt_ids {bad} are not gt_ids of the image")
@@ -769,6 +781,9 @@ class DatasetChecker:
         if coco is None:
             return
         visible = list(person["bbox_visib"]) != EMPTY_BOP_BOX
+        if "px_count_visib" in person and (person["px_count_visib"] > 0) != visible:
+            self.add("consistency", item, f"px_count_visib {person['px_count_visib']} but "
+                                          f"bbox_visib {person['bbox_visib']}")
         if ann is None:
             if visible:
                 self.add("consistency", coco.rel, f"no annotation for {item} (bbox_visib "
@@ -785,6 +800,9 @@ class DatasetChecker:
         if not np.allclose(ann["bbox"], [x, y, w + 1, h + 1], atol=FLOAT_TOL, rtol=0):
             self.add("consistency", a_item, f"bbox {ann['bbox']} but scene_humans.json bbox_visib "
                                             f"{person['bbox_visib']} (COCO box [x, y, w+1, h+1])")
+        if "px_count_visib" in person and ann["area"] != person["px_count_visib"]:
+            self.add("consistency", a_item, f"area {ann['area']} but scene_humans.json "
+                                            f"px_count_visib is {person['px_count_visib']}")
         self.counts["keypoints"] += check_coco_person(ann, person, a_item,
                                                       self._reporter("keypoints"))
 

@@ -39,9 +39,9 @@ from synthgen.writers.bop import load_image, uint16_to_depth
 
 from .report import PoseResult, Report
 
-#: Clip planes of the render pipeline (``synthgen.runner.pipeline.run_render``), metres. The
-#: same near plane clips the same parts of objects close to the camera, and gives the same
-#: depth-buffer resolution.
+#: Clip planes the render workers use (``synthgen.runner.executors``: ``Renderer(..., znear=0.05)``
+#: and the default zfar), metres. The same near plane clips the same parts of objects close to
+#: the camera and gives the same depth-buffer resolution.
 RENDER_ZNEAR = 0.05
 RENDER_ZFAR = 50.0
 #: Silhouettes that differ in at most this many pixels pass whatever their IoU, and this many

@@ -217,6 +217,9 @@ PERSON = Obj({
     "bbox_visib": BOX_INT, "bbox_amodal": BOX_INT,
     "visib_fract": float,
     "held_object_gt_ids": Vec(None, int),
+}, {
+    # BOP gt_info-style counts of the person (written since the body-part pass)
+    "px_count_all": int, "px_count_valid": int, "px_count_visib": int,
 })
 
 SCENE_HUMANS = IdMap(Vec(None, PERSON), named={"units": OneOf(("m",))})
@@ -262,6 +265,7 @@ MANIFEST_LINE = Obj({
 DATASET_JSON = Obj({
     "generator": str, "version": str, "config": dict, "seed": int, "scenes": int,
     "images": dict, "objects": dict,
-    "keypoint_schemas": dict, "sensor": AnyOf((str, dict)), "renderer": dict, "seconds": float})
+    "keypoint_schemas": dict, "sensor": AnyOf((str, dict)), "renderer": AnyOf((str, dict)),
+    "seconds": float})
 
 DATASET_OBJECT = Obj({"name": str}, {"ref": str})
