@@ -222,3 +222,66 @@ def test_validate_cli_passes_sound_and_flags_broken(tiny_dataset: Path, tmp_path
     assert r.returncode == 1 and "rgb/000001.png" in r.stdout
     r = run_cli("validate", tmp_path / "missing")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def _self_eval(coco_gt, iou_type: str, sigmas=None) -> float:
+    import contextlib
+    import io
+
+    from pycocotools.cocoeval import COCOeval
+
+    anns = [dict(a, score=1.0) for a in coco_gt.dataset["annotations"]]
+    with contextlib.redirect_stdout(io.StringIO()):
+        dt = coco_gt.loadRes(anns)
+        ev = COCOeval(coco_gt, dt, iou_type)
+        if sigmas is not None:
+            ev.params.kpt_oks_sigmas = sigmas
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return float(ev.stats[0])
+
+
+def test_rendered_coco_self_evaluates_to_ap_one(tiny_dataset: Path):
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = COCO(str(tiny_dataset / "annotations" / "coco_train_synth.json"))
+    assert _self_eval(coco, "keypoints") == pytest.approx(1.0)
+    assert _self_eval(coco, "bbox") == pytest.approx(1.0)
+    assert _self_eval(coco, "segm") == pytest.approx(1.0)
+
+
+def test_rendered_coco_wholebody_self_evaluates_with_xtcocotools(tiny_dataset: Path):
+    xt = pytest.importorskip("xtcocotools.coco")
+    from xtcocotools.cocoeval import COCOeval as XCOCOeval
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = xt.COCO(str(tiny_dataset / "annotations" / "coco_train_synth.json"))
+        anns = []
+        for a in gt.dataset["annotations"]:
+            if a["category_id"] != 1:
+                continue
+            parts = ("keypoints", "foot_kpts", "face_kpts", "lefthand_kpts", "righthand_kpts")
+            anns.append({"image_id": a["image_id"], "category_id": 1, "score": 1.0, **{k: a[k] for k in parts}})
+        dt = gt.loadRes(anns)
+        # COCO-WholeBody sigmas as mmpose's meta: body (COCO), feet, face (68), hands (2 x 21)
+        body = [.026, .025, .025, .035, .035, .079, .079, .072, .072, .062, .062, .107, .107, .087, .087, .089, .089]
+        foot = [.068, .066, .066, .092, .094, .094]
+        face = [.042, .043, .044, .043, .040, .035, .031, .025, .020, .023, .029, .032, .037, .038, .043, .041, .045,
+                .013, .012, .011, .011, .012, .012, .011, .011, .013, .015, .009, .007, .007, .007, .012, .009, .008,
+                .016, .010, .017, .011, .009, .011, .009, .007, .013, .008, .011, .012, .010, .034, .008, .008, .009,
+                .008, .008, .007, .010, .008, .009, .009, .009, .007, .007, .008, .011, .008, .008, .008, .01, .008]
+        hand = [.029, .022, .035, .037, .047, .026, .025, .024, .035, .018, .024, .022, .026, .017, .021, .021, .032,
+                .02, .019, .022, .031]
+        import numpy as np
+
+        sig = np.array(body + foot + face + hand + hand)
+        ev = XCOCOeval(gt, dt, "keypoints_wholebody", sig, use_area=True)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    assert float(ev.stats[0]) == pytest.approx(1.0)
