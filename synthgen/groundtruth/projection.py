@@ -37,12 +37,3 @@ def pixel_index(uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     cols = np.floor(uv[:, 0] + 0.5).astype(np.int64)
     rows = np.floor(uv[:, 1] + 0.5).astype(np.int64)
     return rows, cols
-
-
-def depth_to_ray_distance(depth: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """Convert a Z-depth image (metres) to distance along each pixel-centre ray (metres)."""
-    h, w = depth.shape
-    u = (np.arange(w) - K[0, 2]) / K[0, 0]
-    v = (np.arange(h) - K[1, 2]) / K[1, 1]
-    scale = np.sqrt(1.0 + u[None, :] ** 2 + v[:, None] ** 2)
-    return depth * scale
