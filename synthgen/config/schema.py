@@ -39,7 +39,9 @@ class CameraConfig:
     ``width`` x ``height`` when they differ from the preset's native resolution, then multiplied
     by a focal factor drawn from ``focal_scale`` per view (zoom variety)."""
 
+    # output image width, pixels
     width: int = 640
+    # output image height, pixels
     height: int = 480
     # third_person: independent look-at views; egocentric: a head-mounted camera on person 0
     # looking at the hands; rig: a calibrated ring of views_per_scene cameras around person 0
@@ -49,9 +51,13 @@ class CameraConfig:
     # distance from the target, elevation above its horizontal plane, azimuth about the vertical
     # (0 = looking from the room's open side), roll about the optical axis.
     distance: list[float] = field(default_factory=lambda: [1.2, 2.2])
+    # camera elevation above the target's horizontal plane, degrees
     elevation_deg: list[float] = field(default_factory=lambda: [20.0, 50.0])
+    # azimuth about the vertical, degrees (0 = from the room's open side)
     azimuth_deg: list[float] = field(default_factory=lambda: [-60.0, 60.0])
+    # roll about the optical axis, degrees
     roll_deg: list[float] = field(default_factory=lambda: [-5.0, 5.0])
+    # per-view factor on fx, fy (zoom variety)
     focal_scale: list[float] = field(default_factory=lambda: [0.9, 1.2])
     # Random offset of the look-at point inside the target support's rectangle (0 = its centre).
     target_jitter: float = 0.3
@@ -59,6 +65,7 @@ class CameraConfig:
     person_target_prob: float = 0.3
     # Distance of person views (a standing adult fills the frame from about 2.2 m at 60 deg FOV).
     person_distance: list[float] = field(default_factory=lambda: [1.8, 3.0])
+    # redraws per view before a view (or rig) is declared impossible
     max_tries: int = 200
 
     def __post_init__(self) -> None:
@@ -83,14 +90,23 @@ class SensorConfig:
     """A sensor preset (``configs/sensors/<name>.yaml``): native resolution and intrinsics,
     depth range and the unit depth is quantized to. Noise models arrive with the sensor issue."""
 
+    # preset name, written to dataset.json
     name: str = "ideal"
+    # native image width of the sensor, pixels
     width: int = 640
+    # native image height, pixels
     height: int = 480
+    # focal length x at the native size, pixels
     fx: float = 525.0
+    # focal length y at the native size, pixels
     fy: float = 525.0
+    # principal point x at the native size, pixels (pixel centres are integers)
     cx: float = 319.5
+    # principal point y at the native size, pixels
     cy: float = 239.5
+    # nearest valid depth, metres (closer reads 0)
     depth_min: float = 0.0
+    # farthest valid depth, metres (farther reads 0)
     depth_max: float = 10.0
     # Smallest depth step the sensor reports, metres (0 = continuous).
     depth_unit: float = 0.0
@@ -118,15 +134,25 @@ class RoomConfig:
     ``shelves`` boards, an island or a table with ``island_prob``; tabletop: one table; workshop:
     a workbench and a shelf rack."""
 
+    # furniture generator: kitchen, tabletop or workshop
     layout: str = "kitchen"
+    # room width along x, metres
     size_x: list[float] = field(default_factory=lambda: [4.0, 6.0])
+    # room depth along y (back wall at y = size_y), metres
     size_y: list[float] = field(default_factory=lambda: [3.5, 5.0])
+    # ceiling height, metres
     wall_height: list[float] = field(default_factory=lambda: [2.4, 2.8])
+    # counter / workbench top height, metres
     counter_height: list[float] = field(default_factory=lambda: [0.86, 0.94])
+    # counter depth from the wall, metres
     counter_depth: list[float] = field(default_factory=lambda: [0.55, 0.65])
+    # main counter length, metres
     counter_length: list[float] = field(default_factory=lambda: [1.8, 2.6])
+    # kitchen: chance of a second counter run along a side wall
     side_counter_prob: float = 0.5
+    # kitchen: chance of an island or a table in the room
     island_prob: float = 0.7
+    # boards of the wall shelf (kitchen) or the rack (workshop), count range
     shelves: list[int] = field(default_factory=lambda: [1, 3])
 
     def __post_init__(self) -> None:
@@ -151,9 +177,13 @@ class ObjectGroup:
     ``labelled: false`` makes the group distractors: simulated and rendered (they occlude), but
     not written to the ground truth."""
 
+    # asset references: builtin:, pybullet_data:, bop:, mesh:, urdf:
     assets: list[str] = field(default_factory=list)
+    # objects of this group per scene, range (times objects.density)
     count: list[int] = field(default_factory=lambda: [1, 3])
+    # support kinds to place on: counter, island, table, shelf, workbench, floor
     supports: list[str] = field(default_factory=lambda: ["counter"])
+    # false: distractors (rendered and simulated, never annotated)
     labelled: bool = True
 
     def __post_init__(self) -> None:
@@ -177,10 +207,15 @@ class ObjectsConfig:
     multiplies every group's drawn count (a clutter knob); ``stacking`` lets objects land on each
     other; placement tries and physics limits follow."""
 
+    # object groups by name
     groups: dict[str, ObjectGroup] = field(default_factory=_default_groups)
+    # multiplies every group's drawn count
     density: float = 1.0
+    # objects may come to rest on other objects
     stacking: bool = True
+    # spawns per object before it is left out
     max_tries: int = 5
+    # simulated seconds allowed for objects to come to rest
     settle_time: float = 3.0
 
     def __post_init__(self) -> None:
@@ -194,10 +229,15 @@ class MaterialsConfig:
     """Domain randomization of surfaces: procedural textures on room surfaces (and optionally
     objects), PBR ranges for objects."""
 
+    # procedural texture kinds: wood, tiles, noise, stripes
     textures: list[str] = field(default_factory=lambda: ["wood", "tiles", "noise", "stripes"])
+    # chance a room surface role gets a texture
     surface_texture_prob: float = 0.8
+    # chance an object gets a texture
     object_texture_prob: float = 0.2
+    # chance an object is metal (metallic 0.8-1, low roughness)
     metallic_prob: float = 0.15
+    # roughness range of non-metal objects
     roughness: list[float] = field(default_factory=lambda: [0.2, 0.9])
 
     def __post_init__(self) -> None:
@@ -223,19 +263,33 @@ class HumansConfig:
     person holds one of ``holdable`` in a hand; otherwise with ``reach_prob`` reaches for an
     object on a counter or table (arm IK, hand on the object)."""
 
+    # people per scene, range
     count: list[int] = field(default_factory=lambda: [1, 1])
+    # body model: mannequin (embedded) or smplx (your model files)
     model: str = "mannequin"
+    # smplx: folder with SMPLX_<GENDER>.npz (or smplx/SMPLX_<GENDER>.npz)
     model_dir: str = ""
+    # smplx: neutral, male or female
     gender: str = "neutral"
+    # smplx: shape coefficients used
     num_betas: int = 10
+    # smplx: expression coefficients used
     num_expression_coeffs: int = 10
+    # hand poses relative to a flat hand (true) or SMPL-X's mean hand (false)
     flat_hand_mean: bool = False
+    # uniform range of the 10 shape coefficients
     betas_range: list[float] = field(default_factory=lambda: [-1.5, 1.5])
+    # named poses to draw from (empty = the whole library)
     poses: list[str] = field(default_factory=list)
+    # per-joint noise added to library poses, degrees
     pose_noise_deg: float = 4.0
+    # AMASS-style .npz files idle people take poses from
     motion_files: list[str] = field(default_factory=list)
+    # chance a person holds an object in a hand
     hold_prob: float = 0.3
+    # chance a person reaches for an object on a counter or table
     reach_prob: float = 0.4
+    # asset references people may hold (labelled objects)
     holdable: list[str] = field(default_factory=lambda: ["builtin:mug", "builtin:can", "builtin:bottle",
                                                          "builtin:jar"])
 
@@ -263,13 +317,21 @@ class LightsConfig:
     temperature in kelvin, intensities in pyrender units (W/m^2 for directional, candela-like
     for point and spot), an ambient term, and shadow maps on or off."""
 
+    # lights per scene, range
     count: list[int] = field(default_factory=lambda: [1, 4])
+    # light types to draw from: point, spot, directional
     types: list[str] = field(default_factory=lambda: ["point", "spot", "directional"])
+    # directional light intensity range (pyrender units, W/m^2)
     directional_intensity: list[float] = field(default_factory=lambda: [1.5, 4.0])
+    # point light intensity range (pyrender units)
     point_intensity: list[float] = field(default_factory=lambda: [5.0, 25.0])
+    # spot light intensity range (pyrender units)
     spot_intensity: list[float] = field(default_factory=lambda: [10.0, 40.0])
+    # black-body colour temperature range, kelvin
     color_temperature_k: list[float] = field(default_factory=lambda: [2700.0, 6500.0])
+    # ambient light range
     ambient: list[float] = field(default_factory=lambda: [0.1, 0.35])
+    # shadow maps for directional lights (slower)
     shadows: bool = False
 
     def __post_init__(self) -> None:
@@ -288,8 +350,11 @@ class LightsConfig:
 class OutputConfig:
     """How files are written. ``rgb_format``: 'png' or 'jpg'."""
 
+    # split folder and COCO file name (coco_<split>.json)
     split: str = "train_synth"
+    # png or jpg
     rgb_format: str = "png"
+    # JPEG quality when rgb_format is jpg
     jpeg_quality: int = 95
     # BOP depth_scale: stored uint16 value * depth_scale = millimetres (0.1 as BOP PBR sets).
     depth_scale: float = 0.1
@@ -305,9 +370,13 @@ class OutputConfig:
 class SceneConfig:
     """A whole scene config: what ``synthgen render`` reads from ``scenes/*.yaml``."""
 
+    # scene name (default output folder, messages)
     name: str = "scene"
+    # master seed: scene k draws from SeedSequence(seed).spawn()[k]; same seed, same bytes
     seed: int = 0
+    # images to render in total
     frames: int = 8
+    # camera views per sampled and physics-settled scene (one shard)
     views_per_scene: int = 4
     # Name of a preset in configs/sensors/, or an inline mapping; resolved by the loader.
     sensor: SensorConfig = field(default_factory=SensorConfig)
