@@ -82,6 +82,30 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_preview(args: argparse.Namespace) -> int:
+    from .viz import VizError, preview_dataset
+
+    if args.n < 1:
+        return _fail(f"--n: expected an integer >= 1, found {args.n}")
+    try:
+        png = preview_dataset(Path(args.dataset), Path(args.output), n=args.n, seed=args.seed)
+    except VizError as exc:
+        return _fail(str(exc))
+    print(f"synthgen: wrote {png}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .viz import VizError, report_dataset
+
+    try:
+        html = report_dataset(Path(args.dataset), Path(args.output))
+    except VizError as exc:
+        return _fail(str(exc))
+    print(f"synthgen: wrote {html}")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     import importlib.util
 
@@ -133,6 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--no-poses", action="store_true", help="skip the re-render pose check (no GL needed)")
     v.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     v.set_defaults(func=cmd_validate)
+    pv = sub.add_parser("preview", help="contact sheet of sampled frames with label overlays")
+    pv.add_argument("dataset", help="a dataset folder written by 'synthgen render'")
+    pv.add_argument("-o", "--output", default="preview.png", help="PNG to write (default: preview.png)")
+    pv.add_argument("--n", type=int, default=16, help="frames on the sheet (default 16)")
+    pv.add_argument("--seed", type=int, default=0, help="seed of the frame sample")
+    pv.set_defaults(func=cmd_preview)
+    rp = sub.add_parser("report", help="HTML dataset report with plots")
+    rp.add_argument("dataset", help="a dataset folder written by 'synthgen render'")
+    rp.add_argument("-o", "--output", default="report", help="folder for index.html and its plots")
+    rp.set_defaults(func=cmd_report)
     i = sub.add_parser("info", help="version, GL vendor/renderer and available extras")
     i.set_defaults(func=cmd_info)
     return p

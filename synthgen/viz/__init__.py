@@ -6,5 +6,7 @@ See :mod:`synthgen.viz.preview`, :mod:`synthgen.viz.report` and the overlay colo
 """
 from synthgen.viz.dataset import NotADatasetError, VizError
 from synthgen.viz.preview import preview_dataset, preview_frames, sheet_layout
+from synthgen.viz.report import report_dataset
 
-__all__ = ["NotADatasetError", "VizError", "preview_dataset", "preview_frames", "sheet_layout"]
+__all__ = ["NotADatasetError", "VizError", "preview_dataset", "preview_frames", "report_dataset",
+           "sheet_layout"]

@@ -58,8 +58,8 @@ AXIS_FRACTION = 0.35
 #: points closer than this to the camera plane (same unit as the pose) are not projected
 NEAR_MM = 10.0
 
-# WholeBody 133 index ranges of the hands: left 91-111, right 112-132 (root, thumb1-4, forefinger1-4,
-# middle1-4, ring1-4, pinky1-4).
+# WholeBody 133 index ranges of the hands: left 91-111, right 112-132 (root, thumb1-4,
+# forefinger1-4, middle1-4, ring1-4, pinky1-4).
 HAND_RANGES = ((91, 112), (112, 133))
 # bones of one 21-point hand: root to each finger's first joint, then along the finger
 HAND_BONES: tuple[tuple[int, int], ...] = tuple(
@@ -98,7 +98,8 @@ def project(points_cam: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def box_corners(info: dict) -> np.ndarray:
     """(8, 3) corners of the model's axis-aligned box in the model frame (mm), from models_info
-    ``min_*`` / ``size_*``; corner ``i`` takes the max of axis ``b`` when bit ``b`` of ``i`` is set."""
+    ``min_*`` / ``size_*``; corner ``i`` takes the max of axis ``b`` when bit ``b`` of ``i`` is
+    set."""
     lo = np.array([info["min_x"], info["min_y"], info["min_z"]], dtype=np.float64)
     size = np.array([info["size_x"], info["size_y"], info["size_z"]], dtype=np.float64)
     bits = np.array([[(i >> b) & 1 for b in range(3)] for i in range(8)], dtype=np.float64)

@@ -148,27 +148,30 @@ def render_tile(ds: Dataset, frame: FrameRef, layout: SheetLayout, sheet: Image.
                        f"expected {layout.width}x{layout.height}")
 
     # masks at image resolution, then the composite is scaled once
-    for gt_id in range(len(gts)):
-        path = d / "mask_visib" / f"{stem}_{gt_id:06d}.png"
+    tints = [(d / "mask_visib" / f"{stem}_{gt_id:06d}.png", instance_colour(gt_id))
+             for gt_id in range(len(gts))]
+    tints += [(d / "mask_visib_person" / f"{stem}_{int(p['person_id']):06d}.png", PERSON_TINT)
+              for p in persons]
+    for path, colour in tints:
         if path.is_file():
-            tint(rgb, load_mask(path), instance_colour(gt_id))
-    for p in persons:
-        path = d / "mask_visib_person" / f"{stem}_{int(p['person_id']):06d}.png"
-        if path.is_file():
-            tint(rgb, load_mask(path), PERSON_TINT)
+            try:
+                tint(rgb, load_mask(path), colour)
+            except (OSError, ValueError) as exc:
+                raise VizError(f"{path}: {' '.join(str(exc).split())}") from None
 
     x0, y0 = layout.tile_origin(index)
     size = (PANEL_W, layout.panel_h)
     # overlays are drawn on the panel alone, so lines leaving the image are clipped at its edge
-    panel = Image.fromarray(rgb).resize(size, Image.BILINEAR)
+    panel = Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR)
 
     depth_path = d / "depth" / f"{stem}.png"
     if depth_path.is_file():
-        depth_rgb, rng = colourize_depth(load_depth(depth_path, float(cam.get("depth_scale", 1.0))))
+        depth_rgb, drange = colourize_depth(load_depth(depth_path,
+                                                       float(cam.get("depth_scale", 1.0))))
     else:
-        depth_rgb, rng = np.zeros((layout.height, layout.width, 3), np.uint8), None
+        depth_rgb, drange = np.zeros((layout.height, layout.width, 3), np.uint8), None
     dx, dy = layout.depth_origin(index)
-    sheet.paste(Image.fromarray(depth_rgb).resize(size, Image.NEAREST), (dx, dy))
+    sheet.paste(Image.fromarray(depth_rgb).resize(size, Image.Resampling.NEAREST), (dx, dy))
 
     draw = ImageDraw.Draw(panel)
     sx, sy = layout.scale, layout.scale_y
@@ -195,12 +198,11 @@ def render_tile(ds: Dataset, frame: FrameRef, layout: SheetLayout, sheet: Image.
 
     draw = ImageDraw.Draw(sheet)
     n_obj = sum(1 for i in infos if i.get("px_count_visib", 0) > 0)
-    n_per = sum(1 for p in persons if p.get("px_count_visib", 0) > 0
-                or p.get("visib_fract", 0) > 0)
+    n_per = sum(1 for p in persons if p.get("px_count_visib", 0) > 0)
     label = f"{frame.name}  persons {n_per}  objects {n_obj}"
     draw.text((x0, y0 - LABEL_H + 2), label, fill=TEXT, font=font)
-    if rng is not None:
-        rtxt = f"depth {rng[0]:.2f}-{rng[1]:.2f} m"
+    if drange is not None:
+        rtxt = f"depth {drange[0]:.2f}-{drange[1]:.2f} m"
         draw.text((dx + PANEL_W - int(draw.textlength(rtxt, font=font)), y0 - LABEL_H + 2), rtxt,
                   fill=TEXT, font=font)
 
