@@ -157,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--no-poses", action="store_true", help="skip the re-render pose check (no GL needed)")
     v.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     v.set_defaults(func=cmd_validate)
+    mx = sub.add_parser("mix", help="mix synthetic datasets with real data into training/validation sets")
+    from .mix import add_mix_arguments, run_mix
+
+    add_mix_arguments(mx)
+    mx.set_defaults(func=run_mix)
     pv = sub.add_parser("preview", help="contact sheet of sampled frames with label overlays")
     pv.add_argument("dataset", help="a dataset folder written by 'synthgen render'")
     pv.add_argument("-o", "--output", default="preview.png", help="PNG to write (default: preview.png)")

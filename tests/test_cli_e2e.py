@@ -285,3 +285,24 @@ def test_rendered_coco_wholebody_self_evaluates_with_xtcocotools(tiny_dataset: P
         ev.accumulate()
         ev.summarize()
     assert float(ev.stats[0]) == pytest.approx(1.0)
+
+
+def test_ideal_sensor_depth_equals_clean_depth(tiny_dataset: Path):
+    scene = tiny_dataset / "train_synth" / "000000"
+    for im in ("000000", "000001"):
+        assert (scene / "depth" / f"{im}.png").read_bytes() == (scene / "depth_gt" / f"{im}.png").read_bytes()
+
+
+def test_noisy_sensor_preset_sets_intrinsics_and_adds_noise(tmp_path: Path):
+    out = tmp_path / "kin"
+    r = run_cli("render", SCENE, "frames=1", "views_per_scene=1", "sensor=kinect_v1", "camera.width=320",
+                "camera.height=240", "camera.focal_scale=[1,1]", "-o", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    cam = load_scene_camera(out / "train_synth" / "000000" / "scene_camera.json")[0]
+    # Kinect v1 nominal 525 px at 640x480, scaled to 320x240
+    assert cam["cam_K"][0, 0] == pytest.approx(262.5)
+    d = load_depth(out / "train_synth" / "000000" / "depth" / "000000.png", 0.1)
+    g = load_depth(out / "train_synth" / "000000" / "depth_gt" / "000000.png", 0.1)
+    both = (d > 0) & (g > 0)
+    assert 0.002 < np.std((d - g)[both]) < 0.05          # metres: mm-to-cm scale noise
+    assert ((d == 0) & (g > 0)).sum() > 0                 # some invalid pixels (edges, shadows)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from synthgen.config.errors import FieldValueError
+from synthgen.sensors.config import DepthNoiseConfig, RgbNoiseConfig
 
 
 def _check(cond: bool, key: str, expected: str, found: object) -> None:
@@ -88,7 +89,7 @@ class CameraConfig:
 @dataclass
 class SensorConfig:
     """A sensor preset (``configs/sensors/<name>.yaml``): native resolution and intrinsics,
-    depth range and the unit depth is quantized to. Noise models arrive with the sensor issue."""
+    depth range, the unit depth is quantized to, and the depth and RGB noise models."""
 
     # preset name, written to dataset.json
     name: str = "ideal"
@@ -110,6 +111,10 @@ class SensorConfig:
     depth_max: float = 10.0
     # Smallest depth step the sensor reports, metres (0 = continuous).
     depth_unit: float = 0.0
+    # Depth noise model (synthgen/sensors/config.py); the defaults add no noise.
+    depth_noise: DepthNoiseConfig = field(default_factory=DepthNoiseConfig)
+    # RGB camera model (synthgen/sensors/config.py); the defaults add no noise.
+    rgb_noise: RgbNoiseConfig = field(default_factory=RgbNoiseConfig)
 
     def __post_init__(self) -> None:
         _check(self.width > 0, "width", "a positive integer", self.width)

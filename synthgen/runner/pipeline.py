@@ -5,6 +5,7 @@ Only this package knows about shards and output folders; only ``cli.py`` knows a
 """
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from ..groundtruth.labels import Silhouette, object_gt, person_gt
 from ..groundtruth.records import FrameRecord
 from ..scene.description import Scene
 from ..scene.sampler import AssetGroup, sample_scene, scene_rng
-from ..sensors.ideal import apply_depth_sensor
+from ..sensors.apply import apply_sensor, sensor_rng
 from ..writers.bop import save_camera, save_model_ply, save_models_info, compute_model_info
 from ..writers.coco import merge_coco_parts, save_coco
 from ..writers.jsonio import dumps_json
@@ -150,6 +151,10 @@ def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan) -
     obj_labels = [object_label(k) for k in labelled]
     per_labels = [person_label(j) for j in range(len(scene.persons))]
     person_ext = [extended_joints(p.joints_world, p.landmarks_world, p.face_world) for p in scene.persons]
+    rgb_noise = cfg.sensor.rgb_noise
+    if cfg.output.rgb_format == "jpg" and rgb_noise.jpeg_quality > 0:
+        # the writer's JPEG is the compression: do not compress twice
+        rgb_noise = dataclasses.replace(rgb_noise, jpeg_quality=0)
     for view, cam in enumerate(scene.cameras):
         out = renderer.render(scene, cam)
         # which body part each person pixel shows: the keypoint visibility rule needs it
@@ -170,11 +175,15 @@ def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan) -
                           person_ext[j], part_map=parts)
             g.held_object_gt_ids = [gt_of[k] for k in p.held_objects if k in gt_of]
             persons.append(g)
+        # the sensor's view of the clean render, from this frame's own generator (seed, scene, view)
+        rgb_sensor, depth_sensor = apply_sensor(out.rgb, depth_gt, cam.K, cfg.sensor,
+                                                sensor_rng(cfg.seed, shard.scene_index, view),
+                                                rgb_noise=rgb_noise)
         frames.append(FrameRecord(
             split=cfg.output.split, scene_id=scene.scene_id, im_id=view, view_id=cam.view_id,
             frame_id=shard.first_frame + view, seed=cfg.seed, width=cam.width, height=cam.height,
-            K=cam.K, R_w2c=cam.T_w2c[:3, :3], t_w2c=cam.T_w2c[:3, 3], rgb=out.rgb,
-            depth=apply_depth_sensor(depth_gt, cfg.sensor), depth_gt=depth_gt,
+            K=cam.K, R_w2c=cam.T_w2c[:3, :3], t_w2c=cam.T_w2c[:3, 3], rgb=rgb_sensor,
+            depth=depth_sensor, depth_gt=depth_gt,
             objects=objects, persons=persons))
     return frames
 

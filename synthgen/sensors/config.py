@@ -59,29 +59,44 @@ class DepthNoiseConfig:
     by N(0, sigma_L) px in x and y with ``sigma_L = lateral_a + lateral_b * theta / (pi/2 - theta)``;
     invalidation (0) where the valid depths in an ``edge_window`` square span more than
     ``edge_threshold_m`` (discontinuities, ToF flying pixels), where theta exceeds
-    ``grazing_angle_deg``, where the second view of a ``baseline_m`` rig is occluded
-    (``occlusion_shadow``), and at random with probability ``dropout``; the axial noise;
-    quantization of the disparity ``fx * baseline_m / z`` to ``disparity_step_px``. The sensor's
+    ``grazing_angle_deg`` and where the second view of a ``baseline_m`` rig is occluded
+    (``occlusion_shadow``); the axial noise; quantization of the disparity ``fx * baseline_m / z``
+    to ``disparity_step_px``; random invalidation with probability ``dropout``. The sensor's
     valid range and depth unit (``SensorConfig``) are applied last.
     """
 
+    # Axial noise model: 'none', 'structured_light', 'tof' or 'stereo' (formulas above).
     model: str = "none"
-    sigma_a: float = 0.0            # metres
-    sigma_b: float = 0.0            # metres per metre (tof) or per metre^2 (structured_light)
-    sigma_z0: float = 0.0           # metres
-    sigma_angle: float = 0.0        # metres * sqrt(metre) (structured_light angle term)
-    subpixel: float = 0.0           # stereo: disparity noise RMS, pixels
-    # Signed: the projector / second camera sits at x = baseline_m in the depth camera's OpenCV
-    # frame (> 0: to its right, so occlusion shadows fall on the left of near objects).
+    # Constant term of the axial sigma, metres.
+    sigma_a: float = 0.0
+    # Distance term: metres per metre (tof) or per metre^2 (structured_light).
+    sigma_b: float = 0.0
+    # Distance where the distance term starts, metres.
+    sigma_z0: float = 0.0
+    # Structured-light angle term, metres * sqrt(metre).
+    sigma_angle: float = 0.0
+    # Stereo: disparity noise RMS (subpixel accuracy), pixels.
+    subpixel: float = 0.0
+    # Projector / second camera position x in the depth camera's frame, metres, signed (> 0: to
+    # its right, so occlusion shadows fall on the left of near objects); used by 'stereo',
+    # disparity_step_px and occlusion_shadow.
     baseline_m: float = 0.0
-    lateral_a: float = 0.0          # pixels
-    lateral_b: float = 0.0          # pixels
-    disparity_step_px: float = 0.0  # 0 = no disparity quantization
-    edge_threshold_m: float = 0.0   # 0 = no discontinuity invalidation
-    edge_window: int = 3            # pixels, odd
-    grazing_angle_deg: float = 90.0  # 90 = no grazing-angle invalidation
+    # Lateral shift sigma_L = lateral_a + lateral_b * theta / (pi/2 - theta), pixels.
+    lateral_a: float = 0.0
+    # See lateral_a, pixels.
+    lateral_b: float = 0.0
+    # Disparity quantization step, pixels (0 = none).
+    disparity_step_px: float = 0.0
+    # Zero pixels whose edge_window square of valid depths spans more than this, metres (0 = off).
+    edge_threshold_m: float = 0.0
+    # Side of that square, pixels (odd).
+    edge_window: int = 3
+    # Zero pixels whose incidence angle exceeds this, degrees (90 = off).
+    grazing_angle_deg: float = 90.0
+    # Zero pixels the projector / second camera cannot see (needs baseline_m).
     occlusion_shadow: bool = False
-    dropout: float = 0.0            # probability per pixel
+    # Probability that a pixel is zeroed at random.
+    dropout: float = 0.0
 
     def __post_init__(self) -> None:
         _check(self.model in DEPTH_MODELS, "model", " or ".join(f"'{m}'" for m in DEPTH_MODELS), self.model)
@@ -124,16 +139,27 @@ class RgbNoiseConfig:
     Each range is drawn once per image.
     """
 
-    shot: list[float] = field(default_factory=lambda: [0.0, 0.0])   # variance per unit intensity
-    read: list[float] = field(default_factory=lambda: [0.0, 0.0])   # variance, intensity^2
-    exposure_ev: list[float] = field(default_factory=lambda: [0.0, 0.0])  # stops
-    white_balance: list[float] = field(default_factory=lambda: [1.0, 1.0])  # R, B gain each
+    # Shot-noise variance per unit linear intensity, drawn log-uniformly (uniformly if low = 0).
+    shot: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    # Read-noise variance (linear intensity^2), drawn like shot.
+    read: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    # Exposure change in stops: gain 2^ev on linear intensity.
+    exposure_ev: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    # White-balance gains of R and of B relative to G (each drawn from this range).
+    white_balance: list[float] = field(default_factory=lambda: [1.0, 1.0])
+    # Colour jitter: saturation about the luminance (1 = unchanged, 0 = grey).
     saturation: list[float] = field(default_factory=lambda: [1.0, 1.0])
+    # Vignetting model: 'none', 'poly' (1 + k1 r^2 + k2 r^4) or 'cos4' (needs K).
     vignetting: str = "none"
+    # poly k1; r = distance from the principal point over the half-diagonal.
     vignetting_k1: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    # poly k2.
     vignetting_k2: list[float] = field(default_factory=lambda: [0.0, 0.0])
-    motion_blur_px: list[float] = field(default_factory=lambda: [0.0, 0.0])  # kernel length
-    defocus_px: list[float] = field(default_factory=lambda: [0.0, 0.0])      # disc radius
+    # Motion-blur line-kernel length, pixels (uniform direction).
+    motion_blur_px: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    # Defocus disc radius, pixels.
+    defocus_px: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    # JPEG encode+decode quality (0 = no JPEG).
     jpeg_quality: int = 0
 
     def __post_init__(self) -> None:

@@ -1,20 +1,18 @@
-"""The sensor stage as far as it goes before the noise models (pure numpy).
+"""The noiseless sensor: valid range and depth unit only (pure numpy).
 
-``apply_depth_sensor`` turns the clean rendered Z-depth (metres) into what the configured sensor
-reports: zero outside its valid range, quantized to its depth unit. The RGB image passes through
-unchanged. The noise models of the sensor presets arrive with the sensor-realism work.
+``apply_depth_sensor`` turns the clean rendered Z-depth (metres) into what a noiseless sensor
+with this range and unit reports: zero outside its valid range, quantized to its depth unit.
+Superseded by ``synthgen.sensors.apply.apply_sensor``, which does the same when the preset has no
+noise (and applies the preset's depth and RGB models when it has); kept for existing callers.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..config.schema import SensorConfig
+from .depth import range_and_unit
 
 
 def apply_depth_sensor(depth_gt: np.ndarray, sensor: SensorConfig) -> np.ndarray:
     """Sensor depth in metres (float32); 0 = no measurement."""
-    d = depth_gt.astype(np.float32, copy=True)
-    d[(d < sensor.depth_min) | (d > sensor.depth_max)] = 0.0
-    if sensor.depth_unit > 0:
-        d = (np.round(d / sensor.depth_unit) * sensor.depth_unit).astype(np.float32)
-    return d
+    return range_and_unit(depth_gt, sensor.depth_min, sensor.depth_max, sensor.depth_unit)
