@@ -15,7 +15,7 @@ from PIL import Image
 
 from synthgen.config.errors import FieldValueError
 from synthgen.sensors.apply import apply_sensor, sensor_rng
-from synthgen.sensors.config import DepthNoiseConfig, RgbNoiseConfig, load_sensor_preset
+from synthgen.config.sensor_noise import DepthNoiseConfig, RgbNoiseConfig, load_sensor_preset
 from synthgen.sensors.depth import apply_depth_noise, incidence_angle
 from synthgen.sensors.ideal import apply_depth_sensor
 from synthgen.sensors.rgb import (apply_rgb_noise, jpeg_roundtrip, linear_to_srgb, srgb_to_linear)

@@ -53,6 +53,18 @@ COCO17_SKELETON: tuple[tuple[int, int], ...] = (
     (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7),
 )
 
+_FEET = ("left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe",
+         "right_heel")
+_HAND = ("root", "thumb1", "thumb2", "thumb3", "thumb4", "forefinger1", "forefinger2",
+         "forefinger3", "forefinger4", "middle_finger1", "middle_finger2", "middle_finger3",
+         "middle_finger4", "ring_finger1", "ring_finger2", "ring_finger3", "ring_finger4",
+         "pinky_finger1", "pinky_finger2", "pinky_finger3", "pinky_finger4")
+#: Names of the 133 COCO-WholeBody keypoints (formats.md index ranges: body, feet, 68 face,
+#: left hand, right hand), as mmpose names them.
+WHOLEBODY133_NAMES: tuple[str, ...] = (
+    COCO17_NAMES + _FEET + tuple(f"face_{i}" for i in range(68))
+    + tuple(f"left_hand_{n}" for n in _HAND) + tuple(f"right_hand_{n}" for n in _HAND))
+
 # COCO-WholeBody index -> extended SMPL-X index (keypoints.md). Body + feet (WB 0-22):
 _WB_BODY_FEET = [55, 57, 56, 59, 58, 16, 17, 18, 19, 20, 21, 1, 2, 4, 5, 7, 8,
                  60, 61, 62, 63, 64, 65]
@@ -64,7 +76,7 @@ WHOLEBODY133_FROM_SMPLX: np.ndarray = np.array(
     dtype=np.int64)
 COCO17_FROM_SMPLX: np.ndarray = WHOLEBODY133_FROM_SMPLX[:17].copy()
 
-assert WHOLEBODY133_FROM_SMPLX.shape == (133,)
+assert WHOLEBODY133_FROM_SMPLX.shape == (133,) and len(WHOLEBODY133_NAMES) == 133
 
 
 def extended_joints(joints55: np.ndarray, landmarks: dict[str, np.ndarray],

@@ -45,3 +45,19 @@ class FieldValueError(ValueError):
         self.expected = expected
         self.found = found
         super().__init__(f"{key}: expected {expected}, found {found!r}")
+
+
+def check(cond: bool, key: str, expected: str, found: object) -> None:
+    """Raise :class:`FieldValueError` for ``key`` unless ``cond`` (schema range checks)."""
+    if not cond:
+        raise FieldValueError(key, expected, found)
+
+
+def check_range(key: str, rng: list[float], lo: float | None = None, hi: float | None = None) -> None:
+    """A ``[low, high]`` pair with low <= high, inside [lo, hi] when given."""
+    check(len(rng) == 2, key, "a [low, high] pair", list(rng))
+    check(rng[0] <= rng[1], key, "low <= high", list(rng))
+    if lo is not None:
+        check(rng[0] >= lo, key, f"values >= {lo}", list(rng))
+    if hi is not None:
+        check(rng[1] <= hi, key, f"values <= {hi}", list(rng))

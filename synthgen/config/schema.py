@@ -16,22 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from synthgen.config.errors import FieldValueError
-from synthgen.sensors.config import DepthNoiseConfig, RgbNoiseConfig
+from synthgen.config.errors import check, check_range
+from synthgen.config.sensor_noise import DepthNoiseConfig, RgbNoiseConfig
 
 
-def _check(cond: bool, key: str, expected: str, found: object) -> None:
-    if not cond:
-        raise FieldValueError(key, expected, found)
-
-
-def _check_range(key: str, rng: list[float], lo: float | None = None, hi: float | None = None) -> None:
-    _check(len(rng) == 2, key, "a [low, high] pair", list(rng))
-    _check(rng[0] <= rng[1], key, "low <= high", list(rng))
-    if lo is not None:
-        _check(rng[0] >= lo, key, f"values >= {lo}", list(rng))
-    if hi is not None:
-        _check(rng[1] <= hi, key, f"values <= {hi}", list(rng))
+_check = check
+_check_range = check_range
 
 
 @dataclass
@@ -111,9 +101,9 @@ class SensorConfig:
     depth_max: float = 10.0
     # Smallest depth step the sensor reports, metres (0 = continuous).
     depth_unit: float = 0.0
-    # Depth noise model (synthgen/sensors/config.py); the defaults add no noise.
+    # Depth noise model (synthgen/config/sensor_noise.py); the defaults add no noise.
     depth_noise: DepthNoiseConfig = field(default_factory=DepthNoiseConfig)
-    # RGB camera model (synthgen/sensors/config.py); the defaults add no noise.
+    # RGB camera model (synthgen/config/sensor_noise.py); the defaults add no noise.
     rgb_noise: RgbNoiseConfig = field(default_factory=RgbNoiseConfig)
 
     def __post_init__(self) -> None:

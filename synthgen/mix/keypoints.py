@@ -13,20 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from synthgen.bodies.keypoints import COCO17_NAMES
+from synthgen.bodies.keypoints import COCO17_NAMES, WHOLEBODY133_NAMES
 from synthgen.writers.coco import WHOLEBODY_PARTS
 
-# COCO-WholeBody names of rows 17-132 (formats.md index ranges); rows 0-16 are COCO-17.
-_FEET = ("left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe",
-         "right_heel")
-_HAND = ("root", "thumb1", "thumb2", "thumb3", "thumb4", "forefinger1", "forefinger2",
-         "forefinger3", "forefinger4", "middle_finger1", "middle_finger2", "middle_finger3",
-         "middle_finger4", "ring_finger1", "ring_finger2", "ring_finger3", "ring_finger4",
-         "pinky_finger1", "pinky_finger2", "pinky_finger3", "pinky_finger4")
-WHOLEBODY133_NAMES: tuple[str, ...] = (
-    COCO17_NAMES + _FEET + tuple(f"face_{i}" for i in range(68))
-    + tuple(f"left_hand_{n}" for n in _HAND) + tuple(f"right_hand_{n}" for n in _HAND))
-assert len(WHOLEBODY133_NAMES) == 133
 
 # CrowdPose's 14 points, in CrowdPose's order.
 CROWDPOSE14_NAMES: tuple[str, ...] = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import DepthNoiseConfig, RgbNoiseConfig
+from ..config.sensor_noise import DepthNoiseConfig, RgbNoiseConfig
 from .depth import apply_depth_noise
 from .rgb import apply_rgb_noise
 

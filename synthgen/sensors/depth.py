@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .config import DepthNoiseConfig
+from ..config.sensor_noise import DepthNoiseConfig
 from .sampling import standard_normal
 
 # theta is clamped this far below 90 deg so the structured-light angle term stays finite

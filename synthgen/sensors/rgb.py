@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from .config import RgbNoiseConfig
+from ..config.sensor_noise import RgbNoiseConfig
 from .sampling import standard_normal
 
 # Rec. 709 / sRGB luminance weights on linear RGB (saturation jitter keeps luminance).

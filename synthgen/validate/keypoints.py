@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from synthgen.bodies.keypoints import (COCO17_FROM_SMPLX, COCO17_NAMES, NUM_SMPLX_JOINTS,
-                                       SMPLX_JOINT_NAMES, WHOLEBODY133_FROM_SMPLX)
+                                       SMPLX_JOINT_NAMES, WHOLEBODY133_FROM_SMPLX, WHOLEBODY133_NAMES)
 from synthgen.groundtruth.projection import project
 
 #: Largest allowed distance (pixels) between a keypoint and the projection of its joint, and
@@ -24,17 +24,6 @@ from synthgen.groundtruth.projection import project
 #: dataset agrees to ~1e-12 px; 0.01 px leaves room for other writers' rounding.
 KEYPOINT_TOL_PX = 0.01
 
-_FEET = ("left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe",
-         "right_heel")
-_HAND = ("root", "thumb1", "thumb2", "thumb3", "thumb4", "forefinger1", "forefinger2",
-         "forefinger3", "forefinger4", "middle_finger1", "middle_finger2", "middle_finger3",
-         "middle_finger4", "ring_finger1", "ring_finger2", "ring_finger3", "ring_finger4",
-         "pinky_finger1", "pinky_finger2", "pinky_finger3", "pinky_finger4")
-#: Names of the 133 COCO-WholeBody keypoints (formats.md index ranges), for messages.
-WHOLEBODY133_NAMES: tuple[str, ...] = (
-    COCO17_NAMES + _FEET + tuple(f"face_{i}" for i in range(68))
-    + tuple(f"left_hand_{n}" for n in _HAND) + tuple(f"right_hand_{n}" for n in _HAND))
-assert len(WHOLEBODY133_NAMES) == 133
 
 #: (field in scene_humans.json, its names, its SMPL-X source indices)
 SCHEMAS = (

@@ -22,20 +22,13 @@ import numpy as np
 from synthgen.groundtruth.masks import mask_to_rle, rle_area, rle_bbox
 from synthgen.groundtruth.records import FrameRecord, ObjectGT, PersonGT
 from synthgen.writers.humans import keypoint_rows
+from synthgen.bodies.keypoints import COCO17_NAMES, COCO17_SKELETON
 from synthgen.writers.jsonio import load_json, save_json
 
 PERSON_CATEGORY_ID = 1
 
-COCO17_KEYPOINT_NAMES: tuple[str, ...] = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
-    "left_knee", "right_knee", "left_ankle", "right_ankle",
-)
-# 1-based, COCO's standard order.
-COCO17_SKELETON: tuple[tuple[int, int], ...] = (
-    (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8), (7, 9),
-    (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7),
-)
+# COCO-17 names and skeleton (1-based, COCO's standard order) live with the keypoint maps.
+COCO17_KEYPOINT_NAMES = COCO17_NAMES
 
 # COCO-WholeBody index ranges inside the 133 keypoints (half-open).
 WHOLEBODY_PARTS: dict[str, tuple[int, int]] = {

@@ -9,10 +9,6 @@ generator handed to the noise functions (uniformly, except ``shot`` and ``read``
 Range checks run in ``__post_init__`` (so direct construction is checked too) and raise
 ``synthgen.config.errors.FieldValueError(key, expected, found)``, as ``synthgen/config/schema.py``
 does, so the config loader reports them with the full key path (``sensor.depth_noise.dropout``).
-
-This module must not import ``synthgen.config`` at import time: ``schema.py`` imports it to nest
-these dataclasses in ``SensorConfig``, and ``synthgen.config``'s package init imports ``schema``;
-the error class is therefore imported inside ``_check``.
 """
 from __future__ import annotations
 
@@ -21,24 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import check, check_range
+
 DEPTH_MODELS = ("none", "structured_light", "tof", "stereo")
 VIGNETTING_MODELS = ("none", "poly", "cos4")
 
 
-def _check(cond: bool, key: str, expected: str, found: object) -> None:
-    if not cond:
-        from synthgen.config.errors import FieldValueError  # see the module docstring: import cycle
-
-        raise FieldValueError(key, expected, found)
-
-
-def _check_range(key: str, rng: list[float], lo: float | None = None, hi: float | None = None) -> None:
-    _check(len(rng) == 2, key, "a [low, high] pair", list(rng))
-    _check(rng[0] <= rng[1], key, "low <= high", list(rng))
-    if lo is not None:
-        _check(rng[0] >= lo, key, f"values >= {lo}", list(rng))
-    if hi is not None:
-        _check(rng[1] <= hi, key, f"values <= {hi}", list(rng))
+_check = check
+_check_range = check_range
 
 
 @dataclass
