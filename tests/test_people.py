@@ -39,8 +39,12 @@ def test_people_have_stable_ids_and_activities(busy_scenes):
     assert len(people) >= 16
     for s in busy_scenes:
         assert [p.person_id for p in s.persons] == list(range(len(s.persons)))
-    acts = {p.activity for _, p in people}
-    assert acts == {"hold", "reach"}
+    acts = [p.activity for _, p in people]
+    # every person was asked to hold or reach; one whose activity found no room stands idle
+    assert {"hold", "reach"} <= set(acts) <= {"hold", "reach", "idle"}
+    assert acts.count("idle") <= len(acts) // 5
+    # nobody is dropped: two people in every scene
+    assert all(len(s.persons) == 2 for s in busy_scenes)
 
 
 def test_feet_on_floor_and_no_furniture_intersection(busy_scenes):

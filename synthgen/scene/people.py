@@ -222,8 +222,9 @@ def sample_people(cfg, layout: Layout, body: BodyModel, objects: list[ObjectInst
     """Sample ``humans.count`` people; held objects are appended to ``objects`` and seats (stools
     under seated people) to ``layout`` (both in place).
 
-    Each person tries up to ``max_tries`` spots and poses; a person whose body would intersect
-    furniture (or another person's spot) at every try is left out."""
+    Each person tries up to ``max_tries`` spots and poses for its activity, then as many idle; a
+    person whose body would intersect furniture (or another person's spot) at every try is left
+    out."""
     hc = cfg.humans
     pose_fn = pose_fn or PoseSource(hc, base_dir)
     n = int(rng.integers(hc.count[0], hc.count[1] + 1))
@@ -240,7 +241,9 @@ def sample_people(cfg, layout: Layout, body: BodyModel, objects: list[ObjectInst
         u = rng.random()
         activity = "hold" if (u < hc.hold_prob and holdables) else \
             ("reach" if (u < hc.hold_prob + hc.reach_prob and reachable) else "idle")
-        for _ in range(max_tries):
+        for attempt in range(2 * max_tries):
+            if attempt == max_tries:
+                activity = "idle"   # the activity found no room: the person still appears, idle
             sample = pose_fn(rng, activity)
             if activity == "reach":
                 k = reachable[int(rng.integers(len(reachable)))]
