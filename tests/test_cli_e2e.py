@@ -306,3 +306,16 @@ def test_noisy_sensor_preset_sets_intrinsics_and_adds_noise(tmp_path: Path):
     both = (d > 0) & (g > 0)
     assert 0.002 < np.std((d - g)[both]) < 0.05          # metres: mm-to-cm scale noise
     assert ((d == 0) & (g > 0)).sum() > 0                 # some invalid pixels (edges, shadows)
+
+
+def test_mix_subcommand_is_wired(tiny_dataset: Path, tmp_path: Path):
+    out = tmp_path / "mixed"
+    real = REPO / "tests" / "data" / "coco_mini"
+    r = run_cli("mix", "--synthetic", tiny_dataset, "--coco", real / "person_keypoints.json", "--images",
+                real / "images", "--synthetic-ratio", "0.5", "-o", out, "-q")
+    assert r.returncode == 0, r.stderr
+    coco = json.loads((out / "annotations" / "coco_train.json").read_text())
+    sources = sorted(img["source"] for img in coco["images"])
+    assert sources == ["real", "real", "synthetic", "synthetic"]
+    r = run_cli("mix", "--coco", tmp_path / "nope.json", "-o", tmp_path / "bad")
+    assert r.returncode == 2 and "nope.json" in r.stderr and not (tmp_path / "bad").exists()
