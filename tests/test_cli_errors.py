@@ -75,3 +75,12 @@ def test_bad_asset_reference(tmp_path, asset, why):
 def test_bad_cli_argument(tmp_path):
     r = run_cli("render")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_impossible_placement_in_strict_mode_is_a_clear_error(tmp_path):
+    out = tmp_path / "strict"
+    r = run_cli("render", str(SCENE), "frames=1", "views_per_scene=1", "camera.width=32", "camera.height=24",
+                "objects.strict=true", "objects.density=10", "--workers", "1", "-o", out, "--quiet")
+    assert r.returncode == 1
+    assert "scene 0 failed: PlacementError: object" in r.stderr and "could not be placed on support" in r.stderr
+    assert "Traceback" not in r.stderr

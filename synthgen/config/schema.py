@@ -212,6 +212,9 @@ class ObjectsConfig:
     max_tries: int = 5
     # simulated seconds allowed for objects to come to rest
     settle_time: float = 3.0
+    # true: an object that cannot be placed within max_tries stops the render with an error
+    # naming it (false: it is left out of that scene)
+    strict: bool = False
 
     def __post_init__(self) -> None:
         _check(0.0 <= self.density <= 10.0, "density", "a value in [0, 10]", self.density)

@@ -121,7 +121,7 @@ def make_place_fn(cfg: SceneConfig):
     from ..physics.placement import PlacementItem, PlacementParams, place_objects
 
     params = PlacementParams(stacking=cfg.objects.stacking, max_tries=cfg.objects.max_tries,
-                             max_settle_time=cfg.objects.settle_time)
+                             max_settle_time=cfg.objects.settle_time, strict=cfg.objects.strict)
 
     def place(static, supports, items, rng):
         its = [PlacementItem(key=i, mesh=m, mass_kg=mass, supports=tuple(sup))
