@@ -80,7 +80,10 @@ def test_bad_cli_argument(tmp_path):
 def test_impossible_placement_in_strict_mode_is_a_clear_error(tmp_path):
     out = tmp_path / "strict"
     r = run_cli("render", str(SCENE), "frames=1", "views_per_scene=1", "camera.width=32", "camera.height=24",
-                "objects.strict=true", "objects.density=10", "--workers", "1", "-o", out, "--quiet")
+                "objects.strict=true", "objects.groups.kitchenware.assets=[builtin:crate?scale=4]",
+                "objects.groups.kitchenware.supports=[shelf]", "objects.groups.kitchenware.count=[1,1]",
+                "--workers", "1", "-o", out, "--quiet")
+    # a 1.2 m crate cannot go on a 0.3 m deep shelf
     assert r.returncode == 1
-    assert "scene 0 failed: PlacementError: object" in r.stderr and "could not be placed on support" in r.stderr
+    assert "scene 0 failed: PlacementError: object" in r.stderr and "could not be placed on support 'shelf" in r.stderr
     assert "Traceback" not in r.stderr
