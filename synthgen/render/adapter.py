@@ -442,7 +442,7 @@ class Renderer:
             node = prep.label_nodes.get(label)
             if node is None:
                 raise KeyError(f"label {label} is not an instance of scene {scene.scene_id}")
-            x0, y0, x1, y1 = self._window(scene, label, K_canvas, camera.T_w2c, wc, hc)
+            x0, y0, x1, y1 = _bucket(*self._window(scene, label, K_canvas, camera.T_w2c, wc, hc), wc, hc)
             if x1 <= x0 or y1 <= y0:
                 window = np.zeros((0, 0), np.float32)
             else:
@@ -491,6 +491,23 @@ def _check_skin_joint(person) -> None:
                          f"{sj.shape} {sj.dtype}")
     if n and (sj.min() < 0 or sj.max() >= NUM_PARTS):
         raise ValueError(f"person {person.person_id}: skin_joint values must lie in 0..{NUM_PARTS - 1}")
+
+
+WINDOW_BUCKET = 64  # px: window sizes are rounded up to multiples of this
+
+
+def _bucket(x0: int, y0: int, x1: int, y1: int, wc: int, hc: int) -> tuple[int, int, int, int]:
+    """Grow a canvas window to a size that is a multiple of :data:`WINDOW_BUCKET` (inside the
+    canvas). pyrender reallocates its framebuffers whenever the viewport size changes, which
+    cost more than the rasterization itself when every instance had its own window size; with a
+    few bucketed sizes the buffers are reused. The extra margin only adds empty pixels."""
+    if x1 <= x0 or y1 <= y0:
+        return x0, y0, x1, y1
+    w = min(wc, -(-(x1 - x0) // WINDOW_BUCKET) * WINDOW_BUCKET)
+    h = min(hc, -(-(y1 - y0) // WINDOW_BUCKET) * WINDOW_BUCKET)
+    x0 = min(x0, wc - w)
+    y0 = min(y0, hc - h)
+    return x0, y0, x0 + w, y0 + h
 
 
 def _material_key(m: Material) -> tuple:
