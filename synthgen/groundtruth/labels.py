@@ -282,6 +282,13 @@ def person_gt(person, T_w2c: np.ndarray, K: np.ndarray, sil: Silhouette, visible
     pixels with valid depth, ``px_count_visib`` visible pixels; ``bbox_amodal`` is BOP's
     ``bbox_obj`` (unclipped).
     """
+    h, w = scene_depth.shape
+    mask_in, _ = sil.crop(w, h)
+    # The seg pass and the windowed silhouette pass rasterize the same triangles at different
+    # viewport sizes; on an edge exactly through a pixel centre they can disagree by a pixel.
+    # Visible pixels are by definition silhouette pixels: keep the counts consistent
+    # (visib <= valid <= all) by intersecting.
+    visible_region = visible_region & mask_in
     ext_cam = transform(T_w2c, extended_world)
     is_landmark = np.arange(len(ext_cam)) >= NUM_SMPLX_JOINTS
     skin = getattr(person, "skin_joint", None)
@@ -290,8 +297,6 @@ def person_gt(person, T_w2c: np.ndarray, K: np.ndarray, sil: Silhouette, visible
                                    part_map=part_map, present_parts=present)
     wb = kp_all[WHOLEBODY133_FROM_SMPLX]
     coco = kp_all[COCO17_FROM_SMPLX]
-    h, w = scene_depth.shape
-    mask_in, _ = sil.crop(w, h)
     px_all = sil.px_count
     px_visib = int(visible_region.sum())
     return PersonGT(
