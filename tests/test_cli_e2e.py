@@ -319,3 +319,26 @@ def test_mix_subcommand_is_wired(tiny_dataset: Path, tmp_path: Path):
     assert sources == ["real", "real", "synthetic", "synthetic"]
     r = run_cli("mix", "--coco", tmp_path / "nope.json", "-o", tmp_path / "bad")
     assert r.returncode == 2 and "nope.json" in r.stderr and not (tmp_path / "bad").exists()
+
+
+def test_px_count_valid_follows_the_sensor_depth(tmp_path: Path):
+    """bop_toolkit counts valid pixels in the dataset's depth image: with a noisy sensor that is
+    the sensor depth (dropouts excluded), and the dataset still validates."""
+    out = tmp_path / "kin_valid"
+    r = run_cli("render", SCENE, "frames=2", "views_per_scene=2", "sensor=kinect_v1", "camera.width=160",
+                "camera.height=120", "camera.person_target_prob=0", "-o", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    scene = out / "train_synth" / "000000"
+    info = json.loads((scene / "scene_gt_info.json").read_text())["0"]
+    depth = load_depth(scene / "depth" / "000000.png", 0.1)
+    checked = 0
+    for gt_id, g in enumerate(info):
+        p = scene / "mask" / f"000000_{gt_id:06d}.png"
+        if not p.exists():
+            continue
+        mask = load_mask(p)
+        assert g["px_count_valid"] == int((mask & (depth > 0)).sum())
+        checked += int(mask.sum() > 0)
+    assert checked >= 5
+    r = run_cli("validate", out, "--quiet")
+    assert r.returncode == 0, r.stdout

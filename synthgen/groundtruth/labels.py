@@ -203,10 +203,19 @@ def visible_mask(sil: Silhouette, scene_depth: np.ndarray, K: np.ndarray, delta:
     return out
 
 
+def _valid(scene_depth: np.ndarray, depth_valid: np.ndarray | None) -> np.ndarray:
+    return scene_depth > 0 if depth_valid is None else depth_valid
+
+
 def object_gt(gt_id: int, obj_id: int, name: str, T_m2w: np.ndarray, T_w2c: np.ndarray,
               K: np.ndarray, sil: Silhouette, scene_depth: np.ndarray,
-              visib_delta: float = 0.015) -> ObjectGT:
-    """BOP ground truth of one object in one image (``t_m2c`` in metres)."""
+              visib_delta: float = 0.015, depth_valid: np.ndarray | None = None) -> ObjectGT:
+    """BOP ground truth of one object in one image (``t_m2c`` in metres).
+
+    Visibility uses the clean rendered depth ``scene_depth`` (exact labels); ``px_count_valid``
+    counts silhouette pixels where the *sensor* measured a depth (``depth_valid``, the written
+    depth image's non-zero pixels, as bop_toolkit reads it; default: where ``scene_depth`` > 0).
+    """
     T_m2c = T_w2c @ T_m2w
     h, w = scene_depth.shape
     mask_in, _ = sil.crop(w, h)
@@ -217,7 +226,7 @@ def object_gt(gt_id: int, obj_id: int, name: str, T_m2w: np.ndarray, T_w2c: np.n
         gt_id=gt_id, obj_id=obj_id, name=name, R_m2c=T_m2c[:3, :3].copy(), t_m2c=T_m2c[:3, 3].copy(),
         mask_visib=vis, mask=mask_in.copy(),
         bbox_obj=sil.bbox_unclipped(), bbox_visib=bbox_from_mask(vis),
-        px_count_all=px_all, px_count_valid=int((mask_in & (scene_depth > 0)).sum()),
+        px_count_all=px_all, px_count_valid=int((mask_in & _valid(scene_depth, depth_valid)).sum()),
         px_count_visib=px_visib, visib_fract=(px_visib / px_all) if px_all > 0 else 0.0)
 
 
@@ -271,7 +280,7 @@ def keypoints_from_joints(joints_cam: np.ndarray, is_landmark: np.ndarray, K: np
 
 def person_gt(person, T_w2c: np.ndarray, K: np.ndarray, sil: Silhouette, visible_region: np.ndarray,
               scene_depth: np.ndarray, extended_world: np.ndarray,
-              part_map: np.ndarray | None = None) -> PersonGT:
+              part_map: np.ndarray | None = None, depth_valid: np.ndarray | None = None) -> PersonGT:
     """Ground truth of one ``PersonInstance`` in one image.
 
     ``extended_world`` is its (144, 3) extended SMPL-X joint array (world metres, NaN = no source);
@@ -305,5 +314,5 @@ def person_gt(person, T_w2c: np.ndarray, K: np.ndarray, sil: Silhouette, visible
         keypoints_coco17=coco, keypoints_wholebody133=wb, mask_visib=visible_region, mask=mask_in.copy(),
         bbox_visib=bbox_from_mask(visible_region), bbox_amodal=sil.bbox_unclipped(),
         visib_fract=(px_visib / px_all) if px_all > 0 else 0.0,
-        px_count_all=px_all, px_count_valid=int((mask_in & (scene_depth > 0)).sum()),
+        px_count_all=px_all, px_count_valid=int((mask_in & _valid(scene_depth, depth_valid)).sum()),
         px_count_visib=px_visib)

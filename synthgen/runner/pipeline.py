@@ -163,22 +163,23 @@ def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan) -
         amodal = renderer.render_amodal(scene, cam, obj_labels + per_labels, canvas_scale=3)
         sils = {lab: Silhouette(a.window_depth, a.window_origin, off_x=a.offset[0], off_y=a.offset[1])
                 for lab, a in amodal.items()}
-        objects = []
-        for gt_id, (k, label) in enumerate(zip(labelled, obj_labels)):
-            o = scene.objects[k]
-            objects.append(object_gt(gt_id, o.obj_id, o.name, o.pose_world, cam.T_w2c, cam.K, sils[label],
-                                     depth_gt, VISIB_DELTA))
-        gt_of = {k: gt_id for gt_id, k in enumerate(labelled)}
-        persons = []
-        for j, p in enumerate(scene.persons):
-            g = person_gt(p, cam.T_w2c, cam.K, sils[per_labels[j]], out.seg == per_labels[j], depth_gt,
-                          person_ext[j], part_map=parts)
-            g.held_object_gt_ids = [gt_of[k] for k in p.held_objects if k in gt_of]
-            persons.append(g)
         # the sensor's view of the clean render, from this frame's own generator (seed, scene, view)
         rgb_sensor, depth_sensor = apply_sensor(out.rgb, depth_gt, cam.K, cfg.sensor,
                                                 sensor_rng(cfg.seed, shard.scene_index, view),
                                                 rgb_noise=rgb_noise)
+        valid = depth_sensor > 0    # px_count_valid: where the sensor measured a depth
+        objects = []
+        for gt_id, (k, label) in enumerate(zip(labelled, obj_labels)):
+            o = scene.objects[k]
+            objects.append(object_gt(gt_id, o.obj_id, o.name, o.pose_world, cam.T_w2c, cam.K, sils[label],
+                                     depth_gt, VISIB_DELTA, depth_valid=valid))
+        gt_of = {k: gt_id for gt_id, k in enumerate(labelled)}
+        persons = []
+        for j, p in enumerate(scene.persons):
+            g = person_gt(p, cam.T_w2c, cam.K, sils[per_labels[j]], out.seg == per_labels[j], depth_gt,
+                          person_ext[j], part_map=parts, depth_valid=valid)
+            g.held_object_gt_ids = [gt_of[k] for k in p.held_objects if k in gt_of]
+            persons.append(g)
         frames.append(FrameRecord(
             split=cfg.output.split, scene_id=scene.scene_id, im_id=view, view_id=cam.view_id,
             frame_id=shard.first_frame + view, seed=cfg.seed, width=cam.width, height=cam.height,

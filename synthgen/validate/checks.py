@@ -21,7 +21,7 @@ from synthgen.groundtruth.masks import (EMPTY_BOP_BOX, bbox_from_mask, rle_area,
                                         rle_to_mask)
 from synthgen.writers.bop import (compute_model_info, load_camera, load_image, load_model_ply,
                                   load_models_info, load_scene_camera, load_scene_gt,
-                                  load_scene_gt_info, uint16_to_depth)
+                                  load_scene_gt_info)
 from synthgen.writers.coco import (COCO17_KEYPOINT_NAMES, COCO17_SKELETON, PERSON_CATEGORY_ID,
                                    WHOLEBODY_PARTS, load_coco, object_category_id)
 from synthgen.writers.humans import load_scene_humans
@@ -586,10 +586,10 @@ class DatasetChecker:
             elif self.camera is not None and depth_scale != self.camera["depth_scale"]:
                 self.add("consistency", item, f"depth_scale {depth_scale} but camera.json has "
                                               f"{self.camera['depth_scale']}")
-        self.read_image(d / "depth" / f"{im_id:06d}.png", "depth", W, H)
-        depth_gt_raw = self.read_image(d / "depth_gt" / f"{im_id:06d}.png", "depth", W, H)
-        depth_gt = (uint16_to_depth(depth_gt_raw, depth_scale)
-                    if depth_gt_raw is not None and depth_scale is not None else None)
+        depth_raw = self.read_image(d / "depth" / f"{im_id:06d}.png", "depth", W, H)
+        # px_count_valid counts silhouette pixels where the sensor measured a depth (depth/ > 0)
+        depth_valid = depth_raw > 0 if depth_raw is not None else None
+        self.read_image(d / "depth_gt" / f"{im_id:06d}.png", "depth", W, H)
 
         # manifest line
         line = self.manifest.pop((split, scene_id, im_id), None)
@@ -641,7 +641,7 @@ class DatasetChecker:
         for gt_id, gt in enumerate(gt_list):
             self.check_object(split, scene_id, im_id, gt_id, gt, d, W, H, K, depth_scale,
                               info_list[gt_id] if info_list is not None and gt_id < len(info_list)
-                              else None, depth_gt, obj_anns.pop(gt_id, None), coco)
+                              else None, depth_valid, obj_anns.pop(gt_id, None), coco)
         for gt_id, ann in sorted(obj_anns.items()) if gts is not None else ():
             self.add("consistency", coco.item(ann),
                      f"gt_id {gt_id} is not an instance of {rel} image {im_id}")
@@ -655,7 +655,7 @@ class DatasetChecker:
                      f"person_id {pid} is not a person of {rel} image {im_id}")
 
     def check_object(self, split, scene_id, im_id, gt_id, gt, d: Path, W, H, K, depth_scale,
-                     info, depth_gt, ann, coco: _Coco | None) -> None:
+                     info, depth_valid, ann, coco: _Coco | None) -> None:
         rel = self.rel(d)
         self.counts["object_instances"] += 1
         item = f"{rel}/scene_gt.json image {im_id} gt {gt_id} (obj {gt['obj_id']})"
@@ -673,7 +673,7 @@ class DatasetChecker:
                      f"mask/{stem}")
         if info is not None:
             self.check_gt_info(info, f"{rel}/scene_gt_info.json image {im_id} gt {gt_id}",
-                               mask, visib, depth_gt, W, H)
+                               mask, visib, depth_valid, W, H)
         # COCO: an annotation exactly for the visible instances, its RLE the mask_visib PNG
         if coco is not None and visib is not None:
             n_vis = int(visib.sum())
@@ -702,7 +702,7 @@ class DatasetChecker:
                 t_m2c_mm=np.asarray(gt["cam_t_m2c"], dtype=np.float64).reshape(3),
                 px_mask=int(mask.sum())))
 
-    def check_gt_info(self, info: dict, item: str, mask, visib, depth_gt, W: int, H: int) -> None:
+    def check_gt_info(self, info: dict, item: str, mask, visib, depth_valid, W: int, H: int) -> None:
         px_all, px_valid, px_visib = (info["px_count_all"], info["px_count_valid"],
                                       info["px_count_visib"])
         want = px_visib / px_all if px_all > 0 else 0.0
@@ -726,12 +726,12 @@ class DatasetChecker:
             if n_in > px_all:
                 self.add("consistency", item, f"px_count_all {px_all} but mask has {n_in} px "
                                               "inside the image alone")
-            if depth_gt is not None:
-                lo = int(np.count_nonzero(mask & (depth_gt > 0)))
-                # depth_gt stores 0 beyond its range, where the scene had depth: valid >= lo
+            if depth_valid is not None:
+                lo = int(np.count_nonzero(mask & depth_valid))
+                # the PNG stores 0 beyond 65535 depth steps, where the sensor had depth: valid >= lo
                 if not lo <= px_valid <= n_in:
                     self.add("consistency", item, f"px_count_valid {px_valid} but mask has {n_in} "
-                                                  f"px, {lo} of them with depth_gt")
+                                                  f"px, {lo} of them with sensor depth")
             bx, by, bw, bh = (int(v) for v in info["bbox_obj"])
             box = bbox_from_mask(mask)
             if n_in and bw >= 0:
@@ -768,8 +768,9 @@ class DatasetChecker:
                 self.add("consistency", item,
                          f"visib_fract {person['visib_fract']} but px_count_visib / px_count_all "
                          f"= {px_visib}/{px_all}")
-            # visible pixels show the person, so they are in its silhouette and have depth
-            if not px_visib <= px_valid <= px_all:
+            # visible pixels show the person, so they are in its silhouette; valid ones (sensor
+            # depth present) too, but a visible pixel may have lost its sensor depth to noise
+            if not (px_visib <= px_all and px_valid <= px_all):
                 self.add("consistency", item, f"px counts out of order: visib {px_visib}, valid "
                                               f"{px_valid}, all {px_all}")
         bad = [g for g in person["held_object_gt_ids"] if not 0 <= g < n_objects]
