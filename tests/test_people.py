@@ -14,8 +14,6 @@ from synthgen.config import load_scene_config
 from synthgen.groundtruth.projection import inside_image, project, transform
 from synthgen.runner.pipeline import JobContext, build_scene
 from synthgen.runner.plan import ShardPlan
-from synthgen.scene.people import body_hits_furniture
-from synthgen.scene.layout import sample_layout
 
 
 def _ctx(scene: str, *overrides: str) -> JobContext:

@@ -14,7 +14,6 @@ and raise ``FieldValueError`` (a ``ValueError``) naming one field, with a messag
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from synthgen.config.errors import check, check_range
 from synthgen.config.sensor_noise import DepthNoiseConfig, RgbNoiseConfig

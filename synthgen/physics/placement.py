@@ -344,7 +344,7 @@ class _Placer:
     # -- spawning -------------------------------------------------------------------------
     def _spawn(self, i: int) -> bool:
         """Draw a release pose for item ``i`` and add its body; False (with a reason) if none fits."""
-        st, item, rng, prm = self.states[i], self.items[i], self.rng, self.prm
+        st, item, rng = self.states[i], self.items[i], self.rng
         st.tries += 1
         self.stats.tries[i] = st.tries
         hull = self.sim.hull(item.mesh)

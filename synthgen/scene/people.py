@@ -206,7 +206,7 @@ def held_object_pose(joints: np.ndarray, side: str, asset: AssetModel, rng: np.r
     P = palm_frame(joints, side)
     ext = np.ptp(asset.mesh.vertices, axis=0)
     half_width = 0.5 * float(max(ext[0], ext[1]))
-    x, y, z = P[:3, 0], P[:3, 1], P[:3, 2]
+    y, z = P[:3, 1], P[:3, 2]
     # model Z -> palm y (across the hand), model X -> palm normal z, model Y completes
     R = np.column_stack([z, np.cross(y, z), y])
     R = R @ Rotation.from_rotvec([0.0, 0.0, _u(rng, (-0.5, 0.5))]).as_matrix()

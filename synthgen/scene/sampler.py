@@ -15,17 +15,16 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from ..assets.library import AssetModel
-from ..bodies.base import BodyModel, SMPLXParams
+from ..bodies.base import BodyModel
 from ..config.schema import SceneConfig
 from .description import ObjectInstance, PersonInstance, Scene
 from .layout import Layout, sample_layout
 from .lights_cameras import (SamplingError, base_intrinsics, look_at_w2c, sample_cameras, sample_egocentric, sample_lights,
                              sample_rig)
 from .people import sample_people
-from .materials import SurfaceMaterials, object_material, random_color
+from .materials import SurfaceMaterials, object_material
 from .textures import box_project_uv
 
 __all__ = ["scene_rng", "sample_scene", "intrinsics", "look_at_w2c", "AssetGroup"]
