@@ -46,11 +46,14 @@ class ShardRunner:
     """Renders shards in the current process, overlapping each shard's file encoding (a writer
     thread) with the rendering of the next one."""
 
-    def __init__(self, cfg: SceneConfig, out: Path, base_dir: Path | None, overlap: bool = True):
+    def __init__(self, cfg: SceneConfig, out: Path, base_dir: Path | None, overlap: bool = True,
+                 ctx=None):
         from ..render import Renderer
         from .pipeline import JobContext
 
-        self.ctx = JobContext.build(cfg, base_dir)
+        # the in-process executor hands over the context the caller already built (assets, body
+        # model, pose library); worker processes build their own
+        self.ctx = ctx if ctx is not None else JobContext.build(cfg, base_dir)
         self.out = Path(out)
         # znear 5 cm: the 24-bit depth buffer then resolves < 0.1 mm (BOP's depth step) to ~9 m.
         self.renderer = Renderer(cfg.camera.width, cfg.camera.height, znear=0.05, shadows=cfg.lights.shadows)
@@ -114,8 +117,9 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}".replace("\n", " ")
 
 
-def run_in_process(cfg, out, base_dir, shards: Iterable[ShardPlan], report: Callable[[ShardOutcome], None]) -> None:
-    runner = ShardRunner(cfg, out, base_dir)
+def run_in_process(cfg, out, base_dir, shards: Iterable[ShardPlan], report: Callable[[ShardOutcome], None],
+                   ctx=None) -> None:
+    runner = ShardRunner(cfg, out, base_dir, ctx=ctx)
     try:
         for shard in shards:
             for o in runner.run(shard):

@@ -16,14 +16,13 @@ class OutputError(ValueError):
 
 
 DATASET_MARKER = "dataset.json"
+# written when a render starts: marks the folder as ours and holds the config it renders
+MARKER = ".synthgen"
 
 
 def is_synthgen_dataset(out: Path) -> bool:
     """True when ``out`` holds a synthgen dataset (finished or interrupted)."""
-    return (out / DATASET_MARKER).is_file() or (out / ".synthgen").is_file()
-
-
-MARKER = ".synthgen"
+    return (out / DATASET_MARKER).is_file() or (out / MARKER).is_file()
 
 
 def _fingerprint(config_dict: dict) -> str:

@@ -320,7 +320,7 @@ def run_render(cfg: SceneConfig, out: Path, *, config_dict: dict, overwrite: boo
         if executor == "ray":
             run_ray(cfg, out, base_dir, todo, ray_address, workers if not ray_address else None, report)
         elif workers <= 1 or len(todo) <= 1:
-            run_in_process(cfg, out, base_dir, todo, report)
+            run_in_process(cfg, out, base_dir, todo, report, ctx=ctx)
         else:
             run_local_workers(cfg, out, base_dir, todo, min(workers, len(todo)), report)
     seconds = time.perf_counter() - t0
