@@ -17,7 +17,6 @@ from synthgen.config.errors import FieldValueError
 from synthgen.sensors.apply import apply_sensor, sensor_rng
 from synthgen.config.sensor_noise import DepthNoiseConfig, RgbNoiseConfig, load_sensor_preset
 from synthgen.sensors.depth import apply_depth_noise, incidence_angle
-from synthgen.sensors.ideal import apply_depth_sensor
 from synthgen.sensors.rgb import (apply_rgb_noise, jpeg_roundtrip, linear_to_srgb, srgb_to_linear)
 from synthgen.writers.bop import save_rgb
 
@@ -234,7 +233,6 @@ def test_ideal_is_bit_identical():
                                       rgb_noise=rn)
     assert out_rgb.dtype == np.uint8 and out_depth.dtype == np.float32
     assert np.array_equal(out_rgb, rgb) and np.array_equal(out_depth, depth)
-    assert np.array_equal(apply_depth_sensor(depth, s), depth)  # the old entry point agrees
     assert out_rgb is not rgb and out_depth is not depth
     assert np.array_equal(rgb, rgb_in) and np.array_equal(depth, depth_in)
 

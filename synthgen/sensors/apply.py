@@ -1,9 +1,8 @@
 """The sensor stage of the runner: clean render in, what the configured sensor delivers out.
 
-``apply_sensor`` replaces ``synthgen.sensors.ideal.apply_depth_sensor``: it applies the preset's
-depth model (then its valid range and depth unit) and its RGB model, each from its own generator
-derived from the one passed in, so changing one stream's parameters leaves the other's noise as
-it was. ``sensor_rng`` gives the per-frame generator the runner should pass.
+``apply_sensor`` applies the preset's depth model (then its valid range and depth unit) and its
+RGB model, each from its own generator derived from the one passed in, so changing one stream's
+parameters leaves the other's noise as it was. ``sensor_rng`` gives the per-frame generator the runner should pass.
 """
 from __future__ import annotations
 
