@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from .draws import uniform as _u
 from .description import Material, MeshData, StructureElement, SupportSurface
 
 LAYOUTS = ("kitchen", "tabletop", "workshop")
@@ -47,11 +48,6 @@ class Layout:
 
 
 MaterialFn = Callable[[str], Material]
-
-
-def _u(rng: np.random.Generator, r) -> float:
-    lo, hi = float(r[0]), float(r[1])
-    return float(rng.uniform(lo, hi)) if hi > lo else lo
 
 
 def _box_mesh(size) -> MeshData:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from .draws import uniform as _u
 from .description import Camera, Light
 from .layout import Layout
 from .materials import kelvin_to_rgb
@@ -14,11 +15,6 @@ from .materials import kelvin_to_rgb
 
 class SamplingError(ValueError):
     """The configuration asks for something no draw can satisfy (one line, names the keys)."""
-
-
-def _u(rng: np.random.Generator, r) -> float:
-    lo, hi = float(r[0]), float(r[1])
-    return float(rng.uniform(lo, hi)) if hi > lo else lo
 
 
 def light_pose(position: np.ndarray, direction: np.ndarray) -> np.ndarray:

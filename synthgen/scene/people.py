@@ -20,17 +20,13 @@ from scipy.spatial.transform import Rotation
 from ..assets.library import AssetModel
 from ..bodies.base import BodyModel, SMPLXParams
 from ..bodies.kinematics import forward_kinematics, palm_frame, reach
+from .draws import uniform as _u
 from .description import Material, ObjectInstance, PersonInstance, StructureElement
 from ..groundtruth.projection import transform
 from .layout import Layout
 from .materials import object_material, random_color
 
 PERSON_RADIUS = 0.3   # floor clearance kept around a standing person's pelvis, metres
-
-
-def _u(rng: np.random.Generator, r) -> float:
-    lo, hi = float(r[0]), float(r[1])
-    return float(rng.uniform(lo, hi)) if hi > lo else lo
 
 
 def orient_for_yaw(yaw: float) -> np.ndarray:

@@ -19,6 +19,7 @@ import numpy as np
 from ..assets.library import AssetModel
 from ..bodies.base import BodyModel
 from ..config.schema import SceneConfig
+from .draws import uniform as _u
 from .description import ObjectInstance, PersonInstance, Scene
 from .layout import Layout, sample_layout
 from .lights_cameras import (SamplingError, base_intrinsics, look_at_w2c, sample_cameras, sample_egocentric, sample_lights,
@@ -34,11 +35,6 @@ def scene_rng(seed: int, scene_index: int) -> np.random.Generator:
     """The generator of scene ``scene_index``: the same numbers as
     ``SeedSequence(seed).spawn(n)[scene_index]`` for any n > scene_index."""
     return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(scene_index,)))
-
-
-def _u(rng: np.random.Generator, r) -> float:
-    lo, hi = float(r[0]), float(r[1])
-    return float(rng.uniform(lo, hi)) if hi > lo else lo
 
 
 def intrinsics(cfg: SceneConfig) -> np.ndarray:
@@ -150,8 +146,9 @@ def sample_scene(cfg: SceneConfig, scene_id: int, n_views: int, groups: list[Ass
                  body: BodyModel | None, place: PlaceFn, rng: np.random.Generator,
                  holdables: list[AssetModel] = (), pose_fn=None) -> Scene:
     """Sample one whole scene: layout, settled objects, standing people, lights and ``n_views``
-    cameras. ``place(static, supports, picks_meshes_masses_supports, rng)`` is the physics
-    adapter (injected to keep this module engine-free); it returns one 4x4 pose or None per item."""
+    cameras. ``place(static, supports, items, rng)`` is the physics adapter (injected to keep
+    this module engine-free); ``items`` are (mesh, mass kg, support names), and it returns one 4x4
+    pose (or None when the item could not be placed) and one resting-support label per item."""
     surfaces = SurfaceMaterials(cfg.materials, rng)
     layout = sample_layout(cfg.room, rng, surfaces)
     for s in layout.structures:             # textured surfaces need UVs
