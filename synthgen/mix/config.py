@@ -181,17 +181,23 @@ def parse_synthetic_arg(text: str, where: str) -> tuple[Path, float | None]:
     return Path(text).expanduser(), None
 
 
-def load_category_map(path: str | Path, where: str) -> dict[str, str | None]:
-    """Read a YAML/JSON ``{name: new_name | null}`` map (null drops the category)."""
+def _read_yaml(p: Path, cannot_read: str, kind: str):
+    """Parse ``p`` as YAML; unreadable or broken files raise a one-line :class:`MixError`
+    (``cannot_read`` prefixes the OS error; ``kind`` names the expected syntax)."""
     import yaml
 
-    p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        return yaml.safe_load(p.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise MixError(f"{where}: cannot read category map {p}: {exc.strerror or exc}") from None
+        raise MixError(f"{cannot_read}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
-        raise MixError(f"{p}: broken YAML/JSON: {_yaml_problem(exc)}") from None
+        raise MixError(f"{p}: broken {kind}: {_yaml_problem(exc)}") from None
+
+
+def load_category_map(path: str | Path, where: str) -> dict[str, str | None]:
+    """Read a YAML/JSON ``{name: new_name | null}`` map (null drops the category)."""
+    p = Path(path)
+    data = _read_yaml(p, f"{where}: cannot read category map {p}", "YAML/JSON")
     return check_category_map(data, str(p))
 
 
@@ -225,15 +231,8 @@ def load_mix_config(path: str | Path) -> MixConfig:
 
     Unknown keys and bad values raise :class:`MixError` naming the key and the file.
     """
-    import yaml
-
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise MixError(f"--config: cannot read {p}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise MixError(f"{p}: broken YAML: {_yaml_problem(exc)}") from None
+    data = _read_yaml(p, f"--config: cannot read {p}", "YAML")
     if data is None:
         data = {}
     if not isinstance(data, dict):
