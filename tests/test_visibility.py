@@ -83,9 +83,9 @@ def _box(center, size) -> ObjectInstance:
 
 
 def _frame(renderer: Renderer, scene: Scene, cam: Camera):
-    """What the pipeline does per view: render, part pass, amodal silhouettes, person_gt."""
+    """What the pipeline does per view: render (with its part map), amodal silhouettes, person_gt."""
     out = renderer.render(scene, cam)
-    parts = renderer.render_parts(scene, cam)
+    parts = out.parts
     labels = [person_label(j) for j in range(len(scene.persons))]
     amodal = renderer.render_amodal(scene, cam, labels, canvas_scale=3)
     gts = []
@@ -256,7 +256,7 @@ def test_part_pass_labels_and_seg_unchanged(body, renderer):
     before = renderer.render(scene, cam)
     parts = renderer.render_parts(scene, cam)
     after = renderer.render(scene, cam)
-    # the part nodes are hidden again: colour, depth and labels are bit-identical
+    # a part pass alone leaves the next render unchanged: colour, depth and labels bit-identical
     for a, b in ((before.rgb, after.rgb), (before.depth, after.depth), (before.seg, after.seg)):
         np.testing.assert_array_equal(a, b)
     assert parts.dtype == np.int32 and parts.shape == (H, W)
@@ -272,12 +272,24 @@ def test_part_pass_labels_and_seg_unchanged(body, renderer):
     counts = np.bincount(parts[parts >= 0], minlength=55)
     for j in (0, 1, 2, 4, 5, 9, 15, 16, 17):
         assert counts[j] > 20, (j, counts[j])
-    # the part nodes are built once per scene and hidden outside the part pass (a visible copy
-    # would draw every body triangle twice in the colour pass)
-    cached = renderer._prepared.parts
+    # render() computes the same part map in its label pass; the person's part mesh is built once
+    # per scene (faces regrouped by part), not once per view
+    np.testing.assert_array_equal(before.parts, parts)
+    np.testing.assert_array_equal(after.parts, parts)
+    entry = renderer._prepared.flat[renderer._prepared.flat_of_label[person_label(0)]]
     np.testing.assert_array_equal(renderer.render_parts(scene, cam), parts)
-    assert renderer._prepared.parts is cached and len(cached.nodes) == len(np.unique(person.skin_joint))
-    assert not any(node.mesh.is_visible for node in cached.nodes)
+    assert renderer._prepared.flat[renderer._prepared.flat_of_label[person_label(0)]] == entry
+
+
+def test_part_mesh_keeps_every_triangle_and_labels_each_vertex_once(body):
+    person = _person(body, RELAXED)
+    verts, faces, part = adapter.part_mesh(person.vertices, person.faces, person.skin_joint)
+    labels = face_parts(person.faces, person.skin_joint)
+    # same triangles, same float32 corners, and every corner carries its face's part
+    np.testing.assert_array_equal(verts[faces], np.asarray(person.vertices, np.float32)[person.faces])
+    np.testing.assert_array_equal(part[faces], np.repeat(labels[:, None], 3, axis=1))
+    # a vertex is duplicated only where faces of different parts meet
+    assert len(person.vertices) <= len(verts) < 1.5 * len(person.vertices)
 
 
 def test_bad_skin_joint_is_rejected(body, renderer):

@@ -11,7 +11,7 @@ with delta = ``visib_delta`` metres (15 mm default).
 
 Visibility of a person's keypoint (shared spec ``keypoints.md``, "Visibility of a keypoint in an
 image"), from the clean Z-depth, the instance segmentation and the render adapter's body-part pass
-(``Renderer.render_parts``: at each pixel the SMPL-X joint whose part the pixel shows):
+(``RenderOutput.parts``: at each pixel the SMPL-X joint whose part the pixel shows):
 - outside the image or no source (NaN): v=0 and x = y = 0;
 - a skinned joint (extended index < 55) lies inside the body, so the surface seen at its pixel is in
   front of it by up to the limb's radius. It is visible (v=2) when the pixel shows this person,
@@ -241,7 +241,7 @@ def keypoints_from_joints(joints_cam: np.ndarray, is_landmark: np.ndarray, K: np
     is where this person is seen (``seg == its label``); ``scene_depth`` (H, W) the clean Z-depth.
     Rows flagged ``is_landmark`` get the landmark test; the others are skinned joints, row i
     being extended SMPL-X index ``keypoint_ids[i]`` (default i) < 55, and need ``part_map``
-    (``Renderer.render_parts``) for the part test; without it (a person without body-part
+    (``RenderOutput.parts``) for the part test; without it (a person without body-part
     labels) only the depth window and ``own_region`` decide, as at ``PART_UNKNOWN`` pixels.
     ``present_parts``: the parts this body has geometry for (see :func:`adjacent_parts`).
     """
@@ -285,7 +285,7 @@ def person_gt(person, T_w2c: np.ndarray, K: np.ndarray, sil: Silhouette, visible
 
     ``extended_world`` is its (144, 3) extended SMPL-X joint array (world metres, NaN = no source);
     ``visible_region`` the pixels where this person is seen (instance segmentation, ``seg == its
-    label``); ``part_map`` the view's body-part pass (``Renderer.render_parts``), needed to tell
+    label``); ``part_map`` the view's body-part pass (``RenderOutput.parts``), needed to tell
     self-occlusion; ``sil`` its amodal silhouette (canvas 3x the image). The BOP-style counts
     follow gt_info: ``px_count_all`` on the whole canvas, ``px_count_valid`` in-image silhouette
     pixels with valid depth, ``px_count_visib`` visible pixels; ``bbox_amodal`` is BOP's

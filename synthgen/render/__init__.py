@@ -11,10 +11,8 @@ from synthgen.render.adapter import (
     AmodalOutput,
     Renderer,
     RenderOutput,
-    label_to_rgb,
     object_label,
     person_label,
-    rgb_to_label,
     scene_labels,
 )
 from synthgen.render.camera import CV_TO_GL, gl_camera_pose, gl_projection_matrix, project_points
@@ -32,11 +30,9 @@ __all__ = [
     "gl_camera_pose",
     "gl_info",
     "gl_projection_matrix",
-    "label_to_rgb",
     "object_label",
     "person_label",
     "project_points",
-    "rgb_to_label",
     "scene_labels",
     "setup_gl_platform",
 ]

@@ -2,29 +2,28 @@
 
 Passes per :meth:`Renderer.render`:
 - colour: lit PBR pass with pyrender's 4x MSAA (antialiased ``rgb``);
-- labels: a flat-colour pass (``RenderFlags.SEG``) in which each instance's node is drawn in the
-  24-bit RGB encoding of its label. GL_MULTISAMPLE is off in that pass, so every pixel is sampled
-  once, at its centre: ``seg`` and ``depth`` come from it, and they agree with the projection
-  ``u = fx x/z + cx`` exactly (the colour pass's depth read-back takes one MSAA sample, about
-  (0.375, 0.875) px off centre, and is discarded).
+- labels: one single-sample pass of :mod:`synthgen.render.flat` that writes, per pixel, the
+  instance label, its Z in the OpenCV camera frame and, for people, the body part. Every pixel is
+  sampled once, at its centre, so ``seg`` and ``depth`` agree with the projection
+  ``u = fx x/z + cx`` exactly (the colour pass's MSAA depth is not used).
 
-Body-part pass (:meth:`Renderer.render_parts`, only when asked): a second flat-colour pass in which
-each person is drawn as one node per body part (its faces split by the dominant skinning joint of
-their vertices, ``PersonInstance.skin_joint``) and objects and structures still occlude. Every
-pixel decodes to the SMPL-X joint index (0-54) of the part it shows, :data:`PART_NONE` where it
-shows no person, :data:`PART_UNKNOWN` where it shows a person without ``skin_joint``. The part
-nodes hold the very triangles of the person's node (same float32 positions, identity pose), so a
-pixel shows a part exactly where ``seg`` shows that person. They are hidden in every other pass.
+Body parts: each person is uploaded once per scene with its faces grouped by the dominant
+skinning joint of their vertices (``PersonInstance.skin_joint``, :func:`face_parts`). Every pixel
+of :attr:`RenderOutput.parts` holds the SMPL-X joint index (0-54) of the part it shows,
+:data:`PART_NONE` where it shows no person, :data:`PART_UNKNOWN` where it shows a person without
+``skin_joint``. Parts and labels come from the same fragments (same float32 positions), so a pixel
+shows a part exactly where ``seg`` shows that person.
 
-Scene-graph caching: building the pyrender scene (meshes, normals, GPU upload) happens once per
-``Scene`` and is reused for all its cameras. :meth:`Renderer.render` and
-:meth:`Renderer.render_amodal` rebuild only when handed a different ``Scene`` object than the
-last one (an identity check; the renderer keeps a reference, so a recycled ``id()`` cannot alias).
-The part nodes are built on the first :meth:`Renderer.render_parts` of a scene and cached with it.
-Poses (``pose_world`` of objects, structures and lights) and ``ambient`` are re-read on every call,
-so moving things between frames is fine; if mesh geometry or materials of the *same* Scene object
-change, call :meth:`Renderer.prepare` to rebuild. Only one scene is held at a time; preparing
-another frees the previous one's GPU buffers.
+Amodal masks (:meth:`Renderer.render_amodal`): every instance drawn alone into its own window of
+one atlas framebuffer, read back once (see :mod:`synthgen.render.flat`).
+
+Scene-graph caching: building the pyrender scene (meshes, normals, GPU upload) and the label
+meshes happens once per ``Scene`` and is reused for all its cameras. The renderer rebuilds only
+when handed a different ``Scene`` object than the last one (an identity check; the renderer keeps
+a reference, so a recycled ``id()`` cannot alias). Poses (``pose_world`` of objects, structures
+and lights) and ``ambient`` are re-read on every call, so moving things between frames is fine; if
+mesh geometry or materials of the *same* Scene object change, call :meth:`Renderer.prepare` to
+rebuild. Only one scene is held at a time; preparing another frees the previous one's GPU buffers.
 """
 from __future__ import annotations
 
@@ -36,6 +35,7 @@ import numpy as np
 import trimesh
 
 from synthgen.render.camera import gl_camera_pose, gl_projection_matrix, project_points
+from synthgen.render.flat import FlatDraw, FlatRasterizer, Tile
 from synthgen.render.gl import create_offscreen_renderer, import_pyrender, release_offscreen_renderer
 from synthgen.scene.description import Camera, Light, Material, MeshData, Scene
 
@@ -43,19 +43,14 @@ from synthgen.scene.description import Camera, Light, Material, MeshData, Scene
 BACKGROUND_LABEL = 0
 #: ``seg`` label of ``scene.persons[j]`` is ``PERSON_LABEL_BASE + j``.
 PERSON_LABEL_BASE = 1 << 16
-#: Labels are encoded in the 24-bit RGB of the flat-colour pass.
-MAX_LABEL = (1 << 24) - 1
-#: :meth:`Renderer.render_parts` value of pixels that show no person (background, structures,
-#: objects, or nothing).
+#: Largest label: the label pass stores int32.
+MAX_LABEL = (1 << 31) - 1
+#: Body-part value of pixels that show no person (background, structures, objects, or nothing).
 PART_NONE = -1
-#: :meth:`Renderer.render_parts` value of pixels that show a person whose ``skin_joint`` is None.
+#: Body-part value of pixels that show a person whose ``skin_joint`` is None.
 PART_UNKNOWN = -2
 #: Number of SMPL-X skinned joints: valid part labels are 0 .. NUM_PARTS - 1.
 NUM_PARTS = 55
-# Colour codes of the part pass: 0 is the clear colour (no person), 1 a person without part
-# labels, 2 + j body part j.
-_PART_CODE_UNKNOWN = 1
-_PART_CODE_BASE = 2
 
 
 def object_label(k: int) -> int:
@@ -79,28 +74,17 @@ def scene_labels(scene: Scene) -> list[int]:
     ]
 
 
-def label_to_rgb(label: int) -> tuple[int, int, int]:
-    """The uint8 RGB colour that encodes ``label`` in the flat-colour pass (R = high byte)."""
-    if not 0 <= label <= MAX_LABEL:
-        raise ValueError(f"label {label} does not fit in 24 bits")
-    return (label >> 16) & 0xFF, (label >> 8) & 0xFF, label & 0xFF
-
-
-def rgb_to_label(rgb: np.ndarray) -> np.ndarray:
-    """Decode (..., 3) uint8 colours of the flat-colour pass to int32 labels."""
-    c = np.asarray(rgb).astype(np.int32)
-    return (c[..., 0] << 16) | (c[..., 1] << 8) | c[..., 2]
-
-
 @dataclass
 class RenderOutput:
     """One rendered view. ``rgb`` (H, W, 3) uint8; ``depth`` (H, W) float32 metres, the Z
     coordinate in the OpenCV camera frame, 0 where nothing was hit; ``seg`` (H, W) int32 labels
-    (0 background/structures, ``object_label(k)``, ``person_label(j)``)."""
+    (0 background/structures, ``object_label(k)``, ``person_label(j)``); ``parts`` (H, W) int32
+    body part per pixel (SMPL-X joint 0-54, :data:`PART_NONE`, :data:`PART_UNKNOWN`)."""
 
     rgb: np.ndarray
     depth: np.ndarray
     seg: np.ndarray
+    parts: np.ndarray
 
 
 @dataclass(eq=False)
@@ -158,34 +142,33 @@ def face_parts(faces: np.ndarray, skin_joint: np.ndarray) -> np.ndarray:
     return np.where((b == c) & (a != b), b, a)
 
 
-def decode_parts(rgb: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 colours of the part pass -> (H, W) int32 part labels (see render_parts)."""
-    code = rgb_to_label(rgb)
-    out = np.where(code >= _PART_CODE_BASE, code - _PART_CODE_BASE, PART_NONE)
-    out[code == _PART_CODE_UNKNOWN] = PART_UNKNOWN
-    return out.astype(np.int32)
-
-
-@dataclass
-class _PartPass:
-    """The body-part nodes of one prepared scene (hidden except during the part pass)."""
-
-    nodes: list  # pyrender.Node per (person, part), pose identity
-    seg_node_map: dict  # node -> colour code: parts, persons without parts, occluders (0)
+def part_mesh(vertices: np.ndarray, faces: np.ndarray, skin_joint: np.ndarray):
+    """A person's mesh regrouped so that every vertex belongs to one body part: returns
+    ``(vertices (N', 3) float32, faces (M, 3), part (N',) int32)``. Faces keep their triangles
+    (the same float32 positions as the person's own vertices); a vertex shared by faces of
+    different parts is duplicated, once per part (a per-vertex label must be constant over a face)."""
+    faces = np.asarray(faces, np.int64)
+    labels = face_parts(faces, skin_joint)
+    keys = labels[:, None] * (len(vertices) + 1) + faces      # (part, vertex) pairs
+    uniq, inverse = np.unique(keys.ravel(), return_inverse=True)
+    vid = uniq % (len(vertices) + 1)
+    part = (uniq // (len(vertices) + 1)).astype(np.int32)
+    verts = np.asarray(vertices, np.float32)[vid]
+    return verts, inverse.reshape(-1, 3), part
 
 
 @dataclass
 class _Prepared:
-    """The pyrender scene graph of one synthgen Scene (private: pyrender objects live here only)."""
+    """The GL state of one synthgen Scene (private: pyrender objects and GL names live here only)."""
 
     source: Scene
-    pr_scene: object  # pyrender.Scene
+    pr_scene: object  # pyrender.Scene of the colour pass
     camera: object  # the OpenCV camera subclass of pyrender.Camera
     camera_node: object
-    label_nodes: dict  # label -> pyrender.Node
-    seg_node_map: dict  # pyrender.Node -> (r, g, b) uint8 colour of its label
     posed: list  # (pyrender.Node, record with .pose_world)
-    parts: _PartPass | None = None  # built by the first render_parts of this scene
+    # label pass: (record with .pose_world or None for identity, mesh handle, label, part or None)
+    flat: list
+    flat_of_label: dict  # label -> index into ``flat``
 
 
 def _make_camera_class(pyrender):
@@ -237,6 +220,13 @@ class Renderer:
         self._offscreen = create_offscreen_renderer(self.width, self.height)
         self._camera_cls = _make_camera_class(self._pr)
         self._prepared: _Prepared | None = None
+        self._flat: FlatRasterizer | None = None
+        try:
+            self._make_current()
+            self._flat = FlatRasterizer(self.znear, self.zfar)
+        except Exception:
+            self.close()
+            raise
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -244,6 +234,13 @@ class Renderer:
         """Release the GL context and all GPU buffers. Safe to call twice."""
         if self._offscreen is not None:
             self._prepared = None
+            flat, self._flat = self._flat, None
+            if flat is not None:
+                try:
+                    self._make_current()
+                    flat.delete()
+                except Exception:  # noqa: BLE001 - the context goes next; its objects go with it
+                    pass
             offscreen, self._offscreen = self._offscreen, None
             release_offscreen_renderer(offscreen)
 
@@ -265,6 +262,10 @@ class Renderer:
             raise RuntimeError("Renderer is closed")
         return self._offscreen
 
+    def _make_current(self) -> None:
+        # Several renderers (contexts) may live in one thread: the label passes must draw into ours.
+        self._require_open()._platform.make_current()
+
     # -- scene graph -----------------------------------------------------------------------------
 
     def prepare(self, scene: Scene) -> None:
@@ -273,13 +274,20 @@ class Renderer:
         pr = self._pr
         if len(scene.objects) >= PERSON_LABEL_BASE - 1:
             raise ValueError(f"too many objects for the label encoding: {len(scene.objects)}")
+        for person in scene.persons:
+            _check_skin_joint(person)   # fail before any GL work
+        self._prepared = None
+        self._make_current()
+        self._flat.clear_meshes()
         pr_scene = pr.Scene(bg_color=(*self.bg_color, 1.0), ambient_light=np.asarray(scene.ambient, float))
-        label_nodes: dict[int, object] = {}
-        seg_node_map: dict[object, tuple[int, int, int]] = {}
         posed: list = []
-        # Instances of one asset share a MeshData; upload it once per (mesh, material). The scene
-        # holds the MeshData alive while this dict exists, so id() is unambiguous here.
+        flat: list = []
+        flat_of_label: dict[int, int] = {}
+        # Instances of one asset share a MeshData; upload it once per (mesh, material) for colour
+        # and once per mesh for labels. The scene holds the MeshData alive while these dicts
+        # exist, so id() is unambiguous here.
         mesh_cache: dict[tuple, object] = {}
+        flat_cache: dict[int, int] = {}
 
         def shared_mesh(mesh: MeshData, material: Material):
             key = (id(mesh), _material_key(material))
@@ -288,63 +296,37 @@ class Renderer:
                                                  mesh.uv)
             return mesh_cache[key]
 
+        def flat_mesh(mesh: MeshData) -> int:
+            if id(mesh) not in flat_cache:
+                flat_cache[id(mesh)] = self._flat.upload(mesh.vertices, mesh.faces)
+            return flat_cache[id(mesh)]
+
         for s in scene.structures:
             node = pr_scene.add(shared_mesh(s.mesh, s.material), pose=np.asarray(s.pose_world, float))
-            # Structures occlude and have depth in the label pass, with label 0.
-            seg_node_map[node] = label_to_rgb(BACKGROUND_LABEL)
             posed.append((node, s))
+            # Structures occlude and have depth in the label pass, with label 0.
+            flat.append((s, flat_mesh(s.mesh), BACKGROUND_LABEL, PART_NONE))
         for k, obj in enumerate(scene.objects):
             node = pr_scene.add(shared_mesh(obj.mesh, obj.material), pose=np.asarray(obj.pose_world, float))
-            label = object_label(k)
-            label_nodes[label] = node
-            seg_node_map[node] = label_to_rgb(label)
             posed.append((node, obj))
-        for person in scene.persons:
-            _check_skin_joint(person)   # fail here, not at the first render_parts
+            flat_of_label[object_label(k)] = len(flat)
+            flat.append((obj, flat_mesh(obj.mesh), object_label(k), PART_NONE))
         for j, person in enumerate(scene.persons):
             # Body meshes are smooth: plain vertex normals, no crease splitting (24k vertices).
             mesh = _pyrender_mesh(pr, person.vertices, person.faces, None, person.material, False)
-            node = pr_scene.add(mesh, pose=np.eye(4))
-            label = person_label(j)
-            label_nodes[label] = node
-            seg_node_map[node] = label_to_rgb(label)
+            pr_scene.add(mesh, pose=np.eye(4))
+            flat_of_label[person_label(j)] = len(flat)
+            if person.skin_joint is None:
+                flat.append((None, self._flat.upload(person.vertices, person.faces), person_label(j), PART_UNKNOWN))
+            else:
+                handle = self._flat.upload(*part_mesh(person.vertices, person.faces, person.skin_joint))
+                flat.append((None, handle, person_label(j), None))
         for light in scene.lights:
             node = pr_scene.add(self._pyrender_light(light), pose=np.asarray(light.pose_world, float))
             posed.append((node, light))
         camera = self._camera_cls(self.znear, self.zfar)
         camera_node = pr_scene.add(camera, pose=np.eye(4))
-        self._prepared = _Prepared(scene, pr_scene, camera, camera_node, label_nodes, seg_node_map, posed)
-
-    def _part_pass(self, prep: _Prepared) -> _PartPass:
-        """The part nodes of ``prep`` (built on first use: most callers never ask for parts)."""
-        if prep.parts is not None:
-            return prep.parts
-        pr = self._pr
-        scene = prep.source
-        person_nodes = {prep.label_nodes[person_label(j)] for j in range(len(scene.persons))}
-        # Structures and objects occlude with the "no person" colour.
-        seg_map = {node: (0, 0, 0) for node in prep.seg_node_map if node not in person_nodes}
-        nodes = []
-        for j, person in enumerate(scene.persons):
-            if person.skin_joint is None:
-                seg_map[prep.label_nodes[person_label(j)]] = label_to_rgb(_PART_CODE_UNKNOWN)
-                continue
-            faces = np.asarray(person.faces, np.int64)
-            labels = face_parts(faces, person.skin_joint)
-            verts = np.asarray(person.vertices, np.float32)   # as the person's node: same float32
-            for part in np.unique(labels):
-                sub = faces[labels == part]
-                used, idx = np.unique(sub, return_inverse=True)
-                prim = pr.Primitive(positions=verts[used], indices=idx.reshape(-1, 3).astype(np.uint32),
-                                    mode=pr.GLTF.TRIANGLES)
-                mesh = pr.Mesh(primitives=[prim], is_visible=False)
-                # pyrender 0.1.45's Mesh.bounds uses np.infty (gone in NumPy 2): fill its cache.
-                mesh._bounds = np.stack([prim.positions.min(axis=0), prim.positions.max(axis=0)]).astype(np.float64)
-                node = prep.pr_scene.add(mesh, pose=np.eye(4))
-                seg_map[node] = label_to_rgb(_PART_CODE_BASE + int(part))
-                nodes.append(node)
-        prep.parts = _PartPass(nodes, seg_map)
-        return prep.parts
+        self._prepared = _Prepared(scene, pr_scene, camera, camera_node, posed, flat, flat_of_label)
 
     def _pyrender_light(self, light: Light):
         pr = self._pr
@@ -370,48 +352,41 @@ class Renderer:
         prep.pr_scene.ambient_light = np.asarray(scene.ambient, float)
         return prep
 
-    # -- rendering -------------------------------------------------------------------------------
+    @staticmethod
+    def _flat_draw(entry) -> FlatDraw:
+        record, handle, label, part = entry
+        pose = np.eye(4) if record is None else np.asarray(record.pose_world, float)
+        return FlatDraw(handle, pose, label, part)
 
-    def _set_camera(self, prep: _Prepared, K: np.ndarray, T_w2c: np.ndarray, width: int, height: int):
-        prep.camera.K = np.asarray(K, float)
-        prep.pr_scene.set_pose(prep.camera_node, gl_camera_pose(T_w2c))
-        offscreen = self._require_open()
-        offscreen.viewport_width, offscreen.viewport_height = int(width), int(height)
-        return offscreen
+    # -- rendering -------------------------------------------------------------------------------
 
     def render(self, scene: Scene, camera: Camera) -> RenderOutput:
         """Render ``scene`` seen by ``camera`` (OpenCV ``K``, ``T_w2c``) at camera.width x camera.height."""
         pr = self._pr
         prep = self._sync(scene)
-        offscreen = self._set_camera(prep, camera.K, camera.T_w2c, camera.width, camera.height)
+        prep.camera.K = np.asarray(camera.K, float)
+        prep.pr_scene.set_pose(prep.camera_node, gl_camera_pose(camera.T_w2c))
+        offscreen = self._require_open()
+        offscreen.viewport_width, offscreen.viewport_height = int(camera.width), int(camera.height)
         flags = pr.RenderFlags.SHADOWS_DIRECTIONAL if self.shadows else pr.RenderFlags.NONE
         rgb, _msaa_depth = offscreen.render(prep.pr_scene, flags)
-        seg_rgb, depth = offscreen.render(prep.pr_scene, pr.RenderFlags.SEG, prep.seg_node_map)
-        return RenderOutput(
-            rgb=np.ascontiguousarray(rgb[..., :3], dtype=np.uint8),
-            depth=np.ascontiguousarray(depth, dtype=np.float32),
-            seg=rgb_to_label(seg_rgb),
-        )
+        labels = self._label_pass(prep, camera)
+        return RenderOutput(rgb=np.ascontiguousarray(rgb[..., :3], dtype=np.uint8), depth=labels.z,
+                            seg=labels.label, parts=labels.part)
+
+    def _label_pass(self, prep: _Prepared, camera: Camera):
+        self._make_current()
+        draws = [self._flat_draw(e) for e in prep.flat]
+        return self._flat.render(draws, camera.K, camera.T_w2c, camera.width, camera.height)
 
     def render_parts(self, scene: Scene, camera: Camera) -> np.ndarray:
         """Body-part pass of ``scene`` seen by ``camera``: (H, W) int32, at every pixel the SMPL-X
         joint index (0-54) of the body part the pixel shows (the dominant skinning joint of the
         visible face, see :func:`face_parts`), :data:`PART_NONE` (-1) where the pixel shows no
         person (objects and structures occlude as in ``seg``), :data:`PART_UNKNOWN` (-2) where it
-        shows a person without ``skin_joint``. Which person it is: ``seg`` of :meth:`render`, which
-        it matches pixel for pixel (same triangles, same single-sample pass)."""
-        pr = self._pr
-        prep = self._sync(scene)
-        parts = self._part_pass(prep)
-        offscreen = self._set_camera(prep, camera.K, camera.T_w2c, camera.width, camera.height)
-        for node in parts.nodes:
-            node.mesh.is_visible = True
-        try:
-            part_rgb, _ = offscreen.render(prep.pr_scene, pr.RenderFlags.SEG, parts.seg_node_map)
-        finally:
-            for node in parts.nodes:
-                node.mesh.is_visible = False
-        return decode_parts(part_rgb)
+        shows a person without ``skin_joint``. The same as :attr:`RenderOutput.parts` of
+        :meth:`render` (which computes it anyway); this runs the label pass alone."""
+        return self._label_pass(self._sync(scene), camera).part
 
     def render_amodal(
         self, scene: Scene, camera: Camera, labels, canvas_scale: int = 1
@@ -421,14 +396,13 @@ class Renderer:
         The canvas is ``canvas_scale`` times the image in each direction, centred: offset
         ``(ox, oy) = ((s - 1) * W // 2, (s - 1) * H // 2)`` and principal point shifted by it, so
         with ``canvas_scale=3`` the parts outside the image are counted (BOP px_count_all rule).
-        To save fill and read-back, each instance is rasterized only over the canvas window its
-        projected vertices span (exact: the window is an integer shift of the principal point);
-        instances crossing the near plane use the whole canvas.
+        Each instance is rasterized only over the canvas window its projected vertices span
+        (exact: the window is an integer shift of the principal point), all windows in one atlas
+        pass; instances crossing the near plane use the whole canvas.
         """
         canvas_scale = int(canvas_scale)
         if canvas_scale < 1:
             raise ValueError(f"canvas_scale must be a positive integer, got {canvas_scale}")
-        pr = self._pr
         prep = self._sync(scene)
         W, H = int(camera.width), int(camera.height)
         ox, oy = (canvas_scale - 1) * W // 2, (canvas_scale - 1) * H // 2
@@ -436,24 +410,22 @@ class Renderer:
         K_canvas = np.array(camera.K, dtype=float)
         K_canvas[0, 2] += ox
         K_canvas[1, 2] += oy
-        out: dict[int, AmodalOutput] = {}
+        tiles, origins = [], []
         for label in labels:
             label = int(label)
-            node = prep.label_nodes.get(label)
-            if node is None:
+            if label not in prep.flat_of_label:
                 raise KeyError(f"label {label} is not an instance of scene {scene.scene_id}")
-            x0, y0, x1, y1 = _bucket(*self._window(scene, label, K_canvas, camera.T_w2c, wc, hc), wc, hc)
-            if x1 <= x0 or y1 <= y0:
-                window = np.zeros((0, 0), np.float32)
-            else:
-                K_win = K_canvas.copy()
-                K_win[0, 2] -= x0
-                K_win[1, 2] -= y0
-                offscreen = self._set_camera(prep, K_win, camera.T_w2c, x1 - x0, y1 - y0)
-                _, depth = offscreen.render(prep.pr_scene, pr.RenderFlags.SEG, {node: (255, 255, 255)})
-                window = np.ascontiguousarray(depth, dtype=np.float32)
-            out[label] = AmodalOutput(window, (x0, y0), (wc, hc), (W, H), (ox, oy))
-        return out
+            x0, y0, x1, y1 = self._window(scene, label, K_canvas, camera.T_w2c, wc, hc)
+            w, h = max(0, x1 - x0), max(0, y1 - y0)
+            K_win = K_canvas.copy()
+            K_win[0, 2] -= x0
+            K_win[1, 2] -= y0
+            tiles.append(Tile(self._flat_draw(prep.flat[prep.flat_of_label[label]]), K_win, w, h))
+            origins.append((label, (x0, y0) if w and h else (0, 0)))
+        self._make_current()
+        windows = self._flat.render_tiles(tiles, camera.T_w2c)
+        return {label: AmodalOutput(win, origin, (wc, hc), (W, H), (ox, oy))
+                for (label, origin), win in zip(origins, windows)}
 
     def _window(self, scene: Scene, label: int, K: np.ndarray, T_w2c: np.ndarray, wc: int, hc: int):
         """Canvas pixel window [x0, x1) x [y0, y1) that instance ``label`` can cover."""
@@ -491,23 +463,6 @@ def _check_skin_joint(person) -> None:
                          f"{sj.shape} {sj.dtype}")
     if n and (sj.min() < 0 or sj.max() >= NUM_PARTS):
         raise ValueError(f"person {person.person_id}: skin_joint values must lie in 0..{NUM_PARTS - 1}")
-
-
-WINDOW_BUCKET = 64  # px: window sizes are rounded up to multiples of this
-
-
-def _bucket(x0: int, y0: int, x1: int, y1: int, wc: int, hc: int) -> tuple[int, int, int, int]:
-    """Grow a canvas window to a size that is a multiple of :data:`WINDOW_BUCKET` (inside the
-    canvas). pyrender reallocates its framebuffers whenever the viewport size changes, which
-    cost more than the rasterization itself when every instance had its own window size; with a
-    few bucketed sizes the buffers are reused. The extra margin only adds empty pixels."""
-    if x1 <= x0 or y1 <= y0:
-        return x0, y0, x1, y1
-    w = min(wc, -(-(x1 - x0) // WINDOW_BUCKET) * WINDOW_BUCKET)
-    h = min(hc, -(-(y1 - y0) // WINDOW_BUCKET) * WINDOW_BUCKET)
-    x0 = min(x0, wc - w)
-    y0 = min(y0, hc - h)
-    return x0, y0, x0 + w, y0 + h
 
 
 def _material_key(m: Material) -> tuple:

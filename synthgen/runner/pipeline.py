@@ -158,7 +158,7 @@ def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan) -
     for view, cam in enumerate(scene.cameras):
         out = renderer.render(scene, cam)
         # which body part each person pixel shows: the keypoint visibility rule needs it
-        parts = renderer.render_parts(scene, cam) if scene.persons else None
+        parts = out.parts if scene.persons else None
         depth_gt = out.depth
         amodal = renderer.render_amodal(scene, cam, obj_labels + per_labels, canvas_scale=3)
         sils = {lab: Silhouette(a.window_depth, a.window_origin, off_x=a.offset[0], off_y=a.offset[1])
