@@ -337,6 +337,22 @@ def test_amodal_canvas_counts_truncated_area(renderer):
     np.testing.assert_allclose(a3.image_depth(), a1.depth, atol=1e-4)
 
 
+def test_amodal_of_objects_crossing_the_near_plane(renderer):
+    """A bar from behind the camera into the view is clipped at the near plane: its amodal
+    silhouette is exactly its unoccluded render, and a bar beside the camera covers nothing."""
+    cam = _camera()
+    into_view = _obj(_box((0.06, 0.05, 2.0)), _pose([0.05, 0.03, 0.4]))          # z from -0.6 to 1.4
+    beside = _obj(_box((0.05, 0.05, 1.0)), _pose([-1.5, 0.0, 0.0]), obj_id=2)   # z from -0.5 to 0.5
+    scene = _scene([into_view, beside])
+    amodal = renderer.render_amodal(scene, cam, [object_label(0), object_label(1)])
+    alone = renderer.render(_scene([into_view]), cam)
+    assert (alone.seg == object_label(0)).sum() > 200
+    np.testing.assert_array_equal(amodal[object_label(0)].mask, alone.seg == object_label(0))
+    np.testing.assert_allclose(amodal[object_label(0)].depth, alone.depth, atol=1e-4)
+    assert amodal[object_label(1)].px_count == 0
+    assert not (renderer.render(_scene([beside]), cam).seg == object_label(0)).any()
+
+
 def test_amodal_rejects_unknown_label(renderer):
     scene = _scene([_obj(_box((0.1, 0.1, 0.1)), _pose([0, 0, 1]))])
     with pytest.raises(KeyError):
@@ -415,6 +431,26 @@ def test_vertex_colours_and_shadows():
     assert floor_red[False].min() > 150
     shadowed = floor_red[True] < 0.5 * floor_red[False].min()
     assert 20 < shadowed.sum() < 0.5 * shadowed.size
+
+
+def test_msaa_samples_of_the_colour_pass():
+    """msaa=1 samples each colour pixel once, at its centre, exactly where the label pass puts
+    the object; msaa=4 blends edge pixels. Labels are single-sample either way."""
+    box = _obj(_box((0.3, 0.25, 0.1)), _pose([0.0, 0.0, 1.0], [0.1, 0.2, 0.7]), color=(1.0, 1.0, 1.0, 1.0))
+    scene = _scene([box], ambient=(1.0, 1.0, 1.0))
+    with Renderer(W, H, msaa=1) as r1, Renderer(W, H) as r4:
+        one, four = r1.render(scene, _camera()), r4.render(scene, _camera())
+    lit1, lit4 = one.rgb.max(axis=2), four.rgb.max(axis=2)
+    inside = one.seg == 1
+    assert inside.sum() > 200
+    np.testing.assert_array_equal(one.seg, four.seg)
+    np.testing.assert_array_equal(lit1 > 0, inside)
+    # one sample per pixel: every pixel is all object or all background, no blended edge
+    assert lit1[inside].min() > 200 and (lit1[~inside] == 0).all()
+    blended = (lit4 > 0) & (lit4 < 0.8 * np.median(lit4[inside]))
+    assert blended.sum() > 20
+    with pytest.raises(ValueError, match="msaa"):
+        Renderer(W, H, msaa=3)
 
 
 def test_closed_renderer_refuses_to_render():

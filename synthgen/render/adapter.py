@@ -28,13 +28,14 @@ rebuild. Only one scene is held at a time; preparing another frees the previous 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import trimesh
 
-from synthgen.render.camera import gl_camera_pose, gl_projection_matrix, project_points
+from synthgen.render.camera import gl_camera_pose, gl_projection_matrix
 from synthgen.render.flat import FlatDraw, FlatRasterizer, Tile
 from synthgen.render.gl import create_offscreen_renderer, import_pyrender, release_offscreen_renderer
 from synthgen.scene.description import Camera, Light, Material, MeshData, Scene
@@ -51,6 +52,8 @@ PART_NONE = -1
 PART_UNKNOWN = -2
 #: Number of SMPL-X skinned joints: valid part labels are 0 .. NUM_PARTS - 1.
 NUM_PARTS = 55
+#: Meshes whose shading geometry a renderer keeps between scenes (an asset library's size).
+GEOMETRY_CACHE_SIZE = 512
 
 
 def object_label(k: int) -> int:
@@ -191,8 +194,9 @@ class Renderer:
     ``width``, ``height``: initial framebuffer size in pixels (each call renders at its camera's
     ``width`` x ``height``). ``znear``/``zfar``: clip planes in metres. ``bg_color``: linear RGB of
     empty pixels in ``rgb``. ``shadows``: shadow maps for directional lights (slow on llvmpipe).
-    ``spot_cone``: (inner, outer) cone half-angles in radians for spot lights.
-    Use as a context manager, or call :meth:`close` to release the GL context.
+    ``spot_cone``: (inner, outer) cone half-angles in radians for spot lights. ``msaa``: samples
+    per pixel of the colour pass (1 = no anti-aliasing, 2, 4 or 8; labels and depth are always
+    sampled once, at the pixel centre). Use as a context manager, or call :meth:`close` to release the GL context.
     Raises :class:`~synthgen.render.gl.GLUnavailableError` when no context can be made.
     """
 
@@ -206,6 +210,7 @@ class Renderer:
         bg_color: tuple[float, float, float] = (0.0, 0.0, 0.0),
         shadows: bool = False,
         spot_cone: tuple[float, float] = (0.0, math.pi / 4.0),
+        msaa: int = 4,
     ):
         if width <= 0 or height <= 0:
             raise ValueError(f"image size must be positive, got {width}x{height}")
@@ -216,11 +221,16 @@ class Renderer:
         self.bg_color = tuple(float(c) for c in bg_color)
         self.shadows = bool(shadows)
         self.spot_cone = (float(spot_cone[0]), float(spot_cone[1]))
+        if msaa not in (1, 2, 4, 8):
+            raise ValueError(f"msaa must be 1, 2, 4 or 8 samples per pixel, got {msaa!r}")
+        self.msaa = int(msaa)
         self._pr = import_pyrender()
         self._offscreen = create_offscreen_renderer(self.width, self.height)
+        _set_colour_samples(self._offscreen, self.msaa)
         self._camera_cls = _make_camera_class(self._pr)
         self._prepared: _Prepared | None = None
         self._flat: FlatRasterizer | None = None
+        self._geometry_cache: OrderedDict[tuple[int, bool], tuple[MeshData, _Geometry]] = OrderedDict()
         try:
             self._make_current()
             self._flat = FlatRasterizer(self.znear, self.zfar)
@@ -292,8 +302,8 @@ class Renderer:
         def shared_mesh(mesh: MeshData, material: Material):
             key = (id(mesh), _material_key(material))
             if key not in mesh_cache:
-                mesh_cache[key] = _pyrender_mesh(pr, mesh.vertices, mesh.faces, mesh.vertex_colors, material, True,
-                                                 mesh.uv)
+                textured = mesh.uv is not None and material.texture is not None
+                mesh_cache[key] = _pyrender_mesh(pr, self._geometry(mesh, textured), material, mesh.uv)
             return mesh_cache[key]
 
         def flat_mesh(mesh: MeshData) -> int:
@@ -313,7 +323,7 @@ class Renderer:
             flat.append((obj, flat_mesh(obj.mesh), object_label(k), PART_NONE))
         for j, person in enumerate(scene.persons):
             # Body meshes are smooth: plain vertex normals, no crease splitting (24k vertices).
-            mesh = _pyrender_mesh(pr, person.vertices, person.faces, None, person.material, False)
+            mesh = _pyrender_mesh(pr, _shading_geometry(person.vertices, person.faces, None, False), person.material)
             pr_scene.add(mesh, pose=np.eye(4))
             flat_of_label[person_label(j)] = len(flat)
             if person.skin_joint is None:
@@ -327,6 +337,23 @@ class Renderer:
         camera = self._camera_cls(self.znear, self.zfar)
         camera_node = pr_scene.add(camera, pose=np.eye(4))
         self._prepared = _Prepared(scene, pr_scene, camera, camera_node, posed, flat, flat_of_label)
+
+    def _geometry(self, mesh: MeshData, textured: bool) -> _Geometry:
+        """Shading geometry of ``mesh``, cached across scenes: assets recur in every scene and
+        crease splitting is the slowest part of preparing one. The cache holds the MeshData
+        itself, so its id() cannot be reused while the entry lives; oldest entries go first.
+        No crease splitting for textured meshes: a UV-mapped mesh is already split where its
+        charts meet, and splitting would lose the UVs."""
+        key = (id(mesh), textured)
+        hit = self._geometry_cache.get(key)
+        if hit is not None and hit[0] is mesh:
+            self._geometry_cache.move_to_end(key)
+            return hit[1]
+        geometry = _shading_geometry(mesh.vertices, mesh.faces, mesh.vertex_colors, not textured)
+        self._geometry_cache[key] = (mesh, geometry)
+        while len(self._geometry_cache) > GEOMETRY_CACHE_SIZE:
+            self._geometry_cache.popitem(last=False)
+        return geometry
 
     def _pyrender_light(self, light: Light):
         pr = self._pr
@@ -398,7 +425,7 @@ class Renderer:
         with ``canvas_scale=3`` the parts outside the image are counted (BOP px_count_all rule).
         Each instance is rasterized only over the canvas window its projected vertices span
         (exact: the window is an integer shift of the principal point), all windows in one atlas
-        pass; instances crossing the near plane use the whole canvas.
+        pass; for instances crossing the near plane the window bounds their clipped polygons.
         """
         canvas_scale = int(canvas_scale)
         if canvas_scale < 1:
@@ -430,25 +457,63 @@ class Renderer:
     def _window(self, scene: Scene, label: int, K: np.ndarray, T_w2c: np.ndarray, wc: int, hc: int):
         """Canvas pixel window [x0, x1) x [y0, y1) that instance ``label`` can cover."""
         if label >= PERSON_LABEL_BASE:
-            verts = np.asarray(scene.persons[label - PERSON_LABEL_BASE].vertices, float)
+            person = scene.persons[label - PERSON_LABEL_BASE]
+            verts, faces = np.asarray(person.vertices, float), person.faces
         else:
             obj = scene.objects[label - 1]
             pose = np.asarray(obj.pose_world, float)
             verts = np.asarray(obj.mesh.vertices, float) @ pose[:3, :3].T + pose[:3, 3]
-        uv, z = project_points(K, T_w2c, verts)
-        if len(z) == 0 or np.all(z > self.zfar):
-            return 0, 0, 0, 0
-        if np.all(z <= self.znear):
-            return 0, 0, 0, 0  # wholly behind the near plane: nothing to rasterize
-        if np.any(z <= self.znear):
-            return 0, 0, wc, hc  # crosses the near plane: the silhouette may reach any canvas edge
+            faces = obj.mesh.faces
+        T = np.asarray(T_w2c, float)
+        pc = verts @ T[:3, :3].T + T[:3, 3]           # OpenCV camera frame, metres
+        z = pc[:, 2]
+        if len(z) == 0 or np.all(z > self.zfar) or np.all(z <= self.znear):
+            return 0, 0, 0, 0  # nothing in front of the near plane: nothing to rasterize
+        front = pc[z > self.znear]
+        if len(front) < len(pc):
+            # Crossing the near plane: GL clips the triangles there, so the drawn polygons' corners
+            # are the vertices in front plus the points where edges cross z = znear.
+            edges = np.asarray(faces, np.int64)[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
+            za, zb = z[edges[:, 0]], z[edges[:, 1]]
+            cross = (za > self.znear) != (zb > self.znear)
+            a, b = pc[edges[cross, 0]], pc[edges[cross, 1]]
+            t = (self.znear - a[:, 2]) / (b[:, 2] - a[:, 2])
+            front = np.concatenate([front, a + t[:, None] * (b - a)])
+        uvw = front @ np.asarray(K, float).T
+        uv = uvw[:, :2] / uvw[:, 2:3]
         # Pixel centres within one pixel of the projected bounding box: rasterization never covers
-        # a centre outside the convex hull of the projected vertices.
-        x0 = max(0, int(np.floor(uv[:, 0].min())) - 1)
-        y0 = max(0, int(np.floor(uv[:, 1].min())) - 1)
-        x1 = min(wc, int(np.ceil(uv[:, 0].max())) + 2)
-        y1 = min(hc, int(np.ceil(uv[:, 1].max())) + 2)
-        return x0, y0, x1, y1
+        # a centre outside the convex hull of the projected corners.
+        lo = np.clip(np.floor(uv.min(axis=0)) - 1, 0, [wc, hc])
+        hi = np.clip(np.ceil(uv.max(axis=0)) + 2, 0, [wc, hc])
+        return int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1])
+
+
+def _set_colour_samples(offscreen, samples: int) -> None:
+    """Make this offscreen renderer's colour pass use ``samples`` per pixel.
+
+    pyrender 0.1.45 always allocates 4-sample colour and depth renderbuffers when it (re)creates
+    its framebuffer. This wraps that method *on this renderer instance only*: after pyrender
+    creates the buffers, their storage is re-specified with the requested count (0 = single
+    sample), which GL allows for attached renderbuffers. Nothing changes for samples == 4.
+    """
+    if samples == 4:
+        return
+    r = offscreen._renderer
+    base = r._configure_main_framebuffer
+
+    def configure():
+        fresh = r._main_fb is None or tuple(r._main_fb_dims) != (r.viewport_width, r.viewport_height)
+        base()
+        if fresh:
+            from OpenGL import GL
+
+            n = 0 if samples == 1 else samples
+            for rb, fmt in ((r._main_cb_ms, GL.GL_RGBA), (r._main_db_ms, GL.GL_DEPTH_COMPONENT24)):
+                GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, rb)
+                GL.glRenderbufferStorageMultisample(GL.GL_RENDERBUFFER, n, fmt, r.viewport_width, r.viewport_height)
+            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, 0)
+
+    r._configure_main_framebuffer = configure
 
 
 def _check_skin_joint(person) -> None:
@@ -470,15 +535,19 @@ def _material_key(m: Material) -> tuple:
     return (tuple(float(c) for c in m.base_color), float(m.metallic), float(m.roughness), tex)
 
 
-def _pyrender_mesh(pr, vertices, faces, vertex_colors, material: Material, split_creases: bool,
-                   uv=None):
-    """pyrender.Mesh of one triangle mesh. ``split_creases``: duplicate vertices along sharp edges
-    (trimesh's ``smooth_shaded``) so boxes stay flat-shaded while curved parts stay smooth.
-    With ``uv`` and a ``material.texture`` the texture is applied (no crease splitting then: a
-    UV-mapped mesh is already split where its charts meet, and splitting would lose the UVs)."""
-    textured = uv is not None and material.texture is not None
-    if textured:
-        split_creases = False
+@dataclass(frozen=True)
+class _Geometry:
+    """Shading geometry of one mesh (float32 positions/normals, uint32 faces, optional colours)."""
+
+    positions: np.ndarray
+    normals: np.ndarray
+    indices: np.ndarray
+    colors: np.ndarray | None
+
+
+def _shading_geometry(vertices, faces, vertex_colors, split_creases: bool) -> _Geometry:
+    """Vertex normals for the colour pass. ``split_creases``: duplicate vertices along sharp
+    edges (trimesh's ``smooth_shaded``) so boxes stay flat-shaded while curved parts stay smooth."""
     tm = trimesh.Trimesh(
         vertices=np.asarray(vertices, float),
         faces=np.asarray(faces, np.int64),
@@ -487,7 +556,15 @@ def _pyrender_mesh(pr, vertices, faces, vertex_colors, material: Material, split
     )
     if split_creases:
         tm = tm.smooth_shaded
-    color_0 = tm.visual.vertex_colors if vertex_colors is not None else None
+    colors = np.asarray(tm.visual.vertex_colors) if vertex_colors is not None else None
+    return _Geometry(np.asarray(tm.vertices, np.float32), np.asarray(tm.vertex_normals, np.float32),
+                     np.asarray(tm.faces, np.uint32), colors)
+
+
+def _pyrender_mesh(pr, geometry: _Geometry, material: Material, uv=None):
+    """pyrender.Mesh of one triangle mesh; with ``uv`` (matching ``geometry``'s vertices) and a
+    ``material.texture`` the texture is applied."""
+    textured = uv is not None and material.texture is not None
     alpha = float(material.base_color[3])
     pr_material = pr.MetallicRoughnessMaterial(
         baseColorFactor=np.asarray(material.base_color, float),
@@ -500,11 +577,11 @@ def _pyrender_mesh(pr, vertices, faces, vertex_colors, material: Material, split
                                      source_channels="RGB") if textured else None),
     )
     primitive = pr.Primitive(
-        positions=np.asarray(tm.vertices, np.float32),
-        normals=np.asarray(tm.vertex_normals, np.float32),
-        indices=np.asarray(tm.faces, np.uint32),
+        positions=geometry.positions,
+        normals=geometry.normals,
+        indices=geometry.indices,
         texcoord_0=np.asarray(uv, np.float32) if textured else None,
-        color_0=color_0,
+        color_0=geometry.colors,
         material=pr_material,
         mode=pr.GLTF.TRIANGLES,
     )

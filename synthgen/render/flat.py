@@ -178,12 +178,13 @@ class FlatRasterizer:
         self._end()
         return FlatFrame(label[::-1].copy(), z[::-1].copy(), part[::-1].copy())
 
-    def render_tiles(self, tiles: list[Tile], T_w2c: np.ndarray, atlas_width: int = 2048) -> list[np.ndarray]:
+    def render_tiles(self, tiles: list[Tile], T_w2c: np.ndarray, atlas_size: int = 2048) -> list[np.ndarray]:
         """Each tile's draw alone in its own window: a list of (height, width) float32 Z images
         (metres, 0 outside the silhouette), in the order of ``tiles``.
 
-        Tiles are packed in rows (shelves) of an atlas at most ``atlas_width`` wide (wider when a
-        tile is); atlases taller than the GL limit are split into several passes.
+        Tiles are packed in rows (shelves) of atlas pages about ``atlas_size`` pixels square
+        (larger when a tile is); tiles that do not fit go to further pages, one pass each. The page
+        size bounds the framebuffer's memory (16 bytes a pixel: 64 MiB at 2048).
         """
         out: list[np.ndarray | None] = [None] * len(tiles)
         todo = [i for i, t in enumerate(tiles) if t.width > 0 and t.height > 0]
@@ -192,15 +193,16 @@ class FlatRasterizer:
                 out[i] = np.zeros((max(t.height, 0), max(t.width, 0)), np.float32)
             elif t.width > self.max_size or t.height > self.max_size:
                 raise ValueError(f"amodal window {t.width}x{t.height} exceeds the GL limit {self.max_size}")
-        aw = min(self.max_size, max([atlas_width] + [tiles[i].width for i in todo]))
+        aw = min(self.max_size, max([atlas_size] + [tiles[i].width for i in todo]))
+        max_h = min(self.max_size, max([atlas_size] + [tiles[i].height for i in todo]))
         while todo:
-            # shelf packing, in tile order, until the atlas reaches the GL height limit
+            # shelf packing, in tile order, until the page is full (the first tile always fits)
             placed, x, y, shelf_h = [], 0, 0, 0
             for i in todo:
                 t = tiles[i]
                 if x + t.width > aw:
                     x, y, shelf_h = 0, y + shelf_h, 0
-                if y + t.height > self.max_size:
+                if y + t.height > max_h:
                     break
                 placed.append((i, x, y))
                 x += t.width

@@ -55,8 +55,10 @@ class ShardRunner:
         # model, pose library); worker processes build their own
         self.ctx = ctx if ctx is not None else JobContext.build(cfg, base_dir)
         self.out = Path(out)
-        # znear 5 cm: the 24-bit depth buffer then resolves < 0.1 mm (BOP's depth step) to ~9 m.
-        self.renderer = Renderer(cfg.camera.width, cfg.camera.height, znear=0.05, shadows=cfg.lights.shadows)
+        # znear 5 cm: the colour pass's 24-bit depth buffer then separates surfaces < 0.1 mm
+        # apart (BOP's depth step) to ~9 m (labels and depth have their own float depth buffer).
+        self.renderer = Renderer(cfg.camera.width, cfg.camera.height, znear=0.05, shadows=cfg.lights.shadows,
+                                 msaa=cfg.camera.msaa)
         self._pool = ThreadPoolExecutor(max_workers=1) if overlap else None
         self._pending: tuple[ShardPlan, Future] | None = None
 

@@ -104,8 +104,8 @@ def load_depth(path: str | Path, depth_scale: float) -> np.ndarray:
 
 def save_mask(path: str | Path, mask: np.ndarray, *, compress_level: int = 1) -> None:
     """Write a boolean (H, W) mask as an 8-bit PNG, 255 inside and 0 outside (BOP)."""
-    save_png(path, np.where(np.asarray(mask) != 0, 255, 0).astype(np.uint8),
-             compress_level=compress_level)
+    inside = np.ascontiguousarray(np.asarray(mask) != 0)
+    save_png(path, inside.view(np.uint8) * np.uint8(255), compress_level=compress_level)
 
 
 def load_mask(path: str | Path) -> np.ndarray:
