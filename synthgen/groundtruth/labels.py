@@ -164,16 +164,22 @@ class Silhouette:
         """Silhouette pixels on the whole canvas (BOP ``px_count_all``)."""
         return int(np.count_nonzero(self.window_depth > 0))
 
-    def crop(self, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-        """The silhouette mask and own depth over the image (H, W)."""
-        depth = np.zeros((height, width), np.float32)
+    def in_image(self, width: int, height: int) -> tuple[tuple[slice, slice], np.ndarray]:
+        """The part of the window inside a ``width`` x ``height`` image: ``(rows, cols)`` slices
+        of the image and the own depth over them (empty slices when the window misses it)."""
         x0 = self.window_origin[0] - self.off_x   # window origin in image pixels
         y0 = self.window_origin[1] - self.off_y
         h, w = self.window_depth.shape
-        ix0, iy0 = max(x0, 0), max(y0, 0)
-        ix1, iy1 = min(x0 + w, width), min(y0 + h, height)
-        if ix1 > ix0 and iy1 > iy0:
-            depth[iy0:iy1, ix0:ix1] = self.window_depth[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
+        ix0, iy0 = min(max(x0, 0), width), min(max(y0, 0), height)
+        ix1, iy1 = max(min(x0 + w, width), ix0), max(min(y0 + h, height), iy0)
+        sub = self.window_depth[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
+        return (slice(iy0, iy1), slice(ix0, ix1)), sub
+
+    def crop(self, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+        """The silhouette mask and own depth over the image (H, W)."""
+        depth = np.zeros((height, width), np.float32)
+        win, sub = self.in_image(width, height)
+        depth[win] = sub
         return depth > 0, depth
 
     def bbox_unclipped(self) -> list[int]:
@@ -185,26 +191,43 @@ class Silhouette:
                 b[2], b[3]]
 
 
+def _visible_in_window(sil: Silhouette, scene_depth: np.ndarray, K: np.ndarray, delta: float):
+    """BOP bop19 visibility over the silhouette's in-image window: ``(window slices, own mask,
+    visible mask)``, the masks of the window's shape. Distances along each pixel-centre ray."""
+    h, w = scene_depth.shape
+    win, own_depth = sil.in_image(w, h)
+    own_mask = own_depth > 0
+    rows, cols = np.nonzero(own_mask)
+    # Z-depth -> distance along the ray through the pixel centre: the same factor for both
+    u = (cols + win[1].start - K[0, 2]) / K[0, 0]
+    v = (rows + win[0].start - K[1, 2]) / K[1, 1]
+    scale = np.sqrt(1.0 + u * u + v * v)
+    z_scene = scene_depth[win][rows, cols].astype(np.float64)
+    z_model = own_depth[rows, cols].astype(np.float64)
+    ok = (z_model > 0) & (((z_model - z_scene) * scale <= delta) | (z_scene == 0))
+    vis = np.zeros(own_mask.shape, dtype=bool)
+    vis[rows[ok], cols[ok]] = True
+    return win, own_mask, vis
+
+
 def visible_mask(sil: Silhouette, scene_depth: np.ndarray, K: np.ndarray, delta: float) -> np.ndarray:
     """BOP bop19 visibility of one instance's in-image silhouette pixels: distances along each
     pixel-centre ray, computed only on the silhouette's pixels (a few percent of the image)."""
-    h, w = scene_depth.shape
-    own_mask, own_depth = sil.crop(w, h)
-    rows, cols = np.nonzero(own_mask)
-    # Z-depth -> distance along the ray through the pixel centre: the same factor for both
-    u = (cols - K[0, 2]) / K[0, 0]
-    v = (rows - K[1, 2]) / K[1, 1]
-    scale = np.sqrt(1.0 + u * u + v * v)
-    z_scene = scene_depth[rows, cols].astype(np.float64)
-    z_model = own_depth[rows, cols].astype(np.float64)
-    ok = (z_model > 0) & (((z_model - z_scene) * scale <= delta) | (z_scene == 0))
-    out = np.zeros((h, w), dtype=bool)
-    out[rows[ok], cols[ok]] = True
+    win, _, vis = _visible_in_window(sil, scene_depth, K, delta)
+    out = np.zeros(scene_depth.shape, dtype=bool)
+    out[win] = vis
     return out
 
 
 def _valid(scene_depth: np.ndarray, depth_valid: np.ndarray | None) -> np.ndarray:
     return scene_depth > 0 if depth_valid is None else depth_valid
+
+
+def _shift_box(box: list[int], win: tuple[slice, slice]) -> list[int]:
+    """A BOP box of a window's mask in image coordinates (empty boxes stay empty)."""
+    if box[2] < 0:
+        return box
+    return [box[0] + win[1].start, box[1] + win[0].start, box[2], box[3]]
 
 
 def object_gt(gt_id: int, obj_id: int, name: str, T_m2w: np.ndarray, T_w2c: np.ndarray,
@@ -215,18 +238,22 @@ def object_gt(gt_id: int, obj_id: int, name: str, T_m2w: np.ndarray, T_w2c: np.n
     Visibility uses the clean rendered depth ``scene_depth`` (exact labels); ``px_count_valid``
     counts silhouette pixels where the *sensor* measured a depth (``depth_valid``, the written
     depth image's non-zero pixels, as bop_toolkit reads it; default: where ``scene_depth`` > 0).
+    Everything is computed over the silhouette's window; only the two output masks are image-sized.
     """
     T_m2c = T_w2c @ T_m2w
-    h, w = scene_depth.shape
-    mask_in, _ = sil.crop(w, h)
-    vis = visible_mask(sil, scene_depth, K, visib_delta)
+    win, own, vis = _visible_in_window(sil, scene_depth, K, visib_delta)
+    valid = depth_valid[win] if depth_valid is not None else scene_depth[win] > 0
+    mask_in = np.zeros(scene_depth.shape, dtype=bool)
+    mask_in[win] = own
+    vis_full = np.zeros(scene_depth.shape, dtype=bool)
+    vis_full[win] = vis
     px_all = sil.px_count
-    px_visib = int(vis.sum())
+    px_visib = int(np.count_nonzero(vis))
     return ObjectGT(
         gt_id=gt_id, obj_id=obj_id, name=name, R_m2c=T_m2c[:3, :3].copy(), t_m2c=T_m2c[:3, 3].copy(),
-        mask_visib=vis, mask=mask_in.copy(),
-        bbox_obj=sil.bbox_unclipped(), bbox_visib=bbox_from_mask(vis),
-        px_count_all=px_all, px_count_valid=int((mask_in & _valid(scene_depth, depth_valid)).sum()),
+        mask_visib=vis_full, mask=mask_in,
+        bbox_obj=sil.bbox_unclipped(), bbox_visib=_shift_box(bbox_from_mask(vis), win),
+        px_count_all=px_all, px_count_valid=int(np.count_nonzero(own & valid)),
         px_count_visib=px_visib, visib_fract=(px_visib / px_all) if px_all > 0 else 0.0)
 
 

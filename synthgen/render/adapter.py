@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import MutableSet
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -290,6 +291,7 @@ class Renderer:
         self._make_current()
         self._flat.clear_meshes()
         pr_scene = pr.Scene(bg_color=(*self.bg_color, 1.0), ambient_light=np.asarray(scene.ambient, float))
+        _order_node_sets(pr_scene)
         posed: list = []
         flat: list = []
         flat_of_label: dict[int, int] = {}
@@ -486,6 +488,44 @@ class Renderer:
         lo = np.clip(np.floor(uv.min(axis=0)) - 1, 0, [wc, hc])
         hi = np.clip(np.ceil(uv.max(axis=0)) + 2, 0, [wc, hc])
         return int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1])
+
+
+class _InsertionOrderedSet(MutableSet):
+    """A set that iterates in insertion order (a dict's keys)."""
+
+    def __init__(self, items=()):
+        self._d = dict.fromkeys(items)
+
+    def __contains__(self, x) -> bool:
+        return x in self._d
+
+    def __iter__(self):
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def add(self, x) -> None:
+        self._d[x] = None
+
+    def discard(self, x) -> None:
+        self._d.pop(x, None)
+
+
+def _order_node_sets(pr_scene) -> None:
+    """Make an empty pyrender 0.1.45 Scene iterate its nodes in insertion order.
+
+    pyrender keeps nodes in plain sets, which iterate by object address: the order of draws
+    (``_sorted_mesh_nodes`` sorts by distance, stably, so equal distances -- people posed at the
+    origin, coplanar structures -- keep set order) and of lights in the shader's sums changed
+    between runs, and with them a few pixels where depths tie or a sum rounds differently. With
+    insertion order, the same scene gives the same bytes in every process."""
+    for name in ("_nodes", "_mesh_nodes", "_point_light_nodes", "_spot_light_nodes",
+                 "_directional_light_nodes", "_camera_nodes"):
+        current = getattr(pr_scene, name)
+        if len(current):
+            raise RuntimeError(f"pyrender Scene.{name} must be empty here")
+        setattr(pr_scene, name, _InsertionOrderedSet())
 
 
 def _set_colour_samples(offscreen, samples: int) -> None:
