@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export PYOPENGL_PLATFORM ?= egl
 export PYGLET_HEADLESS := 1
 
-.PHONY: venv demo test clean
+.PHONY: venv demo test bench clean
 
 venv: $(STAMP)
 
@@ -29,5 +29,18 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# Throughput benchmark with the Blender Cycles baseline (benchmarks/RESULTS.md). bpy lives in its
+# own venv (.bench, the `bench` extra's pin): make test never installs it.
+BENCH := .bench
+$(BENCH)/.installed:
+	$(PYTHON) -m venv $(BENCH)
+	$(BENCH)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH)/bin/python -m pip install --quiet "bpy==4.2.0" numpy
+	touch $(BENCH)/.installed
+
+bench: $(STAMP) $(BENCH)/.installed
+	$(PY) benchmarks/stages.py
+	$(PY) benchmarks/run.py --frames 96 --workers 1 2 --blender-python $(BENCH)/bin/python
+
 clean:
-	rm -rf $(VENV) output .pytest_cache
+	rm -rf $(VENV) $(BENCH) output .pytest_cache

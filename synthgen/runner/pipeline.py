@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import platform
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,33 @@ from .plan import ShardPlan, plan_shards
 
 # BOP's visibility tolerance (bop_toolkit's default delta), metres.
 VISIB_DELTA = 0.015
+
+
+class StageTimes:
+    """Wall seconds spent per pipeline stage, summed over calls (``benchmarks/stages.py``).
+
+    Use as ``with times("render"): ...``; :data:`NO_TIMES` records nothing."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t0
+
+
+class _NoTimes(StageTimes):
+    @contextmanager
+    def __call__(self, stage: str):
+        yield
+
+
+#: The default of ``times`` arguments: measures nothing.
+NO_TIMES: StageTimes = _NoTimes()
 
 
 @dataclass
@@ -139,8 +167,10 @@ def build_scene(ctx: JobContext, shard: ShardPlan) -> Scene:
                         make_place_fn(ctx.cfg), rng, holdables=ctx.holdables, pose_fn=ctx.pose_source)
 
 
-def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan) -> list[FrameRecord]:
-    """Render every camera of ``scene`` and derive its ground truth."""
+def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan,
+                    times: StageTimes = NO_TIMES) -> list[FrameRecord]:
+    """Render every camera of ``scene`` and derive its ground truth (``times``: where the time
+    goes, by stage: render, amodal, sensor, ground_truth)."""
     from ..render import object_label, person_label
 
     cfg = ctx.cfg
@@ -156,30 +186,34 @@ def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan) -
         # the writer's JPEG is the compression: do not compress twice
         rgb_noise = dataclasses.replace(rgb_noise, jpeg_quality=0)
     for view, cam in enumerate(scene.cameras):
-        out = renderer.render(scene, cam)
+        with times("render"):
+            out = renderer.render(scene, cam)
         # which body part each person pixel shows: the keypoint visibility rule needs it
         parts = out.parts if scene.persons else None
         depth_gt = out.depth
-        amodal = renderer.render_amodal(scene, cam, obj_labels + per_labels, canvas_scale=3)
+        with times("amodal"):
+            amodal = renderer.render_amodal(scene, cam, obj_labels + per_labels, canvas_scale=3)
         sils = {lab: Silhouette(a.window_depth, a.window_origin, off_x=a.offset[0], off_y=a.offset[1])
                 for lab, a in amodal.items()}
         # the sensor's view of the clean render, from this frame's own generator (seed, scene, view)
-        rgb_sensor, depth_sensor = apply_sensor(out.rgb, depth_gt, cam.K, cfg.sensor,
-                                                sensor_rng(cfg.seed, shard.scene_index, view),
-                                                rgb_noise=rgb_noise)
-        valid = depth_sensor > 0    # px_count_valid: where the sensor measured a depth
-        objects = []
-        for gt_id, (k, label) in enumerate(zip(labelled, obj_labels)):
-            o = scene.objects[k]
-            objects.append(object_gt(gt_id, o.obj_id, o.name, o.pose_world, cam.T_w2c, cam.K, sils[label],
-                                     depth_gt, VISIB_DELTA, depth_valid=valid))
-        gt_of = {k: gt_id for gt_id, k in enumerate(labelled)}
-        persons = []
-        for j, p in enumerate(scene.persons):
-            g = person_gt(p, cam.T_w2c, cam.K, sils[per_labels[j]], out.seg == per_labels[j], depth_gt,
-                          person_ext[j], part_map=parts, depth_valid=valid)
-            g.held_object_gt_ids = [gt_of[k] for k in p.held_objects if k in gt_of]
-            persons.append(g)
+        with times("sensor"):
+            rgb_sensor, depth_sensor = apply_sensor(out.rgb, depth_gt, cam.K, cfg.sensor,
+                                                    sensor_rng(cfg.seed, shard.scene_index, view),
+                                                    rgb_noise=rgb_noise)
+        with times("ground_truth"):
+            valid = depth_sensor > 0    # px_count_valid: where the sensor measured a depth
+            objects = []
+            for gt_id, (k, label) in enumerate(zip(labelled, obj_labels)):
+                o = scene.objects[k]
+                objects.append(object_gt(gt_id, o.obj_id, o.name, o.pose_world, cam.T_w2c, cam.K, sils[label],
+                                         depth_gt, VISIB_DELTA, depth_valid=valid))
+            gt_of = {k: gt_id for gt_id, k in enumerate(labelled)}
+            persons = []
+            for j, p in enumerate(scene.persons):
+                g = person_gt(p, cam.T_w2c, cam.K, sils[per_labels[j]], out.seg == per_labels[j], depth_gt,
+                              person_ext[j], part_map=parts, depth_valid=valid)
+                g.held_object_gt_ids = [gt_of[k] for k in p.held_objects if k in gt_of]
+                persons.append(g)
         frames.append(FrameRecord(
             split=cfg.output.split, scene_id=scene.scene_id, im_id=view, view_id=cam.view_id,
             frame_id=shard.first_frame + view, seed=cfg.seed, width=cam.width, height=cam.height,
