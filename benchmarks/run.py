@@ -2,6 +2,7 @@
 Cycles peer baseline on the same geometry, measured in the same run.
 
     .venv/bin/python benchmarks/run.py [--frames 48] [--workers 1 2] [--sensor kinect_v1]
+                                       [--set camera.msaa=1 ...]
                                        [--blender-python .bench/bin/python] [--blender-frames 2]
 
 For each worker count it renders the kitchen (1 person, >= 15 objects, all ground truth, the
@@ -37,10 +38,11 @@ _WRAPPER = (
 )
 
 
-def run_synthgen(frames: int, workers: int, width: int, height: int, sensor: str, out: Path) -> dict:
+def run_synthgen(frames: int, workers: int, width: int, height: int, sensor: str, out: Path,
+                 overrides: tuple[str, ...] = ()) -> dict:
     cmd = [sys.executable, "-c", _WRAPPER, sys.executable, "-m", "synthgen", "render", str(SCENE),
            f"frames={frames}", f"camera.width={width}", f"camera.height={height}", f"sensor={sensor}",
-           "-o", str(out), "--overwrite", "--quiet", "--workers", str(workers)]
+           *overrides, "-o", str(out), "--overwrite", "--quiet", "--workers", str(workers)]
     r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     line = [x for x in r.stdout.splitlines() if x.startswith("RESULT")]
     if not line or line[0].split()[1] != "0":
@@ -108,14 +110,18 @@ def main() -> None:
     ap.add_argument("--blender-python", default=None, help="a Python with bpy for the Cycles baseline")
     ap.add_argument("--blender-frames", type=int, default=2)
     ap.add_argument("--samples", type=int, default=64)
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra config override for synthgen, e.g. --set camera.msaa=1 (repeatable)")
     args = ap.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for w in args.workers:
-            res = run_synthgen(args.frames, w, args.width, args.height, args.sensor, Path(tmp) / f"w{w}")
+            res = run_synthgen(args.frames, w, args.width, args.height, args.sensor, Path(tmp) / f"w{w}",
+                               tuple(args.overrides))
             results.append(res)
-            print(f"synthgen kitchen {args.width}x{args.height} sensor={args.sensor} workers={w}: "
+            extra = "".join(f" {o}" for o in args.overrides)
+            print(f"synthgen kitchen {args.width}x{args.height} sensor={args.sensor}{extra} workers={w}: "
                   f"{res['frames']} frames in {res['seconds']:.1f} s = {res['fps']:.2f} frames/s end to end, "
                   f"peak RSS {res['peak_rss_mb']:.0f} MB per process ({res['renderer']})")
         if args.blender_python:

@@ -427,6 +427,8 @@ class _Placer:
             return None
         R, lo, hi, h, xr, yr = fits
         on_sup = [(box, j) for box, j, tgt in occupied if tgt == k]
+        # all occupied boxes at once: (n, 2, 3) min/max corners
+        oboxes = np.stack([obox for obox, _j, _tgt in occupied]) if occupied else np.zeros((0, 2, 3))
         poses = []
         for _ in range(prm.spawn_attempts):
             if prm.stacking and on_sup and rng.random() < prm.stack_probability:
@@ -443,16 +445,14 @@ class _Placer:
             t_local = np.array([x, y, gap - lo[2]])
             t = sup.origin + sup.R @ t_local
             box = _aabb(points @ R.T + t)
-            blocked = False
             z_low = box[0, 2]
-            for obox, _j, _tgt in occupied:
-                if _overlap(box, obox, slice(0, 2), pad=0.002):
-                    if not prm.stacking:
-                        blocked = True
-                        break
-                    z_low = max(z_low, obox[1, 2] + gap)
-            if blocked:
-                continue
+            # footprints (x, y) overlapping this spawn's, as _overlap(box, obox, xy, pad=0.002)
+            under = np.all(box[0, :2] - 0.002 < oboxes[:, 1, :2], axis=1) & \
+                np.all(oboxes[:, 0, :2] - 0.002 < box[1, :2], axis=1)
+            if under.any():
+                if not prm.stacking:
+                    continue
+                z_low = max(z_low, float((oboxes[under, 1, 2] + gap).max()))
             t[2] += z_low - box[0, 2]
             if z_low + h > sup.z + clearance - 0.0005:
                 continue
