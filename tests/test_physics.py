@@ -263,3 +263,26 @@ def test_vhacd_over_its_time_limit_falls_back_to_the_hull_and_remembers(tmp_path
     assert vhacd_decomposition(cup, tmp_path, timeout_s=0.01) is None
     assert [f.suffix for f in tmp_path.glob("vhacd-*")] == [".hull"]
     assert vhacd_decomposition(cup, tmp_path) is None   # remembered: no second attempt
+
+
+def test_simplified_collision_hull_stays_within_its_tolerance():
+    """Every vertex of the exact hull lies at most ``tolerance`` outside the simplified hull, and
+    the simplified hull is a real reduction for round meshes (the sphere has 642 hull vertices)."""
+    from scipy.spatial import ConvexHull
+
+    from synthgen.assets.library import resolve_asset
+    from synthgen.physics.shapes import convex_hull, simplified_hull_points
+
+    for name in ("sphere", "bowl", "mug", "box"):
+        hull = convex_hull(resolve_asset(f"builtin:{name}", 1).mesh)
+        for tol in (0.0005, 0.002):
+            pts = simplified_hull_points(hull.points, tol)
+            assert len(pts) <= len(hull.points)
+            # a subset of the exact hull's vertices, so never outside the exact hull
+            assert (np.abs(pts[:, None, :] - hull.points[None]).sum(axis=2).min(axis=1) == 0).all()
+            eq = ConvexHull(pts).equations              # unit normals: n . x + d = signed distance
+            outside = (hull.points @ eq[:, :3].T + eq[:, 3]).max(axis=1)
+            assert outside.max() <= tol + 1e-9, (name, tol, outside.max())
+        if name == "sphere":
+            assert len(simplified_hull_points(hull.points, 0.0005)) < 0.6 * len(hull.points)
+    np.testing.assert_array_equal(simplified_hull_points(hull.points, 0.0), hull.points)

@@ -27,7 +27,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..scene.description import MeshData
-from .shapes import HullInfo, convex_hull, is_convex_mesh, vhacd_decomposition
+from .shapes import HullInfo, convex_hull, is_convex_mesh, simplified_hull_points, vhacd_decomposition
 
 
 @dataclass
@@ -80,7 +80,8 @@ class Simulator:
                  concave: str = "hull", cache_dir: str | None = None, concavity_threshold: float = 0.25,
                  vhacd_resolution: int = 100_000, vhacd_timeout: float = 30.0, lateral_friction: float = 0.6,
                  rolling_friction: float = 0.002, spinning_friction: float = 0.002,
-                 restitution: float = 0.05, linear_damping: float = 0.04, angular_damping: float = 0.04):
+                 restitution: float = 0.05, linear_damping: float = 0.04, angular_damping: float = 0.04,
+                 hull_tolerance: float = 0.0):
         import pybullet as p
 
         if concave not in ("hull", "vhacd"):
@@ -98,6 +99,7 @@ class Simulator:
         self._concavity_threshold = float(concavity_threshold)
         self._vhacd_resolution = int(vhacd_resolution)
         self._vhacd_timeout = float(vhacd_timeout)
+        self._hull_tolerance = float(hull_tolerance)
         self._dyn_params = dict(lateralFriction=lateral_friction, rollingFriction=rolling_friction,
                                 spinningFriction=spinning_friction, restitution=restitution,
                                 linearDamping=linear_damping, angularDamping=angular_damping)
@@ -147,7 +149,8 @@ class Simulator:
             shape = p.createCollisionShape(p.GEOM_MESH, fileName=str(obj), collisionFramePosition=(-hull.com).tolist(),
                                            physicsClientId=cid)
         else:
-            shape = p.createCollisionShape(p.GEOM_MESH, vertices=(hull.points - hull.com).tolist(),
+            points = simplified_hull_points(hull.points, self._hull_tolerance)
+            shape = p.createCollisionShape(p.GEOM_MESH, vertices=(points - hull.com).tolist(),
                                            physicsClientId=cid)
         if shape < 0:
             raise RuntimeError("pybullet could not create a collision shape for a dynamic mesh")

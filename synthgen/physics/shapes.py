@@ -73,6 +73,23 @@ def convex_hull(mesh: MeshData) -> HullInfo:
                     concavity=concavity)
 
 
+def simplified_hull_points(points: np.ndarray, tolerance: float) -> np.ndarray:
+    """A subset of convex-hull vertices ``points`` (K, 3) whose hull lies within ``tolerance``
+    metres of theirs: Qhull's ``Wn`` option leaves out points less than n above a facet. A
+    collision hull with fewer vertices makes every contact query cheaper (pybullet's support
+    mapping and contact clipping walk all hull vertices); ``tolerance`` 0 returns ``points``."""
+    pts = np.asarray(points, dtype=np.float64)
+    if tolerance <= 0 or len(pts) <= 8:
+        return pts
+    from scipy.spatial import ConvexHull, QhullError
+
+    try:
+        hull = ConvexHull(pts, qhull_options=f"W{float(tolerance):.9g}")
+    except (QhullError, ValueError):
+        return pts
+    return pts[np.sort(hull.vertices)]
+
+
 def is_convex_mesh(mesh: MeshData) -> bool:
     """True for a watertight convex mesh (a room box): its hull is exact."""
     import trimesh
