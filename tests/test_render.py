@@ -392,6 +392,32 @@ def test_material_colour_and_lights_reach_the_image(renderer):
     assert (lit.rgb[~inside] == 0).all()  # black background (bg_color default)
 
 
+def test_lights_bound_once_per_program_give_pyrenders_pixels():
+    """The per-frame light binding cache changes no pixel: two programs (plain and vertex-coloured),
+    three kinds of light, a light moved between frames; compared with pyrender's own binding."""
+    plain = _obj(_box((0.3, 0.3, 0.1)), _pose([-0.1, 0.0, 1.0], [0.3, 0.2, 0.0]), color=(0.7, 0.6, 0.5, 1.0))
+    tm = trimesh.creation.icosphere(subdivisions=2, radius=0.08)
+    colours = np.tile([[200, 40, 40, 255]], (len(tm.vertices), 1)).astype(np.uint8)
+    painted = ObjectInstance(obj_id=2, name="ball", mesh=MeshData(np.asarray(tm.vertices), np.asarray(tm.faces),
+                                                                  vertex_colors=colours),
+                             pose_world=_place(_pose([0.15, 0.05, 0.9])), material=Material())
+    lights = [Light(kind=k, color=(1.0, 0.9, 0.8), intensity=i, pose_world=_place(_pose(t, rv)))
+              for k, i, t, rv in (("point", 3.0, [0.3, -0.3, 0.5], [0, 0, 0]),
+                                  ("spot", 6.0, [0.0, 0.0, 0.2], [np.pi, 0, 0]),
+                                  ("directional", 2.0, [0, 0, 0], [np.pi, 0.3, 0]))]
+    scene = _scene([plain, painted], lights=lights, ambient=(0.1, 0.1, 0.1))
+    with Renderer(W, H) as cached, Renderer(W, H) as plain_r:
+        inner = plain_r._offscreen._renderer
+        inner._bind_lighting = type(inner)._bind_lighting.__get__(inner)
+        inner._forward_pass = type(inner)._forward_pass.__get__(inner)
+        first = cached.render(scene, _camera()).rgb
+        np.testing.assert_array_equal(first, plain_r.render(scene, _camera()).rgb)
+        lights[0].pose_world = _place(_pose([-0.4, 0.2, 0.6]))
+        moved = cached.render(scene, _camera()).rgb
+        assert np.abs(moved.astype(int) - first).max() > 10     # the moved light is seen
+        np.testing.assert_array_equal(moved, plain_r.render(scene, _camera()).rgb)
+
+
 def test_other_contexts_coming_and_going_leave_a_renderer_working(renderer):
     """pyrender's own teardown terminates the EGL display that all contexts share; ours must not."""
     scene = _scene([_obj(_box((0.2, 0.2, 0.2)), _pose([0.0, 0.0, 1.0]))])

@@ -228,6 +228,7 @@ class Renderer:
         self._pr = import_pyrender()
         self._offscreen = create_offscreen_renderer(self.width, self.height)
         _set_colour_samples(self._offscreen, self.msaa)
+        _bind_lights_once_per_program(self._offscreen)
         self._camera_cls = _make_camera_class(self._pr)
         self._prepared: _Prepared | None = None
         self._flat: FlatRasterizer | None = None
@@ -526,6 +527,45 @@ def _order_node_sets(pr_scene) -> None:
         if len(current):
             raise RuntimeError(f"pyrender Scene.{name} must be empty here")
         setattr(pr_scene, name, _InsertionOrderedSet())
+
+
+def _bind_lights_once_per_program(offscreen) -> None:
+    """Bind the lights' uniforms once per shader program and frame instead of once per primitive.
+
+    pyrender 0.1.45 re-sends every light uniform (~20 calls for 4 lights) before each primitive,
+    although a program's uniforms keep their values until changed: with ~55 primitives that is
+    the largest part of its per-frame Python cost, which on a GPU is most of the colour pass. The
+    values it sends depend on the primitive only when there are more lights than the shader takes
+    (then the nearest are chosen) and shadow maps are re-bound per primitive, so those frames go
+    through pyrender's own binding unchanged. Wraps this renderer instance's methods only."""
+    r = offscreen._renderer
+    base_bind, base_pass = r._bind_lighting, r._forward_pass
+    from pyrender.constants import RenderFlags
+
+    shadow_flags = RenderFlags.SHADOWS_DIRECTIONAL | RenderFlags.SHADOWS_SPOT | RenderFlags.SHADOWS_POINT
+    bound: set[int] = set()     # id() of the programs whose lights this frame has bound
+    frame = {"cacheable": False}
+
+    def forward_pass(scene, flags, seg_node_map=None):
+        bound.clear()      # lights may have moved since the last frame
+        max_d, max_s, max_p = r._compute_max_n_lights(flags)
+        frame["cacheable"] = not (flags & shadow_flags) and len(scene.directional_light_nodes) <= max_d \
+            and len(scene.spot_light_nodes) <= max_s and len(scene.point_light_nodes) <= max_p
+        try:
+            return base_pass(scene, flags, seg_node_map=seg_node_map)
+        finally:
+            bound.clear()
+            frame["cacheable"] = False
+
+    def bind_lighting(scene, program, node, flags):
+        if frame["cacheable"]:
+            if id(program) in bound:
+                return
+            bound.add(id(program))
+        base_bind(scene, program, node, flags)
+
+    r._bind_lighting = bind_lighting
+    r._forward_pass = forward_pass
 
 
 def _set_colour_samples(offscreen, samples: int) -> None:
