@@ -299,7 +299,7 @@ def test_amodal_of_half_hidden_object_equals_its_unoccluded_render(renderer):
     assert not (visible & ~amodal.mask).any()
     np.testing.assert_array_equal(amodal.mask, alone.seg == object_label(0))
     np.testing.assert_array_equal(amodal.image_mask(), amodal.mask)
-    # Same surface, rasterized through a different viewport: equal up to 24-bit depth steps.
+    # Same surface, rasterized through a different viewport: equal up to float32 interpolation.
     np.testing.assert_allclose(amodal.depth, alone.depth, atol=1e-4)
     # Its own depth is behind the occluder's where hidden.
     hidden = amodal.mask & (out.seg == object_label(1))

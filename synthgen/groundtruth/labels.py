@@ -38,7 +38,7 @@ from .records import ObjectGT, PersonGT
 
 # --- keypoint visibility tolerances (metres, Z in the camera frame) ------------------------------
 # A landmark is a mesh vertex, so the surface at its pixel is the landmark itself up to the depth
-# change over half a pixel on a slanted surface and the 24-bit depth step (< 0.1 mm): 2 cm.
+# change over half a pixel on a slanted surface (the label pass interpolates exact Z): 2 cm.
 LANDMARK_TOL = 0.02
 # The surface seen at a joint's pixel may lie slightly *behind* the joint: where the ray grazes the
 # limb near its silhouette, or where a coarse mesh lets a joint sit at the skin (mannequin ankles
