@@ -8,7 +8,8 @@ a separate virtual environment is simplest):
 
 ``SCENE.npz`` is written by ``benchmarks/run.py`` (``export_scene``): world-space triangle meshes
 with base colours (procedural textures are not exported, so textured surfaces come out white:
-same geometry and cost, not the same look), the lights, and the cameras (OpenCV K and world->camera transforms). Prints one
+same geometry and cost, not the same look), the lights, and the cameras (OpenCV K and
+world->camera transforms). Prints one
 line ``blender_cycles frames=N seconds=S frames_per_s=F`` that ``run.py`` parses. It imports
 nothing from synthgen, so it runs in any environment with bpy.
 """

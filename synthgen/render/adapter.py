@@ -197,7 +197,13 @@ class Renderer:
     empty pixels in ``rgb``. ``shadows``: shadow maps for directional lights (slow on llvmpipe).
     ``spot_cone``: (inner, outer) cone half-angles in radians for spot lights. ``msaa``: samples
     per pixel of the colour pass (1 = no anti-aliasing, 2, 4 or 8; labels and depth are always
-    sampled once, at the pixel centre). Use as a context manager, or call :meth:`close` to release the GL context.
+    sampled once, at the pixel centre). Use as a context manager, or call :meth:`close` to
+    release the GL context.
+
+    The colour pass is pyrender 0.1.45's, adjusted on this renderer's instances only (pyrender is
+    pinned in pyproject.toml; check these when upgrading it): node sets iterated in insertion
+    order (:func:`_order_node_sets`), the multisample count (:func:`_set_colour_samples`) and
+    light uniforms bound once per program (:func:`_bind_lights_once_per_program`).
     Raises :class:`~synthgen.render.gl.GLUnavailableError` when no context can be made.
     """
 
