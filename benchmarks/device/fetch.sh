@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Prepare, on this (networked) machine, what a GPU benchmark on a bare device machine needs and
+# cannot download there: Python 3.12 wheels of synthgen's render-side dependencies (.whl/) and
+# the kitchen scenes, sampled and settled here with pybullet (.gpu_job/; pybullet has no cp312
+# wheel). Both are git-ignored and travel with `carry`. Then run benchmarks/device/run.sh there.
+#
+#   bash benchmarks/device/fetch.sh [SCENES=8]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+scenes="${1:-8}"
+py=.venv/bin/python
+rm -rf .whl && mkdir -p .whl
+plat=(--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64)
+# The device's Python (3.12) already has numpy, scipy, pillow, imageio, networkx, pyyaml, rich.
+# PyOpenGL: pyrender pins 3.1.0, whose glGenTextures fails under Python 3.12's ctypes; 3.1.10
+# renders the same pixels there (checked on llvmpipe), so the device gets it (--no-deps).
+for pkg in pyrender==0.1.45 PyOpenGL==3.1.10 trimesh==5.2.0 pyglet==2.1.19 freetype-py==2.5.1 \
+           omegaconf==2.4.0 pycocotools==2.0.11 six; do
+  $py -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+      "${plat[@]}" -d .whl "$pkg"
+done
+$py benchmarks/gpu_bench.py export .gpu_job --scenes "$scenes"
+du -sh .whl .gpu_job
