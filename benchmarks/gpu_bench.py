@@ -59,6 +59,14 @@ def _load(job_dir: Path) -> dict:
 
 
 def _worker(job_dir: str, out: str, worker: int, n_workers: int, n_shards: int, queue) -> None:
+    try:
+        queue.put(_work(job_dir, out, worker, n_workers, n_shards))
+    except BaseException as exc:  # noqa: BLE001 - reported by the parent, which must not wait forever
+        queue.put({"worker": worker, "frames": 0, "errors": [f"{type(exc).__name__}: {exc}"], "startup_s": 0.0,
+                   "busy_s": 0.0, "stages": {}})
+
+
+def _work(job_dir: str, out: str, worker: int, n_workers: int, n_shards: int) -> dict:
     from synthgen.runner.executors import ShardRunner
     from synthgen.runner.pipeline import JobContext, StageTimes, frames_of_scene
     from synthgen.runner.plan import ShardPlan
@@ -72,7 +80,9 @@ def _worker(job_dir: str, out: str, worker: int, n_workers: int, n_shards: int, 
         """A render worker whose scenes come from the job file instead of sampling + physics."""
 
         def _render(self, shard):
-            scene = copy.deepcopy(scenes[shard.scene_index % len(scenes)])   # a fresh scene object
+            # a new Scene object (so the renderer prepares it afresh) sharing the meshes, as real
+            # workers' scenes share their asset meshes
+            scene = copy.copy(scenes[shard.scene_index % len(scenes)])
             scene.scene_id = shard.scene_index
             with times("render_prepare"):
                 self.renderer.prepare(scene)
@@ -95,8 +105,28 @@ def _worker(job_dir: str, out: str, worker: int, n_workers: int, n_shards: int, 
         frames += o.frames if o.error is None else 0
         errors += [o.error] if o.error else []
     runner.close()
-    queue.put({"worker": worker, "frames": frames, "errors": errors, "startup_s": t_ready - t_start,
-               "busy_s": time.perf_counter() - t_ready, "stages": times.seconds})
+    return {"worker": worker, "frames": frames, "errors": errors, "startup_s": t_ready - t_start,
+            "busy_s": time.perf_counter() - t_ready, "stages": times.seconds}
+
+
+def _collect(queue, procs) -> list[dict]:
+    """One result per worker; a worker that died without one (a crash in GL, say) counts as
+    failed instead of blocking the run."""
+    import queue as queue_mod
+
+    results: list[dict] = []
+    while len(results) < len(procs):
+        try:
+            results.append(queue.get(timeout=2.0))
+        except queue_mod.Empty:
+            dead = [p for p in procs if p.exitcode not in (None, 0)]
+            if dead and all(p.exitcode is not None for p in procs):
+                results += [{"worker": -1, "frames": 0, "errors": [f"worker exited with code {p.exitcode}"],
+                             "startup_s": 0.0, "busy_s": 0.0, "stages": {}}
+                            for p in dead][:len(procs) - len(results)]
+    for p in procs:
+        p.join()
+    return results
 
 
 def run(job_dir: Path, workers: list[int], frames: int, out_root: Path) -> None:
@@ -122,14 +152,12 @@ def run(job_dir: Path, workers: list[int], frames: int, out_root: Path) -> None:
         procs = [ctx.Process(target=_worker, args=(str(job_dir), str(out), w, n, n_shards, queue)) for w in range(n)]
         for p in procs:
             p.start()
-        results = [queue.get() for _ in procs]
-        for p in procs:
-            p.join()
+        results = _collect(queue, procs)
         wall = time.perf_counter() - t0
         done = sum(r["frames"] for r in results)
         errors = [e for r in results for e in r["errors"]]
         startup = max(r["startup_s"] for r in results)
-        busy = max(r["busy_s"] for r in results)
+        busy = max(r["busy_s"] for r in results) or wall
         if done == 0:
             print(f"workers={n}: no frame rendered; first error: {errors[0] if errors else 'none reported'}")
             continue

@@ -392,6 +392,36 @@ def test_material_colour_and_lights_reach_the_image(renderer):
     assert (lit.rgb[~inside] == 0).all()  # black background (bg_color default)
 
 
+def test_a_failed_label_pass_leaves_the_next_colour_frame_intact(monkeypatch):
+    """An error inside the label or atlas pass (here: its read-back) must not leave the scissor
+    box or the label framebuffer bound: the next frame equals a fresh renderer's."""
+    a = _scene([_obj(_box((0.1, 0.1, 0.1)), _pose([0.1, 0.0, 1.0]))])
+    b = _scene([_obj(_box((0.3, 0.2, 0.1)), _pose([-0.1, 0.05, 0.9]), color=(0.2, 0.9, 0.3, 1.0))])
+    with Renderer(W, H) as r, Renderer(W, H) as fresh:
+        r.render(a, _camera())
+        monkeypatch.setattr(r._flat, "_read", lambda *args, **kw: (_ for _ in ()).throw(RuntimeError("boom")))
+        with pytest.raises(RuntimeError, match="boom"):
+            r.render_amodal(a, _camera(), [object_label(0)])
+        monkeypatch.undo()
+        after, ref = r.render(b, _camera()), fresh.render(b, _camera())
+    np.testing.assert_array_equal(after.rgb, ref.rgb)
+    np.testing.assert_array_equal(after.seg, ref.seg)
+
+
+def test_prepare_after_changing_a_mesh_uses_the_new_geometry():
+    """The shading-geometry cache is keyed by content: a mesh changed in place and re-prepared is
+    drawn with its new shape in colour as in labels (msaa=1: colour coverage == label coverage)."""
+    box = _obj(_box((0.1, 0.1, 0.1)), _pose([0.0, 0.0, 1.0]), color=(1.0, 1.0, 1.0, 1.0))
+    scene = _scene([box], ambient=(1.0, 1.0, 1.0))
+    with Renderer(W, H, msaa=1) as r:
+        small = r.render(scene, _camera())
+        box.mesh.vertices *= 2.0          # in place: same MeshData, same array object
+        r.prepare(scene)
+        big = r.render(scene, _camera())
+    assert (big.seg == 1).sum() > 3 * (small.seg == 1).sum()
+    np.testing.assert_array_equal(big.rgb.max(axis=2) > 0, big.seg == 1)
+
+
 def test_lights_bound_once_per_program_give_pyrenders_pixels():
     """The per-frame light binding cache changes no pixel: two programs (plain and vertex-coloured),
     three kinds of light, a light moved between frames; compared with pyrender's own binding."""

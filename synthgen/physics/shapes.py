@@ -75,19 +75,29 @@ def convex_hull(mesh: MeshData) -> HullInfo:
 
 def simplified_hull_points(points: np.ndarray, tolerance: float) -> np.ndarray:
     """A subset of convex-hull vertices ``points`` (K, 3) whose hull lies within ``tolerance``
-    metres of theirs: Qhull's ``Wn`` option leaves out points less than n above a facet. A
-    collision hull with fewer vertices makes every contact query cheaper (pybullet's support
-    mapping and contact clipping walk all hull vertices); ``tolerance`` 0 returns ``points``."""
+    metres of theirs: no input point is farther than ``tolerance`` outside it. A collision hull
+    with fewer vertices makes every contact query cheaper (pybullet's support mapping and contact
+    clipping walk all hull vertices). Qhull's ``Wn`` option proposes the subset; it does not
+    bound the error on flat shapes, so points still too far outside are added back until none
+    is. ``tolerance`` 0 returns ``points``."""
     pts = np.asarray(points, dtype=np.float64)
     if tolerance <= 0 or len(pts) <= 8:
         return pts
     from scipy.spatial import ConvexHull, QhullError
 
     try:
-        hull = ConvexHull(pts, qhull_options=f"W{float(tolerance):.9g}")
+        keep = np.zeros(len(pts), bool)
+        keep[ConvexHull(pts, qhull_options=f"W{float(tolerance):.9g}").vertices] = True
+        while True:
+            eq = ConvexHull(pts[keep]).equations            # unit normals: n . x + d = distance
+            outside = (pts @ eq[:, :3].T + eq[:, 3]).max(axis=1)
+            far = (outside > tolerance) & ~keep
+            if not far.any():
+                break
+            keep |= far
     except (QhullError, ValueError):
         return pts
-    return pts[np.sort(hull.vertices)]
+    return pts[keep]
 
 
 def is_convex_mesh(mesh: MeshData) -> bool:

@@ -27,6 +27,7 @@ rebuild. Only one scene is held at a time; preparing another frees the previous 
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import OrderedDict
 from collections.abc import MutableSet
@@ -238,7 +239,7 @@ class Renderer:
         self._camera_cls = _make_camera_class(self._pr)
         self._prepared: _Prepared | None = None
         self._flat: FlatRasterizer | None = None
-        self._geometry_cache: OrderedDict[tuple[int, bool], tuple[MeshData, _Geometry]] = OrderedDict()
+        self._geometry_cache: OrderedDict[tuple[bytes, bool], _Geometry] = OrderedDict()
         try:
             self._make_current()
             self._flat = FlatRasterizer(self.znear, self.zfar)
@@ -348,18 +349,18 @@ class Renderer:
         self._prepared = _Prepared(scene, pr_scene, camera, camera_node, posed, flat, flat_of_label)
 
     def _geometry(self, mesh: MeshData, textured: bool) -> _Geometry:
-        """Shading geometry of ``mesh``, cached across scenes: assets recur in every scene and
-        crease splitting is the slowest part of preparing one. The cache holds the MeshData
-        itself, so its id() cannot be reused while the entry lives; oldest entries go first.
-        No crease splitting for textured meshes: a UV-mapped mesh is already split where its
-        charts meet, and splitting would lose the UVs."""
-        key = (id(mesh), textured)
+        """Shading geometry of ``mesh``, cached across scenes by content: assets recur in every
+        scene and crease splitting is the slowest part of preparing one. The key is a hash of the
+        vertex, face and colour arrays, so a changed (or copied) mesh is never served stale
+        geometry; oldest entries go first. No crease splitting for textured meshes: a UV-mapped
+        mesh is already split where its charts meet, and splitting would lose the UVs."""
+        key = (_mesh_key(mesh), textured)
         hit = self._geometry_cache.get(key)
-        if hit is not None and hit[0] is mesh:
+        if hit is not None:
             self._geometry_cache.move_to_end(key)
-            return hit[1]
+            return hit
         geometry = _shading_geometry(mesh.vertices, mesh.faces, mesh.vertex_colors, not textured)
-        self._geometry_cache[key] = (mesh, geometry)
+        self._geometry_cache[key] = geometry
         while len(self._geometry_cache) > GEOMETRY_CACHE_SIZE:
             self._geometry_cache.popitem(last=False)
         return geometry
@@ -614,6 +615,19 @@ def _check_skin_joint(person) -> None:
                          f"{sj.shape} {sj.dtype}")
     if n and (sj.min() < 0 or sj.max() >= NUM_PARTS):
         raise ValueError(f"person {person.person_id}: skin_joint values must lie in 0..{NUM_PARTS - 1}")
+
+
+def _mesh_key(mesh: MeshData) -> bytes:
+    """Digest of a mesh's vertices, faces and vertex colours (shape, dtype and bytes)."""
+    h = hashlib.blake2b(digest_size=16)
+    for arr in (mesh.vertices, mesh.faces, mesh.vertex_colors):
+        if arr is None:
+            h.update(b"-")
+            continue
+        a = np.ascontiguousarray(arr)
+        h.update(f"{a.shape}{a.dtype.str}".encode())
+        h.update(a.tobytes())
+    return h.digest()
 
 
 def _material_key(m: Material) -> tuple:

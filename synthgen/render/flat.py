@@ -169,13 +169,15 @@ class FlatRasterizer:
         ``height`` pixels: labels, Z and parts of the front-most surfaces."""
         width, height = int(width), int(height)
         self._begin(width, height)
-        self._viewport(0, 0, width, height)
-        self._clear()
-        proj = self._proj(K, width, height)
-        for d in draws:
-            self._draw(d, T_w2c, proj)
-        label, z, part = self._read(0, 0, width, height, parts=True)
-        self._end()
+        try:   # whatever happens, leave no scissor or framebuffer behind for the colour pass
+            self._viewport(0, 0, width, height)
+            self._clear()
+            proj = self._proj(K, width, height)
+            for d in draws:
+                self._draw(d, T_w2c, proj)
+            label, z, part = self._read(0, 0, width, height, parts=True)
+        finally:
+            self._end()
         return FlatFrame(label[::-1].copy(), z[::-1].copy(), part[::-1].copy())
 
     def render_tiles(self, tiles: list[Tile], T_w2c: np.ndarray, atlas_size: int = 2048) -> list[np.ndarray]:
@@ -209,15 +211,17 @@ class FlatRasterizer:
                 shelf_h = max(shelf_h, t.height)
             ah = y + shelf_h
             self._begin(aw, ah)
-            self._viewport(0, 0, aw, ah)
-            self._clear()
-            for i, tx, ty in placed:
-                t = tiles[i]
-                # atlas rows are read back bottom-up and flipped: tile row ty (top-down) is GL y
-                self._viewport(tx, ah - ty - t.height, t.width, t.height)
-                self._draw(t.draw, T_w2c, self._proj(t.K, t.width, t.height))
-            _, z, _ = self._read(0, 0, aw, ah, parts=False)
-            self._end()
+            try:
+                self._viewport(0, 0, aw, ah)
+                self._clear()
+                for i, tx, ty in placed:
+                    t = tiles[i]
+                    # atlas rows are read back bottom-up and flipped: tile row ty (top-down) is GL y
+                    self._viewport(tx, ah - ty - t.height, t.width, t.height)
+                    self._draw(t.draw, T_w2c, self._proj(t.K, t.width, t.height))
+                _, z, _ = self._read(0, 0, aw, ah, parts=False)
+            finally:
+                self._end()
             z = z[::-1]
             for i, tx, ty in placed:
                 t = tiles[i]
