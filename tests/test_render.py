@@ -548,8 +548,17 @@ def test_gl_unavailable_error_is_one_line_and_pickles():
     assert type(back) is GLUnavailableError and str(back) == str(err) and back.platform == "egl"
 
 
-@pytest.mark.skipif(ctypes.util.find_library("OSMesa") is not None, reason="OSMesa is installed here")
-def test_missing_osmesa_gives_one_line_install_hint(tmp_path):
+def _osmesa_usable() -> bool:
+    from importlib.metadata import version
+
+    major_minor_patch = tuple(int(x) for x in version("PyOpenGL").split(".")[:3])
+    return ctypes.util.find_library("OSMesa") is not None and major_minor_patch >= (3, 1, 5)
+
+
+@pytest.mark.skipif(_osmesa_usable(), reason="OSMesa and a PyOpenGL that drives it are installed here")
+def test_unusable_osmesa_gives_one_line_install_hint(tmp_path):
+    """Without libOSMesa, or with it but pyrender's PyOpenGL 3.1.0 (no OSMesaCreateContextAttribs),
+    the error is one line that names both needs and the EGL alternative."""
     code = (
         "import sys\n"
         "from synthgen.render import Renderer, GLUnavailableError\n"
@@ -563,7 +572,8 @@ def test_missing_osmesa_gives_one_line_install_hint(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 3, proc.stderr
     msg = proc.stdout
-    assert "\n" not in msg and "osmesa" in msg and "libosmesa6" in msg
+    assert "\n" not in msg and "osmesa" in msg and "libosmesa6" in msg and "PyOpenGL >= 3.1.5" in msg
+    assert "SYNTHGEN_GL=egl" in msg
 
 
 def test_unusable_egl_device_gives_one_line_install_hint(monkeypatch):

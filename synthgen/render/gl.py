@@ -7,7 +7,8 @@ display unless ``$PYGLET_HEADLESS`` is set. So :func:`setup_gl_platform` must ru
 its lazy ``import pyrender``; nothing here runs at import time.
 
 ``$SYNTHGEN_GL`` chooses the platform: ``egl`` (default; Mesa llvmpipe on CPUs, the NVIDIA driver's
-EGL on GPUs; ``$EGL_DEVICE_ID`` picks the device, as pyrender reads it) or ``osmesa``.
+EGL on GPUs; ``$EGL_DEVICE_ID`` picks the device, as pyrender reads it) or ``osmesa`` (which also
+needs PyOpenGL >= 3.1.5, newer than pyrender 0.1.45's pin).
 """
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ SUPPORTED_PLATFORMS = ("egl", "osmesa")
 _INSTALL_HINT = {
     "egl": (
         "install EGL + Mesa (Debian/Ubuntu: apt-get install libegl1 libgl1-mesa-dri) for CPU "
-        "rendering with llvmpipe, or the NVIDIA driver's EGL library (libnvidia-gl) for a GPU, "
-        "or set SYNTHGEN_GL=osmesa"
+        "rendering with llvmpipe, or the NVIDIA driver's EGL library (libnvidia-gl) for a GPU"
     ),
+    # pyrender creates OSMesa contexts with OSMesaCreateContextAttribs, which PyOpenGL has from
+    # 3.1.5 on; pyrender 0.1.45 itself pins PyOpenGL 3.1.0 (see pyproject.toml).
     "osmesa": (
-        "install OSMesa (Debian/Ubuntu: apt-get install libosmesa6), "
+        "OSMesa needs the library (Debian/Ubuntu: apt-get install libosmesa6) and PyOpenGL >= 3.1.5 "
+        "(pyrender 0.1.45 pins 3.1.0, which lacks OSMesaCreateContextAttribs); "
         "or set SYNTHGEN_GL=egl (Debian/Ubuntu: apt-get install libegl1 libgl1-mesa-dri)"
     ),
 }
