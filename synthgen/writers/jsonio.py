@@ -35,8 +35,14 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
+        # Fast paths (same result): flat lists of ints or of finite floats, the bulk of a frame's
+        # keypoint rows and boxes, need no per-element conversion.
+        if all(type(v) is int for v in obj) or all(type(v) is float and math.isfinite(v) for v in obj):
+            return list(obj)
         return [to_jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
+        if obj.dtype.kind in "iu" or (obj.dtype.kind == "f" and np.isfinite(obj).all()):
+            return obj.tolist()       # Python ints / floats already, nested as the array
         return to_jsonable(obj.tolist())
     if isinstance(obj, (bool, np.bool_)):
         return bool(obj)
