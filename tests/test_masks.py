@@ -77,3 +77,24 @@ def test_rle_of_empty_mask_has_zero_area_and_box():
     rle = mask_to_rle(np.zeros((4, 5), dtype=bool))
     assert rle_area(rle) == 0
     assert rle_bbox(rle) == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_window_mask_is_the_full_mask_to_numpy_and_the_writers():
+    """A WindowMask keeps only the window of its pixels but reads as the full (H, W) mask:
+    np.asarray, sums, BOP boxes and COCO RLE equal those of the full array."""
+    from synthgen.groundtruth.masks import WindowMask, bbox_from_mask, mask_to_rle
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        full = np.zeros((37, 53), bool)
+        h, w = rng.integers(0, 12, size=2)
+        y, x = rng.integers(0, 37 - h), rng.integers(0, 53 - w)
+        full[y:y + h, x:x + w] = rng.random((h, w)) < 0.6
+        wm = WindowMask.from_full(full)
+        np.testing.assert_array_equal(np.asarray(wm), full)
+        assert wm.shape == full.shape and wm.sum() == full.sum() and wm.any() == full.any()
+        assert wm.window.size <= max(h * w, 0) or not full.any()
+        assert bbox_from_mask(wm) == bbox_from_mask(full)
+        assert mask_to_rle(wm) == mask_to_rle(full)
+    with pytest.raises(ValueError, match="does not fit"):
+        WindowMask(np.ones((5, 5), bool), (50, 0), (37, 53))

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..bodies.keypoints import (COCO17_FROM_SMPLX, NUM_SMPLX_EXTENDED, NUM_SMPLX_JOINTS,
                                 SMPLX_LANDMARK_NAMES, SMPLX_PARENTS, WHOLEBODY133_FROM_SMPLX)
-from .masks import bbox_from_mask
+from .masks import WindowMask, bbox_from_mask
 from .projection import inside_image, pixel_index, project, transform
 from .records import ObjectGT, PersonGT
 
@@ -243,15 +243,12 @@ def object_gt(gt_id: int, obj_id: int, name: str, T_m2w: np.ndarray, T_w2c: np.n
     T_m2c = T_w2c @ T_m2w
     win, own, vis = _visible_in_window(sil, scene_depth, K, visib_delta)
     valid = depth_valid[win] if depth_valid is not None else scene_depth[win] > 0
-    mask_in = np.zeros(scene_depth.shape, dtype=bool)
-    mask_in[win] = own
-    vis_full = np.zeros(scene_depth.shape, dtype=bool)
-    vis_full[win] = vis
+    origin = (win[1].start, win[0].start)
     px_all = sil.px_count
     px_visib = int(np.count_nonzero(vis))
     return ObjectGT(
         gt_id=gt_id, obj_id=obj_id, name=name, R_m2c=T_m2c[:3, :3].copy(), t_m2c=T_m2c[:3, 3].copy(),
-        mask_visib=vis_full, mask=mask_in,
+        mask_visib=WindowMask(vis, origin, scene_depth.shape), mask=WindowMask(own, origin, scene_depth.shape),
         bbox_obj=sil.bbox_unclipped(), bbox_visib=_shift_box(bbox_from_mask(vis), win),
         px_count_all=px_all, px_count_valid=int(np.count_nonzero(own & valid)),
         px_count_visib=px_visib, visib_fract=(px_visib / px_all) if px_all > 0 else 0.0)
@@ -338,7 +335,8 @@ def person_gt(person, T_w2c: np.ndarray, K: np.ndarray, sil: Silhouette, visible
     return PersonGT(
         person_id=person.person_id, body_model=person.body_model, gender=person.gender,
         smplx=person.smplx, joints_3d_cam=ext_cam[:NUM_SMPLX_JOINTS],
-        keypoints_coco17=coco, keypoints_wholebody133=wb, mask_visib=visible_region, mask=mask_in.copy(),
+        keypoints_coco17=coco, keypoints_wholebody133=wb, mask_visib=WindowMask.from_full(visible_region),
+        mask=WindowMask.from_full(mask_in),
         bbox_visib=bbox_from_mask(visible_region), bbox_amodal=sil.bbox_unclipped(),
         visib_fract=(px_visib / px_all) if px_all > 0 else 0.0,
         px_count_all=px_all, px_count_valid=int((mask_in & _valid(scene_depth, depth_valid)).sum()),

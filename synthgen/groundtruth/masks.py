@@ -20,11 +20,71 @@ from pycocotools import mask as mask_utils
 EMPTY_BOP_BOX: list[int] = [-1, -1, -1, -1]
 
 
+class WindowMask:
+    """An (H, W) boolean mask kept as the window that holds its pixels.
+
+    A frame's records hold two masks per instance; as full images that is ~25 MB per frame for a
+    cluttered 640x480 scene, and a shard holds all its frames until they are written. numpy sees
+    the full array (``np.asarray(m)``, ``np.testing``, any ufunc), built on demand; ``sum``,
+    ``any``, ``shape`` and ``window``/``origin`` need no full array. ``origin`` = (x0, y0) is the
+    image pixel of ``window[0, 0]``.
+    """
+
+    __slots__ = ("window", "origin", "shape")
+
+    def __init__(self, window: np.ndarray, origin: tuple[int, int], shape: tuple[int, int]):
+        self.window = np.asarray(window, dtype=bool)
+        self.origin = (int(origin[0]), int(origin[1]))
+        self.shape = (int(shape[0]), int(shape[1]))
+        x0, y0 = self.origin
+        h, w = self.window.shape
+        if not (0 <= x0 and 0 <= y0 and x0 + w <= self.shape[1] and y0 + h <= self.shape[0]):
+            raise ValueError(f"window {w}x{h} at {self.origin} does not fit an image of shape {self.shape}")
+
+    @classmethod
+    def from_full(cls, mask: np.ndarray) -> "WindowMask":
+        """The tightest window of a full (H, W) mask."""
+        m = np.asarray(mask, dtype=bool)
+        rows = np.flatnonzero(m.any(axis=1))
+        if rows.size == 0:
+            return cls(np.zeros((0, 0), bool), (0, 0), m.shape)
+        cols = np.flatnonzero(m.any(axis=0))
+        return cls(m[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], (cols[0], rows[0]), m.shape)
+
+    @property
+    def ndim(self) -> int:
+        return 2
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(bool)
+
+    def __array__(self, dtype=None, copy=None):
+        full = np.zeros(self.shape, dtype=bool)
+        x0, y0 = self.origin
+        h, w = self.window.shape
+        full[y0:y0 + h, x0:x0 + w] = self.window
+        return full if dtype is None else full.astype(dtype)
+
+    def sum(self) -> int:
+        return int(np.count_nonzero(self.window))
+
+    def any(self) -> bool:
+        return bool(self.window.any())
+
+    def __repr__(self) -> str:
+        h, w = self.window.shape
+        return f"WindowMask({self.sum()} px in {w}x{h} at {self.origin}, shape {self.shape})"
+
+
 def bbox_from_mask(mask: np.ndarray) -> list[int]:
     """BOP box ``[x, y, w, h]`` (pixels, ``w = x_max - x_min``) of the non-zero pixels of ``mask``.
 
     Returns ``[-1, -1, -1, -1]`` when the mask is empty.
     """
+    if isinstance(mask, WindowMask):
+        b = bbox_from_mask(mask.window)
+        return b if b[2] < 0 else [b[0] + mask.origin[0], b[1] + mask.origin[1], b[2], b[3]]
     m = np.asarray(mask)
     if m.ndim != 2:
         raise ValueError(f"mask must be 2-D (H, W), got shape {m.shape}")

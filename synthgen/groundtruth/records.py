@@ -3,8 +3,9 @@
 Units and frames: camera poses and 6-DoF labels in the OpenCV camera frame (x right, y down,
 z forward); translations here in **metres** (the BOP writer converts to millimetres); pixel
 coordinates follow OpenCV/BOP: integer (u, v) is the centre of pixel (column u, row v).
-Masks are boolean (H, W) arrays; boxes are [x, y, w, h] with w = x_max - x_min (BOP, no +1),
-[-1, -1, -1, -1] when empty.
+Masks are (H, W) boolean masks: numpy arrays, or :class:`~synthgen.groundtruth.masks.WindowMask`
+(what the ground-truth stage makes: the window holding the pixels; ``np.asarray`` gives the full
+array); boxes are [x, y, w, h] with w = x_max - x_min (BOP, no +1), [-1, -1, -1, -1] when empty.
 """
 from __future__ import annotations
 
