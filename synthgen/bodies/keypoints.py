@@ -65,6 +65,14 @@ WHOLEBODY133_NAMES: tuple[str, ...] = (
     COCO17_NAMES + _FEET + tuple(f"face_{i}" for i in range(68))
     + tuple(f"left_hand_{n}" for n in _HAND) + tuple(f"right_hand_{n}" for n in _HAND))
 
+#: COCO-WholeBody index ranges inside the 133 keypoints (half-open): part -> (start, end).
+WHOLEBODY133_PARTS: dict[str, tuple[int, int]] = {
+    "foot": (17, 23),
+    "face": (23, 91),
+    "lefthand": (91, 112),
+    "righthand": (112, 133),
+}
+
 # COCO-WholeBody index -> extended SMPL-X index (keypoints.md). Body + feet (WB 0-22):
 _WB_BODY_FEET = [55, 57, 56, 59, 58, 16, 17, 18, 19, 20, 21, 1, 2, 4, 5, 7, 8,
                  60, 61, 62, 63, 64, 65]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from synthgen.bodies.keypoints import COCO17_NAMES, WHOLEBODY133_NAMES
-from synthgen.writers.coco import WHOLEBODY_PARTS
+from synthgen.bodies.keypoints import WHOLEBODY133_PARTS as WHOLEBODY_PARTS
 
 
 # CrowdPose's 14 points, in CrowdPose's order.

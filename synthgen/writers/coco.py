@@ -22,7 +22,7 @@ import numpy as np
 from synthgen.groundtruth.masks import mask_to_rle, rle_area, rle_bbox
 from synthgen.groundtruth.records import FrameRecord, ObjectGT, PersonGT
 from synthgen.writers.humans import keypoint_rows
-from synthgen.bodies.keypoints import COCO17_NAMES, COCO17_SKELETON
+from synthgen.bodies.keypoints import COCO17_NAMES, COCO17_SKELETON, WHOLEBODY133_PARTS
 from synthgen.writers.jsonio import load_json, save_json
 
 PERSON_CATEGORY_ID = 1
@@ -30,13 +30,8 @@ PERSON_CATEGORY_ID = 1
 # COCO-17 names and skeleton (1-based, COCO's standard order) live with the keypoint maps.
 COCO17_KEYPOINT_NAMES = COCO17_NAMES
 
-# COCO-WholeBody index ranges inside the 133 keypoints (half-open).
-WHOLEBODY_PARTS: dict[str, tuple[int, int]] = {
-    "foot": (17, 23),
-    "face": (23, 91),
-    "lefthand": (91, 112),
-    "righthand": (112, 133),
-}
+# COCO-WholeBody index ranges inside the 133 keypoints (half-open), kept with the keypoint maps.
+WHOLEBODY_PARTS = WHOLEBODY133_PARTS
 
 
 def object_category_id(obj_id: int) -> int:
