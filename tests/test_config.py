@@ -100,9 +100,14 @@ def test_override_below_a_preset_name_keeps_the_rest_of_the_preset(scene):
 
 
 def test_inline_sensor_mapping(tmp_path, repo_presets):
-    path = write(tmp_path / "s.yaml", "sensor:\n  name: custom\n  fx: 600\n  depth_max: 5\n")
+    path = write(tmp_path / "s.yaml", "sensor:\n  name: my_cam\n  fx: 600\n  depth_max: 5\n")
     s = load_scene_config(path).sensor
-    assert (s.name, s.fx, s.fy, s.depth_max) == ("custom", 600.0, 525.0, 5.0)
+    assert (s.name, s.fx, s.fy, s.depth_max) == ("my_cam", 600.0, 525.0, 5.0)
+    # without a name an inline sensor is recorded as 'custom', not as the 'ideal' preset
+    unnamed = write(tmp_path / "u.yaml", "sensor:\n  fx: 600\n")
+    assert load_scene_config(unnamed).sensor.name == "custom"
+    assert load_scene_config(unnamed, ["sensor=ideal"]).sensor.name == "ideal"
+    assert load_scene_config(write(tmp_path / "d.yaml", "frames: 2\n")).sensor.name == "ideal"
 
 
 @pytest.mark.parametrize("name", PRESETS)

@@ -112,10 +112,15 @@ def load_scene_config(path: str | Path, overrides: Sequence[str] = (), *,
     loader.origins.set((), shown)
     for item in overrides:
         loader.apply_override(raw, item)
+    inline_sensor = isinstance(raw.get("sensor"), dict) and "name" not in raw["sensor"]
     for key in _preset_keys():
         value = raw.get(key)
         if isinstance(value, str) and not _is_interpolation(value):
             raw[key] = loader.load_preset(key, value)
+    if inline_sensor:
+        # an inline sensor mapping is not the 'ideal' preset the schema's default name would
+        # record in dataset.json
+        raw["sensor"]["name"] = "custom"
     loader.check(raw, SceneConfig, ())
     try:
         merged = OmegaConf.merge(OmegaConf.structured(SceneConfig), OmegaConf.create(raw))
