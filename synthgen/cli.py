@@ -60,7 +60,20 @@ def cmd_render(args: argparse.Namespace) -> int:
     resumed = f" ({result.frames - result.rendered} kept from before)" if result.rendered < result.frames else ""
     print(f"synthgen: wrote {result.frames} frames in {result.scenes} scenes to {result.out}{resumed}: "
           f"{result.rendered} rendered in {result.seconds:.1f} s ({fps:.2f} frames/s), {size / 1e6:.1f} MB")
+    if args.profile:
+        print(format_stage_times(result.stage_seconds, result.rendered))
     return 0
+
+
+def format_stage_times(seconds: dict[str, float], frames: int) -> str:
+    """The ``--profile`` table: wall time by pipeline stage, summed over workers (the writer
+    thread's ``write`` overlaps the others), in seconds, milliseconds per frame and percent."""
+    total = sum(seconds.values()) or 1e-9
+    lines = ["synthgen: where the time went (wall seconds summed over workers; write runs beside the rest):"]
+    for stage, sec in sorted(seconds.items(), key=lambda kv: -kv[1]):
+        per_frame = 1000 * sec / max(frames, 1)
+        lines.append(f"  {stage:<13} {sec:8.1f} s {per_frame:8.1f} ms/frame {100 * sec / total:5.1f} %")
+    return "\n".join(lines)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -148,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run scenes in local processes or as Ray tasks")
     r.add_argument("--ray-address", default=None, help="Ray cluster address (default: start Ray locally)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar (CI logs)")
+    r.add_argument("--profile", action="store_true",
+                   help="print where the time went, by pipeline stage, after the summary")
     r.set_defaults(func=cmd_render)
     v = sub.add_parser("validate", help="check that a dataset is sound (exit 0) or list its problems (exit 1)")
     v.add_argument("dataset", help="a dataset folder written by 'synthgen render'")

@@ -342,3 +342,17 @@ def test_px_count_valid_follows_the_sensor_depth(tmp_path: Path):
     assert checked >= 5
     r = run_cli("validate", out, "--quiet")
     assert r.returncode == 0, r.stdout
+
+
+def test_profile_prints_where_the_time_went(tmp_path: Path):
+    """--profile adds one line per pipeline stage after the summary, with seconds, ms per frame
+    and shares that add up to 100 %."""
+    r = run_cli("render", SCENE, *TINY_ARGS, "-o", tmp_path / "p", "--quiet", "--profile")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    head = next(i for i, line in enumerate(lines) if "where the time went" in line)
+    rows = [line.split() for line in lines[head + 1:] if line.startswith("  ")]
+    stages = {row[0] for row in rows}
+    assert stages == {"scene", "render", "amodal", "sensor", "ground_truth", "write"}
+    assert all(float(row[1]) >= 0 and row[2] == "s" and row[4] == "ms/frame" for row in rows)
+    assert sum(float(row[5]) for row in rows) == pytest.approx(100.0, abs=0.5)

@@ -18,7 +18,7 @@ import os
 import queue
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -30,11 +30,14 @@ FAIL_ENV = "SYNTHGEN_INJECT_FAILURE"
 
 @dataclass
 class ShardOutcome:
-    """What became of one shard: ``error`` is None when it was written and committed."""
+    """What became of one shard: ``error`` is None when it was written and committed.
+    ``seconds``: wall seconds by pipeline stage (scene, render, amodal, sensor, ground_truth,
+    write) spent on it."""
 
     scene_index: int
     frames: int
     error: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _injected(scene_index: int) -> bool:
@@ -67,45 +70,50 @@ class ShardRunner:
             self._pool.shutdown(wait=True)
         self.renderer.close()
 
-    def _render(self, shard: ShardPlan):
+    def _render(self, shard: ShardPlan, times):
         from .pipeline import build_scene, frames_of_scene
 
         if _injected(shard.scene_index):
             raise RuntimeError(f"injected failure ({FAIL_ENV})")
-        scene = build_scene(self.ctx, shard)
-        return scene.scene_id, frames_of_scene(self.ctx, self.renderer, scene, shard)
+        with times("scene"):
+            scene = build_scene(self.ctx, shard)
+        return scene.scene_id, frames_of_scene(self.ctx, self.renderer, scene, shard, times=times)
 
-    def _write(self, scene_id: int, frames) -> None:
+    def _write(self, scene_id: int, frames, times) -> None:
         from .pipeline import write_shard
 
-        write_shard(self.ctx, self.out, frames, scene_id)
+        with times("write"):   # in the writer thread: this shard's own timer, nobody else's
+            write_shard(self.ctx, self.out, frames, scene_id)
 
     def _collect(self) -> list[ShardOutcome]:
         if self._pending is None:
             return []
-        shard, fut = self._pending
+        shard, fut, times = self._pending
         self._pending = None
         try:
             fut.result()
-            return [ShardOutcome(shard.scene_index, shard.n_views)]
+            return [ShardOutcome(shard.scene_index, shard.n_views, seconds=times.seconds)]
         except Exception as exc:  # noqa: BLE001 - reported per shard, the others go on
             return [ShardOutcome(shard.scene_index, 0, _describe(exc))]
 
     def run(self, shard: ShardPlan) -> list[ShardOutcome]:
         """Render ``shard`` and queue its writing; returns the outcomes completed by this call
         (the previous shard's write, and this shard's when it failed or nothing overlaps)."""
+        from .pipeline import StageTimes
+
+        times = StageTimes()
         try:
-            scene_id, frames = self._render(shard)
+            scene_id, frames = self._render(shard, times)
         except Exception as exc:  # noqa: BLE001
             return self._collect() + [ShardOutcome(shard.scene_index, 0, _describe(exc))]
         done = self._collect()
         if self._pool is None:
             try:
-                self._write(scene_id, frames)
-                return done + [ShardOutcome(shard.scene_index, shard.n_views)]
+                self._write(scene_id, frames, times)
+                return done + [ShardOutcome(shard.scene_index, shard.n_views, seconds=times.seconds)]
             except Exception as exc:  # noqa: BLE001
                 return done + [ShardOutcome(shard.scene_index, 0, _describe(exc))]
-        self._pending = (shard, self._pool.submit(self._write, scene_id, frames))
+        self._pending = (shard, self._pool.submit(self._write, scene_id, frames, times), times)
         return done
 
     def flush(self) -> list[ShardOutcome]:

@@ -249,6 +249,8 @@ class JobResult:
     seconds: float
     renderer: dict
     rendered: int = 0
+    # wall seconds by pipeline stage, summed over the shards this run rendered (all workers)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def write_models(ctx: JobContext, out: Path) -> None:
@@ -344,10 +346,13 @@ def run_render(cfg: SceneConfig, out: Path, *, config_dict: dict, overwrite: boo
         done = set()
     todo = [s for s in shards if s.scene_index not in done]
     failures: list[tuple[int, str]] = []
+    stage_seconds: dict[str, float] = {}
     with _progress(quiet, cfg.frames, sum(s.n_views for s in shards if s.scene_index in done)) as advance:
         def report(o) -> None:
             if o.error is None:
                 advance(o.frames)
+                for stage, sec in o.seconds.items():
+                    stage_seconds[stage] = stage_seconds.get(stage, 0.0) + sec
             else:
                 failures.append((o.scene_index, o.error))
 
@@ -359,7 +364,7 @@ def run_render(cfg: SceneConfig, out: Path, *, config_dict: dict, overwrite: boo
             run_local_workers(cfg, out, base_dir, todo, min(workers, len(todo)), report)
     seconds = time.perf_counter() - t0
     result = JobResult(out=out, frames=cfg.frames, scenes=len(shards), seconds=seconds, renderer=renderer_info,
-                       rendered=sum(s.n_views for s in todo))
+                       rendered=sum(s.n_views for s in todo), stage_seconds=stage_seconds)
     if failures:
         raise RenderFailed(sorted(failures), result)
     finalize(ctx, out, shards, config_dict, renderer_info, seconds)
