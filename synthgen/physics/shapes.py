@@ -5,7 +5,6 @@ All geometry is in the mesh's model frame, metres.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..scene.description import MeshData
+from ..scene.description import MeshData, mesh_digest
 
 # Bump when the way a cached decomposition is produced changes, so old cache files are not reused.
 _VHACD_CACHE_VERSION = 1
@@ -37,16 +36,6 @@ class HullInfo:
     com: np.ndarray
     volume: float
     concavity: float
-
-
-def mesh_digest(mesh: MeshData) -> str:
-    """SHA-1 of the mesh geometry (float64 vertices, int64 faces): the cache key of its shapes."""
-    h = hashlib.sha1()
-    for arr in (np.ascontiguousarray(mesh.vertices, dtype=np.float64),
-                np.ascontiguousarray(mesh.faces, dtype=np.int64)):
-        h.update(str(arr.shape).encode())
-        h.update(arr.tobytes())
-    return h.hexdigest()
 
 
 def convex_hull(mesh: MeshData) -> HullInfo:

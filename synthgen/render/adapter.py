@@ -27,7 +27,6 @@ rebuild. Only one scene is held at a time; preparing another frees the previous 
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import OrderedDict
 from collections.abc import MutableSet
@@ -40,7 +39,7 @@ import trimesh
 from synthgen.render.camera import gl_camera_pose, gl_projection_matrix
 from synthgen.render.flat import FlatDraw, FlatRasterizer, Tile
 from synthgen.render.gl import create_offscreen_renderer, import_pyrender, release_offscreen_renderer
-from synthgen.scene.description import Camera, Light, Material, MeshData, Scene
+from synthgen.scene.description import Camera, Light, Material, MeshData, Scene, mesh_digest
 
 #: Label of background pixels and of ``scene.structures`` in ``seg``.
 BACKGROUND_LABEL = 0
@@ -239,7 +238,7 @@ class Renderer:
         self._camera_cls = _make_camera_class(self._pr)
         self._prepared: _Prepared | None = None
         self._flat: FlatRasterizer | None = None
-        self._geometry_cache: OrderedDict[tuple[bytes, bool], _Geometry] = OrderedDict()
+        self._geometry_cache: OrderedDict[tuple[str, bool], _Geometry] = OrderedDict()
         try:
             self._make_current()
             self._flat = FlatRasterizer(self.znear, self.zfar)
@@ -354,7 +353,7 @@ class Renderer:
         vertex, face and colour arrays, so a changed (or copied) mesh is never served stale
         geometry; oldest entries go first. No crease splitting for textured meshes: a UV-mapped
         mesh is already split where its charts meet, and splitting would lose the UVs."""
-        key = (_mesh_key(mesh), textured)
+        key = (mesh_digest(mesh, with_colors=True), textured)
         hit = self._geometry_cache.get(key)
         if hit is not None:
             self._geometry_cache.move_to_end(key)
@@ -615,19 +614,6 @@ def _check_skin_joint(person) -> None:
                          f"{sj.shape} {sj.dtype}")
     if n and (sj.min() < 0 or sj.max() >= NUM_PARTS):
         raise ValueError(f"person {person.person_id}: skin_joint values must lie in 0..{NUM_PARTS - 1}")
-
-
-def _mesh_key(mesh: MeshData) -> bytes:
-    """Digest of a mesh's vertices, faces and vertex colours (shape, dtype and bytes)."""
-    h = hashlib.blake2b(digest_size=16)
-    for arr in (mesh.vertices, mesh.faces, mesh.vertex_colors):
-        if arr is None:
-            h.update(b"-")
-            continue
-        a = np.ascontiguousarray(arr)
-        h.update(f"{a.shape}{a.dtype.str}".encode())
-        h.update(a.tobytes())
-    return h.digest()
 
 
 def _material_key(m: Material) -> tuple:

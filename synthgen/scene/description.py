@@ -13,6 +13,7 @@ records and return plain numpy arrays; no pybullet or pyrender object is stored 
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,6 +45,25 @@ class MeshData:
     faces: np.ndarray
     vertex_colors: np.ndarray | None = None
     uv: np.ndarray | None = None
+
+
+def mesh_digest(mesh: MeshData, *, with_colors: bool = False) -> str:
+    """SHA-1 (hex) of a mesh's geometry: float64 vertices and int64 faces with their shapes, and
+    with ``with_colors`` its vertex colours (dtype too). A content key for caches of what is
+    derived from a mesh: the physics adapter's V-HACD files, the render adapter's normals."""
+    h = hashlib.sha1()
+    for arr in (np.ascontiguousarray(mesh.vertices, dtype=np.float64),
+                np.ascontiguousarray(mesh.faces, dtype=np.int64)):
+        h.update(str(arr.shape).encode())
+        h.update(arr.tobytes())
+    if with_colors:
+        if mesh.vertex_colors is None:
+            h.update(b"-")
+        else:
+            c = np.ascontiguousarray(mesh.vertex_colors)
+            h.update(f"{c.shape}{c.dtype.str}".encode())
+            h.update(c.tobytes())
+    return h.hexdigest()
 
 
 @dataclass
