@@ -210,15 +210,6 @@ def _visible_in_window(sil: Silhouette, scene_depth: np.ndarray, K: np.ndarray, 
     return win, own_mask, vis
 
 
-def visible_mask(sil: Silhouette, scene_depth: np.ndarray, K: np.ndarray, delta: float) -> np.ndarray:
-    """BOP bop19 visibility of one instance's in-image silhouette pixels: distances along each
-    pixel-centre ray, computed only on the silhouette's pixels (a few percent of the image)."""
-    win, _, vis = _visible_in_window(sil, scene_depth, K, delta)
-    out = np.zeros(scene_depth.shape, dtype=bool)
-    out[win] = vis
-    return out
-
-
 def _valid(scene_depth: np.ndarray, depth_valid: np.ndarray | None) -> np.ndarray:
     return scene_depth > 0 if depth_valid is None else depth_valid
 
