@@ -68,45 +68,41 @@ def _worker(job_dir: str, out: str, worker: int, n_workers: int, n_shards: int, 
 
 def _work(job_dir: str, out: str, worker: int, n_workers: int, n_shards: int) -> dict:
     from synthgen.runner.executors import ShardRunner
-    from synthgen.runner.pipeline import JobContext, StageTimes, frames_of_scene
+    from synthgen.runner.pipeline import JobContext
     from synthgen.runner.plan import ShardPlan
 
     job = _load(Path(job_dir))
     cfg, scenes = job["cfg"], job["scenes"]
     ctx = JobContext(cfg=cfg, assets=[], groups=[], body=None, categories=job["categories"])
-    times = StageTimes()
 
     class PreparedRunner(ShardRunner):
         """A render worker whose scenes come from the job file instead of sampling + physics."""
 
-        def _render(self, shard):
+        def _scene(self, shard):
             # a new Scene object (so the renderer prepares it afresh) sharing the meshes, as real
             # workers' scenes share their asset meshes
             scene = copy.copy(scenes[shard.scene_index % len(scenes)])
             scene.scene_id = shard.scene_index
-            with times("render_prepare"):
-                self.renderer.prepare(scene)
-            return scene.scene_id, frames_of_scene(self.ctx, self.renderer, scene, shard, times=times)
-
-        def _write(self, scene_id, frames):
-            with times("write (writer thread)"):
-                super()._write(scene_id, frames)
+            return scene
 
     t_start = time.perf_counter()
     runner = PreparedRunner(cfg, Path(out), None, ctx=ctx)
     t_ready = time.perf_counter()
-    frames, errors = 0, []
+    frames, errors, stages = 0, [], {}
     views = cfg.views_per_scene
-    for k in range(worker, n_shards, n_workers):
-        for o in runner.run(ShardPlan(scene_index=k, n_views=views, first_frame=k * views)):
-            frames += o.frames if o.error is None else 0
-            errors += [o.error] if o.error else []
-    for o in runner.flush():
-        frames += o.frames if o.error is None else 0
-        errors += [o.error] if o.error else []
+    shards = [ShardPlan(scene_index=k, n_views=views, first_frame=k * views)
+              for k in range(worker, n_shards, n_workers)]
+    outcomes = [o for shard in shards for o in runner.run(shard)] + runner.flush()
     runner.close()
+    for o in outcomes:
+        if o.error is not None:
+            errors.append(o.error)
+            continue
+        frames += o.frames
+        for stage, sec in o.seconds.items():   # "scene" here is copying a prepared scene
+            stages[stage] = stages.get(stage, 0.0) + sec
     return {"worker": worker, "frames": frames, "errors": errors, "startup_s": t_ready - t_start,
-            "busy_s": time.perf_counter() - t_ready, "stages": times.seconds}
+            "busy_s": time.perf_counter() - t_ready, "stages": stages}
 
 
 def _collect(queue, procs) -> list[dict]:

@@ -353,6 +353,6 @@ def test_profile_prints_where_the_time_went(tmp_path: Path):
     head = next(i for i, line in enumerate(lines) if "where the time went" in line)
     rows = [line.split() for line in lines[head + 1:] if line.startswith("  ")]
     stages = {row[0] for row in rows}
-    assert stages == {"scene", "render", "amodal", "sensor", "ground_truth", "write"}
+    assert stages == {"scene", "render_prepare", "render", "amodal", "sensor", "ground_truth", "write"}
     assert all(float(row[1]) >= 0 and row[2] == "s" and row[4] == "ms/frame" for row in rows)
     assert sum(float(row[5]) for row in rows) == pytest.approx(100.0, abs=0.5)

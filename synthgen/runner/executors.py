@@ -31,8 +31,8 @@ FAIL_ENV = "SYNTHGEN_INJECT_FAILURE"
 @dataclass
 class ShardOutcome:
     """What became of one shard: ``error`` is None when it was written and committed.
-    ``seconds``: wall seconds by pipeline stage (scene, render, amodal, sensor, ground_truth,
-    write) spent on it."""
+    ``seconds``: wall seconds by pipeline stage (scene, render_prepare, render, amodal, sensor,
+    ground_truth, write) spent on it."""
 
     scene_index: int
     frames: int
@@ -70,13 +70,21 @@ class ShardRunner:
             self._pool.shutdown(wait=True)
         self.renderer.close()
 
+    def _scene(self, shard: ShardPlan):
+        """The shard's scene, sampled and settled (``benchmarks/gpu_bench.py`` supplies its own)."""
+        from .pipeline import build_scene
+
+        return build_scene(self.ctx, shard)
+
     def _render(self, shard: ShardPlan, times):
-        from .pipeline import build_scene, frames_of_scene
+        from .pipeline import frames_of_scene
 
         if _injected(shard.scene_index):
             raise RuntimeError(f"injected failure ({FAIL_ENV})")
         with times("scene"):
-            scene = build_scene(self.ctx, shard)
+            scene = self._scene(shard)
+        with times("render_prepare"):   # scene upload; frames_of_scene's renders then reuse it
+            self.renderer.prepare(scene)
         return scene.scene_id, frames_of_scene(self.ctx, self.renderer, scene, shard, times=times)
 
     def _write(self, scene_id: int, frames, times) -> None:
