@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/gpu_bench.py export DIR [--scenes 8] [override ...]   (here)
     python3 benchmarks/gpu_bench.py run DIR [--workers 1 8 16] [--frames 384] [--out /dev/shm/sg]
+                                            [--msaa N] [--rgb-format jpg]
 
 A lent GPU machine has Python 3.12 and no network, and pybullet ships no cp312 wheel, so the
 scene stage (sampling + physics) runs here: ``export`` samples and settles the kitchen scenes
@@ -58,21 +59,32 @@ def _load(job_dir: Path) -> dict:
         return pickle.load(f)
 
 
-def _worker(job_dir: str, out: str, worker: int, n_workers: int, n_shards: int, queue) -> None:
+def _variant(cfg, msaa: int | None, rgb_format: str | None):
+    """The exported config with the render-side options of this run replaced (validated again)."""
+    from dataclasses import replace
+
+    if msaa is not None:
+        cfg = replace(cfg, camera=replace(cfg.camera, msaa=msaa))
+    if rgb_format is not None:
+        cfg = replace(cfg, output=replace(cfg.output, rgb_format=rgb_format))
+    return cfg
+
+
+def _worker(job_dir: str, out: str, worker: int, n_workers: int, n_shards: int, variant: tuple, queue) -> None:
     try:
-        queue.put(_work(job_dir, out, worker, n_workers, n_shards))
+        queue.put(_work(job_dir, out, worker, n_workers, n_shards, variant))
     except BaseException as exc:  # noqa: BLE001 - reported by the parent, which must not wait forever
         queue.put({"worker": worker, "frames": 0, "errors": [f"{type(exc).__name__}: {exc}"], "startup_s": 0.0,
                    "busy_s": 0.0, "stages": {}})
 
 
-def _work(job_dir: str, out: str, worker: int, n_workers: int, n_shards: int) -> dict:
+def _work(job_dir: str, out: str, worker: int, n_workers: int, n_shards: int, variant: tuple) -> dict:
     from synthgen.runner.executors import ShardRunner
     from synthgen.runner.pipeline import JobContext
     from synthgen.runner.plan import ShardPlan
 
     job = _load(Path(job_dir))
-    cfg, scenes = job["cfg"], job["scenes"]
+    cfg, scenes = _variant(job["cfg"], *variant), job["scenes"]
     ctx = JobContext(cfg=cfg, assets=[], groups=[], body=None, categories=job["categories"])
 
     class PreparedRunner(ShardRunner):
@@ -125,16 +137,17 @@ def _collect(queue, procs) -> list[dict]:
     return results
 
 
-def run(job_dir: Path, workers: list[int], frames: int, out_root: Path) -> None:
+def run(job_dir: Path, workers: list[int], frames: int, out_root: Path, variant: tuple = (None, None)) -> None:
     from synthgen.render import gl_info
 
     job = _load(job_dir)
-    cfg = job["cfg"]
+    cfg = _variant(job["cfg"], *variant)
     views = cfg.views_per_scene
     scene_cpu = sum(job["scene_cpu_s"]) / len(job["scene_cpu_s"])
     info = gl_info()
     print(f"GL: {info['vendor']} | {info['renderer']} | {info['version']}; {os.cpu_count()} CPUs; "
-          f"{cfg.camera.width}x{cfg.camera.height}, msaa {cfg.camera.msaa}, sensor {cfg.sensor.name}, "
+          f"{cfg.camera.width}x{cfg.camera.height}, msaa {cfg.camera.msaa}, {cfg.output.rgb_format}, "
+          f"sensor {cfg.sensor.name}, "
           f"{len(job['scenes'])} prepared scenes of {views} views (scene stage {scene_cpu:.2f} s CPU each where "
           f"exported)")
     ctx = mp.get_context("spawn")
@@ -145,7 +158,7 @@ def run(job_dir: Path, workers: list[int], frames: int, out_root: Path) -> None:
         out.mkdir(parents=True)
         queue = ctx.Queue()
         t0 = time.perf_counter()
-        procs = [ctx.Process(target=_worker, args=(str(job_dir), str(out), w, n, n_shards, queue)) for w in range(n)]
+        procs = [ctx.Process(target=_worker, args=(str(job_dir), str(out), w, n, n_shards, variant, queue)) for w in range(n)]
         for p in procs:
             p.start()
         results = _collect(queue, procs)
@@ -186,11 +199,13 @@ def main() -> None:
     r.add_argument("--workers", type=int, nargs="+", default=[1, 8, 16])
     r.add_argument("--frames", type=int, default=384, help="frames per worker count (at least one scene a worker)")
     r.add_argument("--out", type=Path, default=Path("/tmp/synthgen-gpu-bench"))
+    r.add_argument("--msaa", type=int, choices=(1, 2, 4, 8), help="replace the exported camera.msaa")
+    r.add_argument("--rgb-format", choices=("png", "jpg"), help="replace the exported output.rgb_format")
     args = ap.parse_args()
     if args.cmd == "export":
         export(args.dir, args.scenes, list(args.overrides))
     else:
-        run(args.dir, args.workers, args.frames, args.out)
+        run(args.dir, args.workers, args.frames, args.out, (args.msaa, args.rgb_format))
 
 
 if __name__ == "__main__":

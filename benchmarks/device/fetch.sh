@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prepare, on this (networked) machine, what a GPU benchmark on a bare device machine needs and
-# cannot download there: Python 3.12 wheels of synthgen's render-side dependencies (.whl/) and
+# cannot download there: the GL loader libraries (.gl/), Python 3.12 wheels of synthgen's render-side dependencies (.whl/) and
 # the kitchen scenes, sampled and settled here with pybullet (.gpu_job/; pybullet has no cp312
-# wheel). Both are git-ignored and travel with `carry`. Then run benchmarks/device/run.sh there.
+# wheel). All three are git-ignored and travel with `carry`. Then run benchmarks/device/run.sh there.
 #
 #   bash benchmarks/device/fetch.sh [SCENES=8]
 set -euo pipefail
@@ -19,5 +19,10 @@ for pkg in pyrender==0.1.45 PyOpenGL==3.1.10 trimesh==5.2.0 pyglet==2.1.19 freet
   $py -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
       "${plat[@]}" -d .whl "$pkg"
 done
+# The GL loaders (glvnd's libEGL etc.): the device image may lack them; run.sh unpacks them there.
+rm -rf .gl && mkdir -p .gl /tmp/amd64/partial
+apt_o=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64)
+apt-get "${apt_o[@]}" update >/dev/null
+(cd .gl && apt-get "${apt_o[@]}" download libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 >/dev/null)
 $py benchmarks/gpu_bench.py export .gpu_job --scenes "$scenes"
-du -sh .whl .gpu_job
+du -sh .whl .gpu_job .gl
