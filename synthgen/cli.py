@@ -72,7 +72,7 @@ def format_stage_times(seconds: dict[str, float], frames: int) -> str:
     lines = ["synthgen: where the time went (wall seconds summed over workers; write runs beside the rest):"]
     for stage, sec in sorted(seconds.items(), key=lambda kv: -kv[1]):
         per_frame = 1000 * sec / max(frames, 1)
-        lines.append(f"  {stage:<13} {sec:8.1f} s {per_frame:8.1f} ms/frame {100 * sec / total:5.1f} %")
+        lines.append(f"  {stage:<14} {sec:8.1f} s {per_frame:8.1f} ms/frame {100 * sec / total:5.1f} %")
     return "\n".join(lines)
 
 

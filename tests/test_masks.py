@@ -79,10 +79,12 @@ def test_rle_of_empty_mask_has_zero_area_and_box():
     assert rle_bbox(rle) == [0.0, 0.0, 0.0, 0.0]
 
 
-def test_window_mask_is_the_full_mask_to_numpy_and_the_writers():
+def test_window_mask_is_the_full_mask_to_numpy_and_the_writers(tmp_path):
     """A WindowMask keeps only the window of its pixels but reads as the full (H, W) mask:
-    np.asarray, sums, BOP boxes and COCO RLE equal those of the full array."""
+    np.asarray, sums, BOP boxes, COCO RLE and the BOP mask PNG's bytes equal those of the full
+    array (the writers build their inputs from the window)."""
     from synthgen.groundtruth.masks import WindowMask, bbox_from_mask, mask_to_rle
+    from synthgen.writers.bop import save_mask
 
     rng = np.random.default_rng(3)
     for _ in range(20):
@@ -96,5 +98,12 @@ def test_window_mask_is_the_full_mask_to_numpy_and_the_writers():
         assert wm.window.size <= max(h * w, 0) or not full.any()
         assert bbox_from_mask(wm) == bbox_from_mask(full)
         assert mask_to_rle(wm) == mask_to_rle(full)
+        f255 = wm.filled(255)
+        assert f255.dtype == np.uint8 and set(np.unique(f255)) <= {0, 255}
+        np.testing.assert_array_equal(f255, full.astype(np.uint8) * 255)
+        assert wm.filled(1, order="F").flags.f_contiguous
+        save_mask(tmp_path / "w.png", wm)
+        save_mask(tmp_path / "f.png", full)
+        assert (tmp_path / "w.png").read_bytes() == (tmp_path / "f.png").read_bytes()
     with pytest.raises(ValueError, match="does not fit"):
         WindowMask(np.ones((5, 5), bool), (50, 0), (37, 53))

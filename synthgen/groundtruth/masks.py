@@ -66,6 +66,19 @@ class WindowMask:
         full[y0:y0 + h, x0:x0 + w] = self.window
         return full if dtype is None else full.astype(dtype)
 
+    def filled(self, value: int = 1, dtype=np.uint8, order: str = "C") -> np.ndarray:
+        """The full (H, W) array of ``dtype`` and memory ``order`` with ``value`` inside and 0
+        outside, built from the window without a full boolean intermediate (the writers' PNG
+        and RLE inputs)."""
+        full = np.zeros(self.shape, dtype=dtype, order=order)
+        x0, y0 = self.origin
+        h, w = self.window.shape
+        win = self.window.astype(dtype)
+        if value != 1:
+            win *= value
+        full[y0:y0 + h, x0:x0 + w] = win
+        return full
+
     def sum(self) -> int:
         return int(np.count_nonzero(self.window))
 
@@ -103,10 +116,13 @@ def mask_to_rle(mask: np.ndarray) -> dict:
     pycocotools encodes column-major data, hence the Fortran-ordered uint8 copy; ``counts`` is
     decoded to ``str`` so the result is JSON-serialisable and byte-stable.
     """
-    m = np.asarray(mask)
-    if m.ndim != 2:
-        raise ValueError(f"mask must be 2-D (H, W), got shape {m.shape}")
-    rle = mask_utils.encode(np.asfortranarray(m != 0, dtype=np.uint8))
+    if isinstance(mask, WindowMask):
+        rle = mask_utils.encode(mask.filled(1, np.uint8, order="F"))
+    else:
+        m = np.asarray(mask)
+        if m.ndim != 2:
+            raise ValueError(f"mask must be 2-D (H, W), got shape {m.shape}")
+        rle = mask_utils.encode(np.asfortranarray(m != 0, dtype=np.uint8))
     return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode("ascii")}
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import trimesh
 from PIL import Image
 
+from synthgen.groundtruth.masks import WindowMask
 from synthgen.writers.jsonio import load_json, save_json
 
 # Stored depth values are uint16; 0 is reserved for "no measurement".
@@ -104,6 +105,9 @@ def load_depth(path: str | Path, depth_scale: float) -> np.ndarray:
 
 def save_mask(path: str | Path, mask: np.ndarray, *, compress_level: int = 1) -> None:
     """Write a boolean (H, W) mask as an 8-bit PNG, 255 inside and 0 outside (BOP)."""
+    if isinstance(mask, WindowMask):
+        save_png(path, mask.filled(255, np.uint8), compress_level=compress_level)
+        return
     inside = np.ascontiguousarray(np.asarray(mask) != 0)
     save_png(path, inside.view(np.uint8) * np.uint8(255), compress_level=compress_level)
 
