@@ -100,3 +100,65 @@ def test_sigkill_mid_run_then_resume_gives_the_same_bytes(reference, tmp_path):
     r = _render(out, "--resume", "--workers", "1")
     assert r.returncode == 0, r.stderr
     _same(reference, out)
+
+
+def test_commit_shard_flushes_every_file_before_done(tmp_path, monkeypatch):
+    """Power loss, not only a crash: the shard's files and folders reach the disk (fsync) before
+    DONE exists, DONE's folder entry before the rename, and the split folder after it."""
+    from synthgen.runner import output
+
+    split = tmp_path / "train_synth"
+    final = split / "000003"
+    tmp = output.shard_tmp_dir(final)
+    (tmp / "rgb").mkdir(parents=True)
+    (tmp / "rgb" / "000000.png").write_bytes(b"\x89PNG" * 10)
+    (tmp / "scene_gt.json").write_text("{}")
+    log = []
+    real = os.fsync
+
+    def spy(fd):
+        log.append((Path(os.readlink(f"/proc/self/fd/{fd}")),
+                    (tmp / "DONE").exists() or (final / "DONE").exists(), final.exists()))
+        real(fd)
+
+    monkeypatch.setattr(output.os, "fsync", spy)
+    output.commit_shard(tmp, final)
+    before_done = {p for p, done, _ in log if not done}
+    assert {tmp / "rgb" / "000000.png", tmp / "scene_gt.json", tmp / "rgb", tmp} <= before_done
+    assert (tmp, True, False) in log          # DONE's entry, before the rename
+    assert log[-1] == (split, True, True)     # the rename itself
+    assert (final / "DONE").is_file() and not tmp.exists()
+    assert (final / "rgb" / "000000.png").read_bytes() == b"\x89PNG" * 10
+
+
+_FSYNC_SPY = (
+    "import os, sys\n"
+    "real, log = os.fsync, open(sys.argv[1], 'w')\n"
+    "def spy(fd):\n"
+    "    log.write(os.readlink(f'/proc/self/fd/{fd}') + '\\n'); log.flush(); real(fd)\n"
+    "os.fsync = spy\n"
+    "from synthgen.cli import main\n"
+    "sys.exit(main(sys.argv[2:]))\n")
+
+
+def test_every_file_of_a_render_is_flushed_and_done_last(tmp_path):
+    """Through the CLI (1 worker: shards render in the main process): every file of the dataset
+    was fsynced (under its shard's temporary name or its own), and the dataset folder is flushed
+    last, after its DONE was written."""
+    import re
+
+    out, log_file = tmp_path / "ds", tmp_path / "fsync.log"
+    r = subprocess.run([sys.executable, "-c", _FSYNC_SPY, str(log_file), "render", str(SCENE), *ARGS,
+                        "-o", str(out), "--quiet", "--workers", "1"],
+                       cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = log_file.read_text().splitlines()
+    # shard folders are written as .tmp-{scene}-{pid}, dataset files as .{name}.tmp-{pid}, and
+    # renamed: map back to the final names
+    flushed = {re.sub(r"/\.([^/]+)\.tmp-\d+$", r"/\1", re.sub(r"/\.tmp-(\d+)-\d+(?=/|$)", r"/\1", line))
+               for line in lines}
+    files = [p for p in out.rglob("*") if p.is_file() and p.name != "DONE"]
+    assert len(files) > 50
+    missing = [str(p.relative_to(out)) for p in files if str(p.resolve()) not in flushed]
+    assert missing == []
+    assert lines[-1] == str(out.resolve()) and (out / "DONE").is_file()

@@ -3,9 +3,17 @@
 A finished shard is a folder ``OUT/{split}/{scene_id:06d}`` holding ``DONE``; it is written under a
 temporary name in the same split folder and renamed into place, so it either exists whole or not
 at all. Dataset-level files are written to a temporary name and replaced atomically.
+
+A rename is atomic for a process that crashes, not for a machine that loses power: the file
+system may commit the rename (and DONE) before the files' data, leaving a "finished" shard of
+empty files that --resume would trust. So data is flushed (``fsync``) before anything that marks
+it finished: every file and folder of a shard before its ``DONE``, ``DONE`` before the rename,
+the rename before the shard is reported done; the dataset-level files before the dataset's
+``DONE``.
 """
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from pathlib import Path
@@ -42,7 +50,7 @@ def prepare_resume(out: Path, config_dict: dict, split: str) -> set[int]:
     out = Path(out)
     if not out.exists() or not any(out.iterdir()):
         out.mkdir(parents=True, exist_ok=True)
-        (out / MARKER).write_text(_fingerprint(config_dict))
+        _write_marker(out, config_dict)
         return set()
     if not (out / MARKER).is_file():
         raise OutputError(f"output {out}: --resume expected a synthgen dataset started by 'synthgen render', "
@@ -90,15 +98,55 @@ def prepare_output(out: Path, overwrite: bool, config_dict: dict | None = None) 
     out.mkdir(parents=True, exist_ok=True)
     # Marks the folder as ours from the start, so an interrupted render is recognised and
     # --resume can check it continues the same config.
-    (out / MARKER).write_text(_fingerprint(config_dict or {}))
+    _write_marker(out, config_dict or {})
+
+
+def _write_marker(out: Path, config_dict: dict) -> None:
+    (out / MARKER).write_text(_fingerprint(config_dict))
+    fsync_path(out / MARKER)
+    fsync_path(out)
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file's data, or a folder's entries, to the disk (``fsync``). Folders on systems or
+    file systems that cannot fsync them (Windows, some network file systems) are skipped."""
+    path = Path(path)
+    is_dir = path.is_dir()
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if is_dir else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        if is_dir:
+            return
+        raise
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if not (is_dir and exc.errno in (errno.EINVAL, errno.EBADF, errno.ENOTSUP)):
+            raise
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: Path) -> None:
+    """:func:`fsync_path` every file and folder under ``root``, ``root`` last."""
+    for dirpath, _dirnames, filenames in os.walk(root, topdown=False):
+        for name in filenames:
+            fsync_path(Path(dirpath) / name)
+        fsync_path(Path(dirpath))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and ``os.replace``."""
+    """Write ``data`` to ``path`` via a temporary file and ``os.replace``; the data reach the
+    disk before the rename and the rename before this returns."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data)
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
+    fsync_path(path.parent)
 
 
 def shard_tmp_dir(final: Path) -> Path:
@@ -107,8 +155,12 @@ def shard_tmp_dir(final: Path) -> Path:
 
 
 def commit_shard(tmp: Path, final: Path) -> None:
-    """Write ``DONE`` last inside ``tmp`` and rename it to ``final`` (atomic on one filesystem)."""
+    """Flush the shard written in ``tmp`` to the disk, write ``DONE`` last inside it and rename it
+    to ``final`` (atomic on one filesystem; durable on return, see the module docstring)."""
+    fsync_tree(tmp)
     (tmp / "DONE").write_text("")
+    fsync_path(tmp)
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
+    fsync_path(final.parent)

@@ -29,7 +29,7 @@ from ..writers.coco import merge_coco_parts, save_coco
 from ..writers.jsonio import dumps_json
 from ..writers.manifest import dumps_manifest, merge_manifest_parts
 from ..writers.shard import COCO_PART_NAME, MANIFEST_PART_NAME, write_shard_files
-from .output import atomic_write_bytes, commit_shard, prepare_output, shard_tmp_dir
+from .output import atomic_write_bytes, commit_shard, fsync_path, fsync_tree, prepare_output, shard_tmp_dir
 from .plan import ShardPlan, plan_shards
 
 # BOP's visibility tolerance (bop_toolkit's default delta), metres.
@@ -307,7 +307,12 @@ def finalize(ctx: JobContext, out: Path, shards: list[ShardPlan], config_dict: d
         "seconds": round(seconds, 3),
     }
     atomic_write_bytes(out / "dataset.json", dumps_json(info).encode())
+    # everything DONE vouches for is on the disk before DONE is (power loss, not only crashes)
+    fsync_tree(out / "annotations")
+    fsync_tree(out / "models")
+    fsync_path(out / "camera.json")
     (out / "DONE").write_text("")
+    fsync_path(out)
 
 
 class RenderFailed(RuntimeError):
