@@ -342,6 +342,29 @@ def test_merge_assigns_ids_in_part_order(tmp_path, frames):
         merge_coco_parts([a / "coco_part.json"], {7: "bowl"})  # obj 3 has no category
 
 
+def test_streamed_coco_merge_writes_the_same_bytes(tmp_path, frames):
+    """save_merged_coco (one part in memory at a time, the runner's way) gives the bytes of
+    save_coco(merge_coco_parts(...)), parts with no annotations included, and the same errors."""
+    from synthgen.writers import save_merged_coco
+
+    parts = []
+    for k, (sub, extra) in enumerate([(frames[:1], {}), (frames[1:], {"rgb_format": "jpg"}), (frames, {})]):
+        d = tmp_path / f"p{k}"
+        write_shard_files(d, sub, categories=CATEGORIES, **extra)
+        parts.append(d / "coco_part.json")
+    empty = tmp_path / "empty_part.json"
+    save_coco(empty, {"images": [dict(load_coco(parts[0])["images"][0], im_id=9)], "annotations": []})
+    for order in ([parts[1], empty, parts[0], parts[2]], [empty], []):
+        save_coco(tmp_path / "ref.json", merge_coco_parts(order, CATEGORIES))
+        n = save_merged_coco(tmp_path / "streamed.json", order, CATEGORIES)
+        assert (tmp_path / "streamed.json").read_bytes() == (tmp_path / "ref.json").read_bytes()
+        ref = load_coco(tmp_path / "ref.json")
+        assert n == (len(ref["images"]), len(ref["annotations"]))
+    assert n == (0, 0) and load_coco(tmp_path / "streamed.json")["images"] == []
+    with pytest.raises(ValueError, match="category_id"):
+        save_merged_coco(tmp_path / "bad.json", [parts[0]], {7: "bowl"})
+
+
 def test_invisible_object_has_no_coco_annotation_but_stays_in_bop(tmp_path, frames):
     f = frames[0]
     hidden = ObjectGT(**{**f.objects[0].__dict__, "mask_visib": np.zeros((H, W), bool),
@@ -502,6 +525,19 @@ def test_coco_manifest_and_dataset_json_roundtrip(tmp_path):
     assert p.read_text().count("\n") == 4
     with pytest.raises(ValueError, match="duplicate"):
         merge_manifest_parts([tmp_path / "p1.jsonl", tmp_path / "p1.jsonl"])
+    # streamed merge: parts in dataset order give the same bytes; out of order is refused
+    from synthgen.writers import save_merged_manifest
+
+    save_manifest(tmp_path / "q1.jsonl", [recs[2], recs[1]])
+    save_manifest(tmp_path / "q2.jsonl", [recs[3]])
+    save_manifest(tmp_path / "q3.jsonl", [recs[0]])
+    q = [tmp_path / f"q{i}.jsonl" for i in (1, 2, 3)]
+    assert save_merged_manifest(tmp_path / "streamed.jsonl", q) == 4
+    assert (tmp_path / "streamed.jsonl").read_bytes() == p.read_bytes()
+    with pytest.raises(ValueError, match="q1.jsonl.*comes before"):
+        save_merged_manifest(tmp_path / "bad.jsonl", [q[1], q[0]])
+    with pytest.raises(ValueError, match="duplicates"):
+        save_merged_manifest(tmp_path / "bad.jsonl", [q[1], q[1]])
 
     info = {"generator": "synthgen", "version": "0.1.0", "seed": 7,
             "config": {"scene": {"n": 3, "ratio": 0.25}}, "obj_assets": {"1": "mug"},

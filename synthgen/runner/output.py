@@ -13,6 +13,7 @@ the rename before the shard is reported done; the dataset-level files before the
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -134,6 +135,21 @@ def fsync_tree(root: Path) -> None:
         for name in filenames:
             fsync_path(Path(dirpath) / name)
         fsync_path(Path(dirpath))
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path):
+    """Yield a temporary path beside ``path`` to write; on success it is flushed to the disk and
+    renamed to ``path`` (and the rename flushed), on an error removed."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        fsync_path(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_path(path.parent)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

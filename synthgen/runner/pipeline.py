@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import platform
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,11 +26,12 @@ from ..scene.description import Scene
 from ..scene.sampler import AssetGroup, sample_scene, scene_rng
 from ..sensors.apply import apply_sensor, sensor_rng
 from ..writers.bop import save_camera, save_model_ply, save_models_info, compute_model_info
-from ..writers.coco import merge_coco_parts, save_coco
+from ..writers.coco import save_merged_coco
 from ..writers.jsonio import dumps_json
-from ..writers.manifest import dumps_manifest, merge_manifest_parts
+from ..writers.manifest import save_merged_manifest
 from ..writers.shard import COCO_PART_NAME, MANIFEST_PART_NAME, write_shard_files
-from .output import atomic_write_bytes, commit_shard, fsync_path, fsync_tree, prepare_output, shard_tmp_dir
+from .output import (atomic_path, atomic_write_bytes, commit_shard, fsync_path, fsync_tree, prepare_output,
+                     shard_tmp_dir)
 from .plan import ShardPlan, plan_shards
 
 # BOP's visibility tolerance (bop_toolkit's default delta), metres.
@@ -282,11 +284,11 @@ def finalize(ctx: JobContext, out: Path, shards: list[ShardPlan], config_dict: d
     cfg = ctx.cfg
     dirs = [shard_dir(out, cfg, s.scene_index) for s in shards]
     (out / "annotations").mkdir(exist_ok=True)
-    coco = merge_coco_parts([d / COCO_PART_NAME for d in dirs], ctx.categories)
-    coco_path = out / "annotations" / f"coco_{cfg.output.split}.json"
-    save_coco(coco_path, coco)
-    manifest = merge_manifest_parts([d / MANIFEST_PART_NAME for d in dirs])
-    atomic_write_bytes(out / "manifest.jsonl", dumps_manifest(manifest).encode())
+    # streamed, one shard's part in memory at a time: a million-frame split is tens of GB of COCO
+    with atomic_path(out / "annotations" / f"coco_{cfg.output.split}.json") as tmp:
+        save_merged_coco(tmp, [d / COCO_PART_NAME for d in dirs], ctx.categories)
+    with atomic_path(out / "manifest.jsonl") as tmp:
+        save_merged_manifest(tmp, [d / MANIFEST_PART_NAME for d in dirs])
     write_models(ctx, out)
     from ..scene.sampler import intrinsics
 
@@ -372,6 +374,8 @@ def run_render(cfg: SceneConfig, out: Path, *, config_dict: dict, overwrite: boo
                        rendered=sum(s.n_views for s in todo), stage_seconds=stage_seconds)
     if failures:
         raise RenderFailed(sorted(failures), result)
+    if not quiet and cfg.frames >= 10_000:   # ~1 s per 5000 frames after the bar has finished
+        print(f"synthgen: merging the annotations of {len(shards)} scenes ...", file=sys.stderr, flush=True)
     finalize(ctx, out, shards, config_dict, renderer_info, seconds)
     return result
 

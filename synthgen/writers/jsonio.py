@@ -76,6 +76,23 @@ def _list_lines(items: list, indent: str) -> str:
     return f"[\n{body}\n{indent}]"
 
 
+class ListLinesWriter:
+    """Streams a JSON list one element a line to a text file, in the layout :func:`dumps_json`
+    gives a list at ``indent`` (``""`` top level, ``"  "`` a top-level dict's value with
+    ``expand_lists``), so files too big to hold in memory get the same bytes. ``add`` takes plain
+    JSON values (as :func:`to_jsonable` returns or ``json.load`` gives); ``close`` ends the list."""
+
+    def __init__(self, f, indent: str = ""):
+        self._f, self._indent, self.count = f, indent, 0
+
+    def add(self, value: Any) -> None:
+        self._f.write(("[\n" if self.count == 0 else ",\n") + f"{self._indent}  {_compact(value)}")
+        self.count += 1
+
+    def close(self) -> None:
+        self._f.write("[]" if self.count == 0 else f"\n{self._indent}]")
+
+
 def dumps_json(content: Any, *, expand_lists: bool = False) -> str:
     """Serialise ``content`` in the layout described in the module docstring."""
     data = to_jsonable(content)

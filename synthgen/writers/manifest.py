@@ -74,6 +74,26 @@ def merge_manifest_parts(part_paths: Iterable[str | Path]) -> list[dict[str, Any
     return records
 
 
+def save_merged_manifest(path: str | Path, part_paths_in_order: Iterable[str | Path]) -> int:
+    """Write the merged manifest of parts given in dataset order, one part in memory at a time:
+    the bytes of ``save_manifest(path, merge_manifest_parts(parts))`` when the parts' records are
+    already in (split, scene_id, im_id) order, which the runner's shards are; a record out of order
+    or duplicated is an error naming its part. Returns the number of records."""
+    n, last = 0, None
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for part in part_paths_in_order:
+            records = load_manifest(part)
+            for r in records:
+                key = manifest_sort_key(r)
+                if last is not None and key <= last:
+                    raise ValueError(f"{part}: manifest entry {key} {'duplicates' if key == last else 'comes before'} "
+                                     f"the previous entry {last}")
+                last = key
+            f.write(dumps_manifest(records))
+            n += len(records)
+    return n
+
+
 def save_dataset_json(path: str | Path, info: dict[str, Any]) -> None:
     """Write ``dataset.json`` (generator, version, resolved config, seed, counts, obj_id -> asset
     map, keypoint schemas, sensor preset, renderer, time) with the shared sorted-key writer."""
