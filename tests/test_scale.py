@@ -62,6 +62,27 @@ def test_ray_executor_writes_the_same_bytes(reference, tmp_path):
     _same(reference, out)
 
 
+def test_ray_keeps_a_bounded_window_of_tasks(reference, tmp_path):
+    """A million-frame job must not submit 10^5 Ray tasks at once: with a window of one task the
+    shards run one after another, in order, and write the same bytes."""
+    pytest.importorskip("ray")
+    from synthgen.config import load_scene_config
+    from synthgen.runner.executors import run_ray
+    from synthgen.runner.plan import plan_shards
+
+    cfg = load_scene_config(SCENE, list(ARGS))
+    out = tmp_path / "window"
+    out.mkdir()
+    outcomes = []
+    run_ray(cfg, out, SCENE.parent, plan_shards(cfg.frames, cfg.views_per_scene), None, 2, outcomes.append,
+            max_in_flight=1)
+    assert [(o.scene_index, o.frames, o.error) for o in outcomes] == [(0, 2, None), (1, 2, None), (2, 2, None)]
+    shard_files = sorted(p.relative_to(out) for p in (out / "train_synth").rglob("*") if p.is_file())
+    assert len(shard_files) > 30
+    for f in shard_files:
+        assert (out / f).read_bytes() == (reference / f).read_bytes(), f
+
+
 def test_failed_shard_is_reported_and_resume_finishes(reference, tmp_path):
     out = tmp_path / "fail"
     r = _render(out, "--workers", "2", env={"SYNTHGEN_INJECT_FAILURE": "1"})

@@ -13,6 +13,7 @@ exercise failure reporting and ``--resume`` (used by the test suite; harmless ot
 """
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import os
 import queue
@@ -221,9 +222,15 @@ def _ray_shard(cfg, out, base_dir, shard: ShardPlan) -> ShardOutcome:
 
 
 def run_ray(cfg, out, base_dir, shards: list[ShardPlan], address: str | None, num_cpus: int | None,
-            report: Callable[[ShardOutcome], None], max_retries: int = 2) -> None:
+            report: Callable[[ShardOutcome], None], max_retries: int = 2,
+            max_in_flight: int | None = None) -> None:
     """One Ray task per shard, retried ``max_retries`` times on failure; each Ray worker process
-    keeps its own GL context (a ShardRunner) across the tasks it runs."""
+    keeps its own GL context (a ShardRunner) across the tasks it runs.
+
+    A million-frame job is ~10^5 shards: the config goes to the object store once, and at most
+    ``max_in_flight`` tasks (default: 4 per CPU of the cluster, at least 16) are submitted at a
+    time, since ``ray.wait`` costs time linear in the refs it is given and every pending task
+    holds memory in the driver."""
     try:
         import ray
     except ImportError as exc:
@@ -234,13 +241,20 @@ def run_ray(cfg, out, base_dir, shards: list[ShardPlan], address: str | None, nu
         ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR", **kwargs)
         started = True
     try:
+        if max_in_flight is None:
+            max_in_flight = max(16, 4 * int(ray.cluster_resources().get("CPU", 1)))
         task = ray.remote(num_cpus=1, max_retries=max_retries, retry_exceptions=True)(_ray_shard)
-        refs = {task.remote(cfg, str(out), base_dir, s): s for s in shards}
-        remaining = list(refs)
-        while remaining:
-            ready, remaining = ray.wait(remaining, num_returns=1)
+        cfg_ref = ray.put(cfg)
+        todo = iter(shards)
+        in_flight: dict = {}
+        while True:
+            for s in itertools.islice(todo, max(0, max_in_flight - len(in_flight))):
+                in_flight[task.remote(cfg_ref, str(out), base_dir, s)] = s
+            if not in_flight:
+                break
+            ready, _ = ray.wait(list(in_flight), num_returns=1)
             for r in ready:
-                shard = refs[r]
+                shard = in_flight.pop(r)
                 try:
                     report(ray.get(r))
                 except Exception as exc:  # noqa: BLE001
