@@ -158,7 +158,8 @@ def run(job_dir: Path, workers: list[int], frames: int, out_root: Path, variant:
         out.mkdir(parents=True)
         queue = ctx.Queue()
         t0 = time.perf_counter()
-        procs = [ctx.Process(target=_worker, args=(str(job_dir), str(out), w, n, n_shards, variant, queue)) for w in range(n)]
+        procs = [ctx.Process(target=_worker, args=(str(job_dir), str(out), w, n, n_shards, variant, queue))
+                 for w in range(n)]
         for p in procs:
             p.start()
         results = _collect(queue, procs)
