@@ -123,6 +123,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     import importlib.util
 
     from .render import GLUnavailableError, gl_info
+    from .render.gl import gpu_egl_devices
 
     print(f"synthgen {__version__}")
     try:
@@ -131,6 +132,13 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"GL vendor:   {info.get('vendor')}")
         print(f"GL renderer: {info.get('renderer')}")
         print(f"GL version:  {info.get('version')}")
+        if info.get("platform") == "egl":
+            gpus = gpu_egl_devices()
+            pinned = os.environ.get("EGL_DEVICE_ID", "").strip()
+            spread = f"pinned by EGL_DEVICE_ID={pinned}" if pinned else \
+                ("workers spread over them" if len(gpus) > 1 else "all workers on EGL's default device")
+            print(f"GL devices:  {len(gpus)} GPU{'' if len(gpus) == 1 else 's'} "
+                  f"(EGL devices {', '.join(map(str, gpus)) or 'none'}); {spread}")
         gl_ok = True
     except GLUnavailableError as exc:
         print(f"GL: unavailable: {exc}")

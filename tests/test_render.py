@@ -527,6 +527,22 @@ def test_gl_info_reports_the_implementation():
     assert info["platform"] == os.environ["PYOPENGL_PLATFORM"]
 
 
+def test_gpu_egl_devices_leave_out_the_software_device():
+    """On llvmpipe EGL lists a device, Mesa's software one, which is not a GPU to spread workers
+    over; the round robin takes GPUs in turn and leaves a pinned $EGL_DEVICE_ID alone."""
+    from pyrender.platforms import egl
+
+    from synthgen.render.gl import egl_device_for_worker, gpu_egl_devices
+
+    if "llvmpipe" in gl_info()["renderer"]:
+        assert len(egl.query_devices()) >= 1
+        assert gpu_egl_devices() == []
+    assert [egl_device_for_worker(k, [0, 2, 3], environ={}) for k in range(5)] == [0, 2, 3, 0, 2]
+    assert egl_device_for_worker(1, [0, 2], environ={"EGL_DEVICE_ID": "2"}) is None
+    assert egl_device_for_worker(1, [1], environ={}) is None
+    assert egl_device_for_worker(4, [], environ={}) is None
+
+
 def test_setup_gl_platform_precedence(monkeypatch):
     monkeypatch.delenv("SYNTHGEN_GL", raising=False)
     monkeypatch.delenv("PYOPENGL_PLATFORM", raising=False)

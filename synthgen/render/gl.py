@@ -9,6 +9,10 @@ its lazy ``import pyrender``; nothing here runs at import time.
 ``$SYNTHGEN_GL`` chooses the platform: ``egl`` (default; Mesa llvmpipe on CPUs, the NVIDIA driver's
 EGL on GPUs; ``$EGL_DEVICE_ID`` picks the device, as pyrender reads it) or ``osmesa`` (which also
 needs PyOpenGL >= 3.1.5, newer than pyrender 0.1.45's pin).
+
+EGL renders on device 0 unless told otherwise, and ignores ``$CUDA_VISIBLE_DEVICES``. On a machine
+with several GPUs the runner spreads its worker processes over them (:func:`gpu_egl_devices`,
+:func:`egl_device_for_worker`) unless ``$EGL_DEVICE_ID`` pins one.
 """
 from __future__ import annotations
 
@@ -67,6 +71,41 @@ def setup_gl_platform() -> str:
     os.environ["PYOPENGL_PLATFORM"] = platform
     os.environ["PYGLET_HEADLESS"] = "1"
     return platform
+
+
+_EGL_EXTENSIONS = 0x3055
+
+
+def gpu_egl_devices() -> list[int]:
+    """Indices, as ``$EGL_DEVICE_ID`` and pyrender count them, of the EGL devices that are
+    hardware (GPUs): EGL's device list without Mesa's software device (llvmpipe). Empty when the
+    platform is not EGL, EGL cannot be loaded or it cannot list devices. Selects the GL platform
+    (see :func:`setup_gl_platform`) and imports pyrender."""
+    try:
+        if setup_gl_platform() != "egl":
+            return []
+        import_pyrender()
+        from pyrender.platforms import egl
+
+        devices = egl.query_devices()
+        out = []
+        for i, device in enumerate(devices):
+            ext = egl._eglQueryDeviceStringEXT(device._display, _EGL_EXTENSIONS) or b""
+            if b"EGL_MESA_device_software" not in ext.split():
+                out.append(i)
+        return out
+    except Exception:  # noqa: BLE001 - no device list means no spreading, never a failure
+        return []
+
+
+def egl_device_for_worker(worker: int, devices: list[int], environ=None) -> int | None:
+    """The EGL device index worker number ``worker`` should render on: ``devices`` taken round
+    robin when there are several and ``$EGL_DEVICE_ID`` (in ``environ``, default ``os.environ``)
+    does not pin one; otherwise None (EGL's default device, or the pinned one)."""
+    environ = os.environ if environ is None else environ
+    if environ.get("EGL_DEVICE_ID", "").strip() or len(devices) < 2:
+        return None
+    return devices[worker % len(devices)]
 
 
 def _describe(exc: BaseException) -> str:

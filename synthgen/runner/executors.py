@@ -149,9 +149,12 @@ def run_in_process(cfg, out, base_dir, shards: Iterable[ShardPlan], report: Call
         runner.close()
 
 
-def _worker_main(cfg, out, base_dir, tasks, results, llvmpipe_threads: int) -> None:
-    """Body of one local worker process: render shards from ``tasks`` until a ``None``."""
+def _worker_main(cfg, out, base_dir, tasks, results, llvmpipe_threads: int, egl_device: int | None = None) -> None:
+    """Body of one local worker process: render shards from ``tasks`` until a ``None``, on EGL
+    device ``egl_device`` when given (several GPUs)."""
     os.environ.setdefault("LP_NUM_THREADS", str(llvmpipe_threads))
+    if egl_device is not None:
+        os.environ["EGL_DEVICE_ID"] = str(egl_device)
     try:
         runner = ShardRunner(cfg, out, base_dir)
     except Exception as exc:  # noqa: BLE001 - a worker that cannot start reports every shard it takes
@@ -179,9 +182,13 @@ def run_local_workers(cfg, out, base_dir, shards: list[ShardPlan], workers: int,
         tasks.put(s)
     for _ in range(workers):
         tasks.put(None)
+    from ..render.gl import egl_device_for_worker, gpu_egl_devices
+
     threads = max(1, (os.cpu_count() or 1) // workers)
-    procs = [ctx.Process(target=_worker_main, args=(cfg, out, base_dir, tasks, results, threads), daemon=True)
-             for _ in range(workers)]
+    gpus = gpu_egl_devices()    # several GPUs: worker k renders on GPU k mod n
+    procs = [ctx.Process(target=_worker_main, daemon=True,
+                         args=(cfg, out, base_dir, tasks, results, threads, egl_device_for_worker(k, gpus)))
+             for k in range(workers)]
     for p in procs:
         p.start()
     pending = {s.scene_index for s in shards}
@@ -213,6 +220,12 @@ def _ray_shard(cfg, out, base_dir, shard: ShardPlan) -> ShardOutcome:
     key = (str(out), cfg.seed, cfg.name)
     runner = _RAY_RUNNERS.get(key)
     if runner is None:
+        from ..render.gl import egl_device_for_worker, gpu_egl_devices
+
+        # Ray does not number its worker processes: spread them over the node's GPUs by pid
+        device = egl_device_for_worker(os.getpid(), gpu_egl_devices())
+        if device is not None:
+            os.environ["EGL_DEVICE_ID"] = str(device)
         runner = _RAY_RUNNERS[key] = ShardRunner(cfg, out, base_dir, overlap=False)
     outcomes = runner.run(shard)
     if outcomes and outcomes[-1].error is not None:
