@@ -123,6 +123,25 @@ def test_sigkill_mid_run_then_resume_gives_the_same_bytes(reference, tmp_path):
     _same(reference, out)
 
 
+def test_resume_removes_the_temporaries_of_a_run_killed_while_merging(tmp_path):
+    """A run killed during the end-of-run merge leaves .NAME.tmp-PID files; resume removes them
+    (the merge is redone under the new run's pid) and keeps finished shards."""
+    from synthgen.runner.output import prepare_output, prepare_resume
+
+    out, cfg = tmp_path / "ds", {"seed": 1}
+    prepare_output(out, overwrite=False, config_dict=cfg)
+    (out / "annotations").mkdir()
+    stale = [out / "annotations" / ".coco_train_synth.json.tmp-4242", out / ".manifest.jsonl.tmp-4242"]
+    for f in stale:
+        f.write_text("{")
+    (out / "train_synth" / "000000").mkdir(parents=True)
+    (out / "train_synth" / "000000" / "DONE").write_text("")
+    (out / "train_synth" / ".tmp-000001-4242").mkdir()
+    assert prepare_resume(out, cfg, "train_synth") == {0}
+    assert not any(f.exists() for f in stale)
+    assert not (out / "train_synth" / ".tmp-000001-4242").exists()
+
+
 def test_commit_shard_flushes_every_file_before_done(tmp_path, monkeypatch):
     """Power loss, not only a crash: the shard's files and folders reach the disk (fsync) before
     DONE exists, DONE's folder entry before the rename, and the split folder after it."""

@@ -45,8 +45,8 @@ def prepare_resume(out: Path, config_dict: dict, split: str) -> set[int]:
     indices whose shards are complete (their folder holds ``DONE``).
 
     A missing or empty folder starts fresh. A folder that is not a synthgen dataset, or one that
-    was started with a different config, is refused. Leftover temporary shard folders and the
-    dataset-level files (rewritten at the end) are removed.
+    was started with a different config, is refused. Leftover temporary shard folders, the
+    dataset-level files (rewritten at the end) and their leftover temporaries are removed.
     """
     out = Path(out)
     if not out.exists() or not any(out.iterdir()):
@@ -61,6 +61,12 @@ def prepare_resume(out: Path, config_dict: dict, split: str) -> set[int]:
                           f"different one (seed, frames, scene or overrides changed); use --overwrite to start over")
     for name in ("DONE", "dataset.json", "manifest.jsonl"):
         (out / name).unlink(missing_ok=True)
+    # temporaries of dataset-level files (atomic_path) left by a run killed while merging
+    for folder in (out, out / "annotations"):
+        if folder.is_dir():
+            for f in folder.glob(".*.tmp-*"):
+                if f.is_file():
+                    f.unlink()
     split_dir = out / split
     done = set()
     if split_dir.is_dir():
