@@ -31,7 +31,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .config import ConfigError, config_to_dict, load_scene_config
     from .render import GLUnavailableError
     from .runner.output import OutputError
-    from .runner.pipeline import RenderFailed, run_render
+    from .runner.pipeline import ExtraMissingError, RenderFailed, run_render
     from .bodies.smplx_backend import BodyModelError, SMPLXExtraMissingError
     from .scene.lights_cameras import SamplingError
 
@@ -53,13 +53,24 @@ def cmd_render(args: argparse.Namespace) -> int:
               f"{exc.result.out}; rerun with --resume to finish", file=sys.stderr)
         return 1
     except (ConfigError, AssetError, OutputError, GLUnavailableError, SamplingError, BodyModelError,
-            SMPLXExtraMissingError) as exc:
+            SMPLXExtraMissingError, ExtraMissingError) as exc:
         return _fail(str(exc))
+    except KeyboardInterrupt:
+        print("synthgen: interrupted; finished scenes are kept: rerun with --resume to continue",
+              file=sys.stderr)
+        return 130
+    except OSError as exc:
+        # the output's file system failed under us (disk full, a folder removed mid-run)
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"synthgen: error writing the dataset: {exc.strerror or exc}{where}; fix it and rerun "
+              f"with --resume", file=sys.stderr)
+        return 1
     fps = result.rendered / max(result.seconds, 1e-9)
-    size = sum(f.stat().st_size for f in result.out.rglob("*") if f.is_file())
-    resumed = f" ({result.frames - result.rendered} kept from before)" if result.rendered < result.frames else ""
+    kept = result.rendered < result.frames
+    resumed = f" ({result.frames - result.rendered} kept from before)" if kept else ""
     print(f"synthgen: wrote {result.frames} frames in {result.scenes} scenes to {result.out}{resumed}: "
-          f"{result.rendered} rendered in {result.seconds:.1f} s ({fps:.2f} frames/s), {size / 1e6:.1f} MB")
+          f"{result.rendered} rendered in {result.seconds:.1f} s ({fps:.2f} frames/s), "
+          f"{result.bytes_written / 1e6:.1f} MB{' written by this run' if kept else ''}")
     if args.profile:
         print(format_stage_times(result.stage_seconds, result.rendered))
     return 0

@@ -87,3 +87,29 @@ def test_impossible_placement_in_strict_mode_is_a_clear_error(tmp_path):
     assert r.returncode == 1
     assert "scene 0 failed: PlacementError: object" in r.stderr and "could not be placed on support 'shelf" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_ray_executor_without_ray_is_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    """--executor ray where the ray extra is missing: one line before the output folder exists."""
+    import importlib.util
+
+    from synthgen.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a))
+    out = tmp_path / "out"
+    code = main(["render", str(SCENE), "frames=2", "camera.width=32", "camera.height=24", "-o", str(out),
+                 "--quiet", "--executor", "ray"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "--executor ray needs the ray extra" in err[0] and "pip install" in err[0]
+    assert not out.exists()
+
+
+def test_resume_into_a_file_is_one_line(tmp_path):
+    target = tmp_path / "a_file"
+    target.write_text("not a dataset")
+    r = run_cli("render", SCENE, "frames=2", "-o", target, "--quiet", "--resume")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "expected a directory, found a file" in r.stderr and str(target) in r.stderr
+    assert target.read_text() == "not a dataset"

@@ -62,25 +62,52 @@ def test_ray_executor_writes_the_same_bytes(reference, tmp_path):
     _same(reference, out)
 
 
-def test_ray_keeps_a_bounded_window_of_tasks(reference, tmp_path):
+def test_ray_keeps_a_bounded_window_of_tasks(reference, tmp_path, monkeypatch):
     """A million-frame job must not submit 10^5 Ray tasks at once: with a window of one task the
-    shards run one after another, in order, and write the same bytes."""
+    shards run one after another, in order, and write the same bytes; a failing shard (retried,
+    then reported) carries its error line once, not wrapped by Ray."""
     pytest.importorskip("ray")
     from synthgen.config import load_scene_config
     from synthgen.runner.executors import run_ray
     from synthgen.runner.plan import plan_shards
 
+    monkeypatch.setenv("SYNTHGEN_INJECT_FAILURE", "1")
     cfg = load_scene_config(SCENE, list(ARGS))
     out = tmp_path / "window"
     out.mkdir()
     outcomes = []
     run_ray(cfg, out, SCENE.parent, plan_shards(cfg.frames, cfg.views_per_scene), None, 2, outcomes.append,
             max_in_flight=1)
-    assert [(o.scene_index, o.frames, o.error) for o in outcomes] == [(0, 2, None), (1, 2, None), (2, 2, None)]
+    assert [(o.scene_index, o.frames) for o in outcomes] == [(0, 2), (1, 0), (2, 2)]
+    assert outcomes[0].error is None and outcomes[2].error is None
+    assert outcomes[1].error.startswith("RuntimeError: injected failure (SYNTHGEN_INJECT_FAILURE)")
+    assert not (out / "train_synth" / "000001").exists()
     shard_files = sorted(p.relative_to(out) for p in (out / "train_synth").rglob("*") if p.is_file())
-    assert len(shard_files) > 30
+    assert len(shard_files) > 20 and not any(f.parts[1] == "000001" for f in shard_files)
     for f in shard_files:
         assert (out / f).read_bytes() == (reference / f).read_bytes(), f
+
+
+def test_ray_worker_runner_follows_the_config(tmp_path):
+    """A Ray worker process keeps one runner (GL context, assets) per job; another config, even
+    into the same folder in a long-lived Ray session, gets a new runner and the old one is closed."""
+    from synthgen.config import load_scene_config
+    from synthgen.runner import executors
+
+    a = load_scene_config(SCENE, list(ARGS))
+    b = load_scene_config(SCENE, [*ARGS, "camera.width=64"])
+    try:
+        r1 = executors._ray_runner(a, tmp_path, SCENE.parent)
+        assert executors._ray_runner(a, tmp_path, SCENE.parent) is r1
+        r2 = executors._ray_runner(b, tmp_path, SCENE.parent)
+        assert r2 is not r1 and r2.renderer.width == 64 and r1.renderer.width == 48
+        assert list(executors._RAY_RUNNER.values()) == [r2]
+        with pytest.raises(RuntimeError):     # closed
+            r1.renderer.prepare(None)
+    finally:
+        for r in executors._RAY_RUNNER.values():
+            r.close()
+        executors._RAY_RUNNER.clear()
 
 
 def test_failed_shard_is_reported_and_resume_finishes(reference, tmp_path):
@@ -94,8 +121,35 @@ def test_failed_shard_is_reported_and_resume_finishes(reference, tmp_path):
     assert not (out / "train_synth" / "000001").exists() and not (out / "DONE").exists()
     r = _render(out, "--resume", "--workers", "1")
     assert r.returncode == 0, r.stderr
-    assert "4 kept from before" in r.stdout
+    assert "4 kept from before" in r.stdout and "MB written by this run" in r.stdout
     _same(reference, out)
+
+
+def test_all_workers_dying_is_reported_and_the_run_exits(tmp_path):
+    """Workers that all die (GL crash, OOM killer) leave shards in the task queue; the parent
+    reports every scene as failed and exits instead of hanging on the queue at exit."""
+    out = tmp_path / "dead"
+    r = subprocess.run([sys.executable, "-m", "synthgen", "render", str(SCENE), "frames=1500", "views_per_scene=1",
+                        "camera.width=48", "camera.height=36", "-o", str(out), "--quiet", "--workers", "2"],
+                       cwd=REPO, capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "SYNTHGEN_INJECT_FAILURE": "worker-exit"})
+    assert r.returncode == 1
+    assert "1500 of 1500 scenes failed" in r.stderr
+    assert "scene 1499 failed: worker process exited before finishing this scene" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_summary_size_is_the_dataset_size(tmp_path):
+    """The summary's output size is counted as files are written (never by walking a
+    million-frame dataset), and equals the dataset's size on disk."""
+    from synthgen.config import config_to_dict, load_scene_config
+    from synthgen.runner.pipeline import run_render
+
+    cfg = load_scene_config(SCENE, list(ARGS))
+    out = tmp_path / "size"
+    res = run_render(cfg, out, config_dict=config_to_dict(cfg), quiet=True, base_dir=SCENE.parent, workers=2)
+    on_disk = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    assert on_disk > 100_000 and res.bytes_written == on_disk
 
 
 def test_resume_refuses_a_different_config(reference, tmp_path):
@@ -195,7 +249,7 @@ def test_every_file_of_a_render_is_flushed_and_done_last(tmp_path):
     lines = log_file.read_text().splitlines()
     # shard folders are written as .tmp-{scene}-{pid}, dataset files as .{name}.tmp-{pid}, and
     # renamed: map back to the final names
-    flushed = {re.sub(r"/\.([^/]+)\.tmp-\d+$", r"/\1", re.sub(r"/\.tmp-(\d+)-\d+(?=/|$)", r"/\1", line))
+    flushed = {re.sub(r"/\.([^/]+)\.tmp-\d+$", r"/\1", re.sub(r"/\.tmp-(\d+)-\d+-[0-9a-f]+(?=/|$)", r"/\1", line))
                for line in lines}
     files = [p for p in out.rglob("*") if p.is_file() and p.name != "DONE"]
     assert len(files) > 50

@@ -9,7 +9,8 @@ the process that renders; worker processes are started with the ``spawn`` method
 pybullet state is ever inherited through ``fork``.
 
 Testing hook: ``SYNTHGEN_INJECT_FAILURE=<scene>[,<scene>...]`` makes those scenes raise, to
-exercise failure reporting and ``--resume`` (used by the test suite; harmless otherwise).
+exercise failure reporting and ``--resume``; the token ``worker-exit`` makes local worker processes
+exit at once (used by the test suite; harmless otherwise).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import multiprocessing as mp
 import os
 import queue
 import traceback
+import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,14 +33,15 @@ FAIL_ENV = "SYNTHGEN_INJECT_FAILURE"
 
 @dataclass
 class ShardOutcome:
-    """What became of one shard: ``error`` is None when it was written and committed.
-    ``seconds``: wall seconds by pipeline stage (scene, render_prepare, render, amodal, sensor,
+    """What became of one shard: ``error`` is None when it was written and committed (``bytes``
+    of files). ``seconds``: wall seconds by pipeline stage (scene, render_prepare, render, amodal, sensor,
     ground_truth, write) spent on it."""
 
     scene_index: int
     frames: int
     error: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    bytes: int = 0      # size of the committed shard's files
 
 
 def _injected(scene_index: int) -> bool:
@@ -64,7 +67,7 @@ class ShardRunner:
         self.renderer = Renderer(cfg.camera.width, cfg.camera.height, znear=0.05, shadows=cfg.lights.shadows,
                                  msaa=cfg.camera.msaa)
         self._pool = ThreadPoolExecutor(max_workers=1) if overlap else None
-        self._pending: tuple[ShardPlan, Future] | None = None
+        self._pending: tuple[ShardPlan, Future, object] | None = None   # shard, write, its StageTimes
 
     def close(self) -> None:
         if self._pool is not None:
@@ -88,11 +91,11 @@ class ShardRunner:
             self.renderer.prepare(scene)
         return scene.scene_id, frames_of_scene(self.ctx, self.renderer, scene, shard, times=times)
 
-    def _write(self, scene_id: int, frames, times) -> None:
+    def _write(self, scene_id: int, frames, times) -> int:
         from .pipeline import write_shard
 
         with times("write"):   # in the writer thread: this shard's own timer, nobody else's
-            write_shard(self.ctx, self.out, frames, scene_id)
+            return write_shard(self.ctx, self.out, frames, scene_id)
 
     def _collect(self) -> list[ShardOutcome]:
         if self._pending is None:
@@ -100,8 +103,8 @@ class ShardRunner:
         shard, fut, times = self._pending
         self._pending = None
         try:
-            fut.result()
-            return [ShardOutcome(shard.scene_index, shard.n_views, seconds=times.seconds)]
+            size = fut.result()
+            return [ShardOutcome(shard.scene_index, shard.n_views, seconds=times.seconds, bytes=size)]
         except Exception as exc:  # noqa: BLE001 - reported per shard, the others go on
             return [ShardOutcome(shard.scene_index, 0, _describe(exc))]
 
@@ -118,8 +121,8 @@ class ShardRunner:
         done = self._collect()
         if self._pool is None:
             try:
-                self._write(scene_id, frames, times)
-                return done + [ShardOutcome(shard.scene_index, shard.n_views, seconds=times.seconds)]
+                size = self._write(scene_id, frames, times)
+                return done + [ShardOutcome(shard.scene_index, shard.n_views, seconds=times.seconds, bytes=size)]
             except Exception as exc:  # noqa: BLE001
                 return done + [ShardOutcome(shard.scene_index, 0, _describe(exc))]
         self._pending = (shard, self._pool.submit(self._write, scene_id, frames, times), times)
@@ -153,6 +156,8 @@ def _worker_main(cfg, out, base_dir, tasks, results, llvmpipe_threads: int, egl_
     """Body of one local worker process: render shards from ``tasks`` until a ``None``, on EGL
     device ``egl_device`` when given (several GPUs)."""
     os.environ.setdefault("LP_NUM_THREADS", str(llvmpipe_threads))
+    if _injected("worker-exit"):
+        os._exit(3)     # testing hook: a worker that dies at once (a GL driver crash, the OOM killer)
     if egl_device is not None:
         os.environ["EGL_DEVICE_ID"] = str(egl_device)
     try:
@@ -168,6 +173,10 @@ def _worker_main(cfg, out, base_dir, tasks, results, llvmpipe_threads: int, egl_
                 results.put(o)
         for o in runner.flush():
             results.put(o)
+    except KeyboardInterrupt:
+        # Ctrl-C reaches every process of the terminal's group: the parent reports it in one
+        # line; the shard in progress stays a temporary folder that --resume removes
+        return
     finally:
         runner.close()
 
@@ -197,14 +206,25 @@ def run_local_workers(cfg, out, base_dir, shards: list[ShardPlan], workers: int,
             try:
                 o = results.get(timeout=1.0)
             except queue.Empty:
-                if not any(p.is_alive() for p in procs):
-                    for idx in sorted(pending):
-                        report(ShardOutcome(idx, 0, "worker process exited before finishing this scene"))
-                    return
-                continue
+                if any(p.is_alive() for p in procs):
+                    continue
+                # every worker has exited: take what they put just before, the rest is lost
+                while pending:
+                    try:
+                        o = results.get(timeout=0.2)
+                    except queue.Empty:
+                        break
+                    pending.discard(o.scene_index)
+                    report(o)
+                for idx in sorted(pending):
+                    report(ShardOutcome(idx, 0, "worker process exited before finishing this scene"))
+                return
             pending.discard(o.scene_index)
             report(o)
     finally:
+        # Shards no worker took are still in the queue's pipe; without this the queue's feeder
+        # thread would block this process's exit on a pipe nobody reads.
+        tasks.cancel_join_thread()
         for p in procs:
             p.join(timeout=5)
             if p.is_alive():
@@ -213,24 +233,46 @@ def run_local_workers(cfg, out, base_dir, shards: list[ShardPlan], workers: int,
 
 # ------------------------------------------------------------------------------------------ ray
 
-_RAY_RUNNERS: dict[tuple, ShardRunner] = {}   # per Ray worker process: one runner per job
+# Per Ray worker process (Ray reuses its worker processes across tasks, and a GL context and the
+# job's assets are worth keeping): the runner of the job it last worked for.
+_RAY_RUNNER: dict[tuple, ShardRunner] = {}
+
+
+class ShardFailed(RuntimeError):
+    """A shard's error line, raised in a Ray task so that Ray retries it; ``str()`` is the line."""
+
+
+def _ray_runner(cfg, out, base_dir) -> ShardRunner:
+    # keyed by everything the runner was built from, so another job (or the same output folder
+    # with another config, in a long-lived Ray session) never renders with a stale runner
+    key = (str(out), str(base_dir), repr(cfg))
+    runner = _RAY_RUNNER.get(key)
+    if runner is None:
+        for old in _RAY_RUNNER.values():
+            old.close()
+        _RAY_RUNNER.clear()
+        from ..render.gl import egl_device_for_worker, gpu_egl_devices
+
+        # Ray does not number its worker processes: spread them over the node's GPUs by a hash
+        # of the worker's id (pids alone can share a parity and all land on one GPU)
+        try:
+            import ray
+
+            wid = ray.get_runtime_context().get_worker_id()
+        except Exception:  # noqa: BLE001 - outside a Ray worker (tests)
+            wid = str(os.getpid())
+        device = egl_device_for_worker(zlib.crc32(wid.encode()), gpu_egl_devices())
+        if device is not None:
+            os.environ["EGL_DEVICE_ID"] = str(device)
+        runner = _RAY_RUNNER[key] = ShardRunner(cfg, out, base_dir, overlap=False)
+    return runner
 
 
 def _ray_shard(cfg, out, base_dir, shard: ShardPlan) -> ShardOutcome:
-    key = (str(out), cfg.seed, cfg.name)
-    runner = _RAY_RUNNERS.get(key)
-    if runner is None:
-        from ..render.gl import egl_device_for_worker, gpu_egl_devices
-
-        # Ray does not number its worker processes: spread them over the node's GPUs by pid
-        device = egl_device_for_worker(os.getpid(), gpu_egl_devices())
-        if device is not None:
-            os.environ["EGL_DEVICE_ID"] = str(device)
-        runner = _RAY_RUNNERS[key] = ShardRunner(cfg, out, base_dir, overlap=False)
-    outcomes = runner.run(shard)
+    outcomes = _ray_runner(cfg, out, base_dir).run(shard)
     if outcomes and outcomes[-1].error is not None:
         # raise so Ray retries the task on another attempt/worker (max_retries)
-        raise RuntimeError(outcomes[-1].error)
+        raise ShardFailed(outcomes[-1].error)
     return outcomes[-1]
 
 
@@ -271,7 +313,11 @@ def run_ray(cfg, out, base_dir, shards: list[ShardPlan], address: str | None, nu
                 try:
                     report(ray.get(r))
                 except Exception as exc:  # noqa: BLE001
-                    msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+                    cause = getattr(exc, "cause", None)    # a RayTaskError wraps the task's exception
+                    if isinstance(cause, ShardFailed):
+                        msg = str(cause)
+                    else:
+                        msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
                     report(ShardOutcome(shard.scene_index, 0, msg))
     finally:
         if started:

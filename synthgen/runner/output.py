@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import shutil
 from pathlib import Path
 
@@ -49,6 +50,8 @@ def prepare_resume(out: Path, config_dict: dict, split: str) -> set[int]:
     dataset-level files (rewritten at the end) and their leftover temporaries are removed.
     """
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"output {out}: expected a directory, found a file")
     if not out.exists() or not any(out.iterdir()):
         out.mkdir(parents=True, exist_ok=True)
         _write_marker(out, config_dict)
@@ -109,14 +112,13 @@ def prepare_output(out: Path, overwrite: bool, config_dict: dict | None = None) 
 
 
 def _write_marker(out: Path, config_dict: dict) -> None:
-    (out / MARKER).write_text(_fingerprint(config_dict))
-    fsync_path(out / MARKER)
-    fsync_path(out)
+    atomic_write_bytes(out / MARKER, _fingerprint(config_dict).encode())
 
 
-def fsync_path(path: Path) -> None:
-    """Flush a file's data, or a folder's entries, to the disk (``fsync``). Folders on systems or
-    file systems that cannot fsync them (Windows, some network file systems) are skipped."""
+def fsync_path(path: Path) -> int:
+    """Flush a file's data, or a folder's entries, to the disk (``fsync``); returns the file's
+    size in bytes (0 for a folder). Folders on systems or file systems that cannot fsync them
+    (Windows, some network file systems) are skipped."""
     path = Path(path)
     is_dir = path.is_dir()
     flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if is_dir else 0)
@@ -124,23 +126,28 @@ def fsync_path(path: Path) -> None:
         fd = os.open(path, flags)
     except OSError:
         if is_dir:
-            return
+            return 0
         raise
     try:
         os.fsync(fd)
+        return 0 if is_dir else os.fstat(fd).st_size
     except OSError as exc:
         if not (is_dir and exc.errno in (errno.EINVAL, errno.EBADF, errno.ENOTSUP)):
             raise
+        return 0
     finally:
         os.close(fd)
 
 
-def fsync_tree(root: Path) -> None:
-    """:func:`fsync_path` every file and folder under ``root``, ``root`` last."""
+def fsync_tree(root: Path) -> int:
+    """:func:`fsync_path` every file and folder under ``root``, ``root`` last; returns the bytes
+    of its files."""
+    size = 0
     for dirpath, _dirnames, filenames in os.walk(root, topdown=False):
         for name in filenames:
-            fsync_path(Path(dirpath) / name)
+            size += fsync_path(Path(dirpath) / name)
         fsync_path(Path(dirpath))
+    return size
 
 
 @contextlib.contextmanager
@@ -172,17 +179,28 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def shard_tmp_dir(final: Path) -> Path:
-    """The temporary folder a shard is written to before :func:`commit_shard`."""
-    return final.with_name(f".tmp-{final.name}-{os.getpid()}")
+    """The temporary folder a shard is written to before :func:`commit_shard`: unique to this
+    attempt (pid and a random token: pids repeat across the containers of a cluster that share
+    one output folder), so two attempts at one shard never write into the same folder."""
+    return final.with_name(f".tmp-{final.name}-{os.getpid()}-{secrets.token_hex(4)}")
 
 
-def commit_shard(tmp: Path, final: Path) -> None:
+def commit_shard(tmp: Path, final: Path) -> int:
     """Flush the shard written in ``tmp`` to the disk, write ``DONE`` last inside it and rename it
-    to ``final`` (atomic on one filesystem; durable on return, see the module docstring)."""
-    fsync_tree(tmp)
+    to ``final`` (atomic on one filesystem; durable on return, see the module docstring).
+    Returns the shard's size in bytes."""
+    size = fsync_tree(tmp)
     (tmp / "DONE").write_text("")
     fsync_path(tmp)
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+    # A folder under the final name only ever appears whole (renamed in with DONE), and a shard's
+    # bytes depend only on (config, scene): when another attempt got there first (a Ray retry
+    # whose first attempt was not dead after all), its shard is the same one; keep it.
+    if not final.exists():
+        try:
+            os.replace(tmp, final)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not (final / "DONE").is_file():
+                raise
+    shutil.rmtree(tmp, ignore_errors=True)
     fsync_path(final.parent)
+    return size

@@ -6,7 +6,9 @@ Only this package knows about shards and output folders; only ``cli.py`` knows a
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import platform
+import shutil
 import sys
 import time
 from contextlib import contextmanager
@@ -30,7 +32,7 @@ from ..writers.coco import save_merged_coco
 from ..writers.jsonio import dumps_json
 from ..writers.manifest import save_merged_manifest
 from ..writers.shard import COCO_PART_NAME, MANIFEST_PART_NAME, write_shard_files
-from .output import (atomic_path, atomic_write_bytes, commit_shard, fsync_path, fsync_tree, prepare_output,
+from .output import (MARKER, atomic_path, atomic_write_bytes, commit_shard, fsync_path, fsync_tree, prepare_output,
                      shard_tmp_dir)
 from .plan import ShardPlan, plan_shards
 
@@ -229,15 +231,22 @@ def shard_dir(out: Path, cfg: SceneConfig, scene_id: int) -> Path:
     return Path(out) / cfg.output.split / f"{scene_id:06d}"
 
 
-def write_shard(ctx: JobContext, out: Path, frames: list[FrameRecord], scene_id: int) -> None:
-    """Write one scene's files to a temporary folder, then move it into place with DONE."""
+def write_shard(ctx: JobContext, out: Path, frames: list[FrameRecord], scene_id: int) -> int:
+    """Write one scene's files to a temporary folder, then move it into place with DONE; returns
+    the shard's size in bytes."""
     final = shard_dir(out, ctx.cfg, scene_id)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = shard_tmp_dir(final)
     o = ctx.cfg.output
-    write_shard_files(tmp, frames, rgb_format=o.rgb_format, jpeg_quality=o.jpeg_quality,
-                      depth_scale=o.depth_scale, categories=ctx.categories)
-    commit_shard(tmp, final)
+    try:
+        write_shard_files(tmp, frames, rgb_format=o.rgb_format, jpeg_quality=o.jpeg_quality,
+                          depth_scale=o.depth_scale, categories=ctx.categories)
+        return commit_shard(tmp, final)
+    except BaseException:
+        # a half-written shard must not keep its disk space (a full disk would fail every
+        # later shard too); --resume redoes it
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 @dataclass
@@ -253,6 +262,9 @@ class JobResult:
     rendered: int = 0
     # wall seconds by pipeline stage, summed over the shards this run rendered (all workers)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    # bytes this run wrote: its shards and the dataset-level files (not the shards kept by
+    # --resume); counted as written, so a million-frame dataset is never walked for the summary
+    bytes_written: int = 0
 
 
 def write_models(ctx: JobContext, out: Path) -> None:
@@ -279,8 +291,9 @@ def write_models(ctx: JobContext, out: Path) -> None:
 
 
 def finalize(ctx: JobContext, out: Path, shards: list[ShardPlan], config_dict: dict,
-             renderer_info: dict, seconds: float) -> None:
-    """Merge shard parts into the dataset-level files, in scene order; ``DONE`` last."""
+             renderer_info: dict, seconds: float) -> int:
+    """Merge shard parts into the dataset-level files, in scene order; ``DONE`` last. Returns the
+    bytes of the dataset-level files."""
     cfg = ctx.cfg
     dirs = [shard_dir(out, cfg, s.scene_index) for s in shards]
     (out / "annotations").mkdir(exist_ok=True)
@@ -310,11 +323,14 @@ def finalize(ctx: JobContext, out: Path, shards: list[ShardPlan], config_dict: d
     }
     atomic_write_bytes(out / "dataset.json", dumps_json(info).encode())
     # everything DONE vouches for is on the disk before DONE is (power loss, not only crashes)
-    fsync_tree(out / "annotations")
-    fsync_tree(out / "models")
-    fsync_path(out / "camera.json")
+    size = fsync_tree(out / "annotations") + fsync_tree(out / "models") + fsync_path(out / "camera.json")
     (out / "DONE").write_text("")
     fsync_path(out)
+    return size + sum((out / name).stat().st_size for name in ("manifest.jsonl", "dataset.json", MARKER))
+
+
+class ExtraMissingError(ImportError):
+    """An optional part the command asked for is not installed; ``str()`` is one line."""
 
 
 class RenderFailed(RuntimeError):
@@ -340,6 +356,9 @@ def run_render(cfg: SceneConfig, out: Path, *, config_dict: dict, overwrite: boo
     from .executors import run_in_process, run_local_workers, run_ray
     from .output import prepare_resume
 
+    if executor == "ray" and importlib.util.find_spec("ray") is None:
+        raise ExtraMissingError("--executor ray needs the ray extra, which is not installed: "
+                                "pip install -e '.[ray]'")
     t0 = time.perf_counter()
     ctx = JobContext.build(cfg, base_dir)   # assets and body model resolve before OUT is touched
     shards = plan_shards(cfg.frames, cfg.views_per_scene)
@@ -354,10 +373,12 @@ def run_render(cfg: SceneConfig, out: Path, *, config_dict: dict, overwrite: boo
     todo = [s for s in shards if s.scene_index not in done]
     failures: list[tuple[int, str]] = []
     stage_seconds: dict[str, float] = {}
+    written = [0]
     with _progress(quiet, cfg.frames, sum(s.n_views for s in shards if s.scene_index in done)) as advance:
         def report(o) -> None:
             if o.error is None:
                 advance(o.frames)
+                written[0] += o.bytes
                 for stage, sec in o.seconds.items():
                     stage_seconds[stage] = stage_seconds.get(stage, 0.0) + sec
             else:
@@ -371,12 +392,13 @@ def run_render(cfg: SceneConfig, out: Path, *, config_dict: dict, overwrite: boo
             run_local_workers(cfg, out, base_dir, todo, min(workers, len(todo)), report)
     seconds = time.perf_counter() - t0
     result = JobResult(out=out, frames=cfg.frames, scenes=len(shards), seconds=seconds, renderer=renderer_info,
-                       rendered=sum(s.n_views for s in todo), stage_seconds=stage_seconds)
+                       rendered=sum(s.n_views for s in todo), stage_seconds=stage_seconds,
+                       bytes_written=written[0])
     if failures:
         raise RenderFailed(sorted(failures), result)
     if not quiet and cfg.frames >= 10_000:   # ~1 s per 5000 frames after the bar has finished
         print(f"synthgen: merging the annotations of {len(shards)} scenes ...", file=sys.stderr, flush=True)
-    finalize(ctx, out, shards, config_dict, renderer_info, seconds)
+    result.bytes_written += finalize(ctx, out, shards, config_dict, renderer_info, seconds)
     return result
 
 
