@@ -62,6 +62,17 @@ def test_ray_executor_writes_the_same_bytes(reference, tmp_path):
     _same(reference, out)
 
 
+def test_ray_retries_a_shard_whose_worker_died(reference, tmp_path):
+    """The Ray worker rendering scene 1 dies (os._exit, as a segfault or the OOM killer would);
+    Ray reruns the task on another worker and the dataset ends with the same bytes."""
+    pytest.importorskip("ray")
+    out = tmp_path / "crash"
+    r = _render(out, "--executor", "ray", "--workers", "2", env={"SYNTHGEN_INJECT_FAILURE": "crash-once:1"})
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / ".crash.crashed-1").is_file()    # it did die once
+    _same(reference, out)
+
+
 def test_ray_keeps_a_bounded_window_of_tasks(reference, tmp_path, monkeypatch):
     """A million-frame job must not submit 10^5 Ray tasks at once: with a window of one task the
     shards run one after another, in order, and write the same bytes; a failing shard (retried,

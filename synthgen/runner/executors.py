@@ -10,7 +10,9 @@ pybullet state is ever inherited through ``fork``.
 
 Testing hook: ``SYNTHGEN_INJECT_FAILURE=<scene>[,<scene>...]`` makes those scenes raise, to
 exercise failure reporting and ``--resume``; the token ``worker-exit`` makes local worker processes
-exit at once (used by the test suite; harmless otherwise).
+exit at once, ``crash-once:<scene>`` kills the process rendering that scene the first time (a
+marker beside the output folder remembers it), so Ray's retry of a crashed worker can be seen
+(used by the test suite; harmless otherwise).
 """
 from __future__ import annotations
 
@@ -85,6 +87,12 @@ class ShardRunner:
 
         if _injected(shard.scene_index):
             raise RuntimeError(f"injected failure ({FAIL_ENV})")
+        if _injected(f"crash-once:{shard.scene_index}"):
+            # the process dies the first time any worker renders this scene for this output
+            marker = self.out.parent / f".{self.out.name}.crashed-{shard.scene_index}"
+            if not marker.exists():
+                marker.touch()
+                os._exit(3)
         with times("scene"):
             scene = self._scene(shard)
         with times("render_prepare"):   # scene upload; frames_of_scene's renders then reuse it
