@@ -188,6 +188,44 @@ def test_sigkill_mid_run_then_resume_gives_the_same_bytes(reference, tmp_path):
     _same(reference, out)
 
 
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def test_workers_end_when_the_main_process_is_killed(tmp_path):
+    """kill -9 of the main process: its worker processes end too, instead of rendering every
+    queued shard into the folder a --resume will write to."""
+    out = tmp_path / "orphans"
+    cmd = [sys.executable, "-m", "synthgen", "render", str(SCENE), "frames=60", "views_per_scene=2", "camera.width=48",
+           "camera.height=36", "-o", str(out), "--quiet", "--workers", "2"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (out / "train_synth" / "000000" / "DONE").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    kids = _children(proc.pid)
+    assert len(kids) >= 2
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 10
+    while any(Path(f"/proc/{k}").exists() for k in kids) and time.time() < deadline:
+        time.sleep(0.1)
+    alive = [k for k in kids if Path(f"/proc/{k}").exists()]
+    for k in alive:
+        os.kill(k, signal.SIGKILL)
+    assert alive == []
+    done = len(list((out / "train_synth").glob("0*")))
+    time.sleep(2)
+    assert len(list((out / "train_synth").glob("0*"))) == done < 30
+
+
 def test_resume_removes_the_temporaries_of_a_run_killed_while_merging(tmp_path):
     """A run killed during the end-of-run merge leaves .NAME.tmp-PID files; resume removes them
     (the merge is redone under the new run's pid) and keeps finished shards."""

@@ -160,9 +160,28 @@ def run_in_process(cfg, out, base_dir, shards: Iterable[ShardPlan], report: Call
         runner.close()
 
 
+def _exit_with_parent() -> None:
+    """End this worker process as soon as the main process is gone, however it went (kill -9
+    included): otherwise orphaned workers would go on rendering every queued shard, for hours on
+    a big job, into the folder a --resume is writing to."""
+    import multiprocessing.connection
+    import threading
+
+    parent = mp.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="synthgen-parent-watch", daemon=True).start()
+
+
 def _worker_main(cfg, out, base_dir, tasks, results, llvmpipe_threads: int, egl_device: int | None = None) -> None:
     """Body of one local worker process: render shards from ``tasks`` until a ``None``, on EGL
     device ``egl_device`` when given (several GPUs)."""
+    _exit_with_parent()
     os.environ.setdefault("LP_NUM_THREADS", str(llvmpipe_threads))
     if _injected("worker-exit"):
         os._exit(3)     # testing hook: a worker that dies at once (a GL driver crash, the OOM killer)
