@@ -7,7 +7,8 @@ merges --frames worth of shard parts, each a link to that part (the COCO parts) 
 copy (the manifest parts, whose keys must increase), the way the runner's ``finalize`` does
 (``save_merged_coco`` + ``save_merged_manifest``: one part in memory at a time), in a fresh
 process, and prints wall time, output size and peak RSS. ``--in-memory`` also runs the previous
-way (``merge_coco_parts`` + ``save_coco``: the whole split in memory) for comparison.
+way (``merge_coco_parts`` + ``save_coco``, ``merge_manifest_parts`` + ``save_manifest``: the
+whole split in memory) for comparison. Linux (peak RSS from ``ru_maxrss`` in KiB).
 Speed and memory are measured here, never in unit tests; record results in RESULTS.md.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ import resource, sys, time, json
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from synthgen.writers.coco import merge_coco_parts, save_coco, save_merged_coco
-from synthgen.writers.manifest import save_merged_manifest
+from synthgen.writers.manifest import merge_manifest_parts, save_manifest, save_merged_manifest
 root, mode = Path(sys.argv[2]), sys.argv[3]
 cats = {int(k): v for k, v in json.loads((root / "categories.json").read_text()).items()}
 coco_parts = sorted((root / "parts").glob("*/coco_part.json"))
@@ -37,6 +38,7 @@ if mode == "streamed":
     save_merged_manifest(root / "manifest.jsonl", manifest_parts)
 else:
     save_coco(root / "coco.json", merge_coco_parts(coco_parts, cats))
+    save_manifest(root / "manifest.jsonl", merge_manifest_parts(manifest_parts))
 dt = time.perf_counter() - t
 print(json.dumps({"seconds": dt, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "coco_mb": (root / "coco.json").stat().st_size / 1e6}))

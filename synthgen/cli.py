@@ -31,6 +31,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .config import ConfigError, config_to_dict, load_scene_config
     from .render import GLUnavailableError
     from .runner.output import OutputError
+    from .runner.executors import ExecutorError
     from .runner.pipeline import ExtraMissingError, RenderFailed, run_render
     from .bodies.smplx_backend import BodyModelError, SMPLXExtraMissingError
     from .scene.lights_cameras import SamplingError
@@ -53,7 +54,7 @@ def cmd_render(args: argparse.Namespace) -> int:
               f"{exc.result.out}; rerun with --resume to finish", file=sys.stderr)
         return 1
     except (ConfigError, AssetError, OutputError, GLUnavailableError, SamplingError, BodyModelError,
-            SMPLXExtraMissingError, ExtraMissingError) as exc:
+            SMPLXExtraMissingError, ExtraMissingError, ExecutorError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         print("synthgen: interrupted; finished scenes are kept: rerun with --resume to continue",

@@ -509,6 +509,30 @@ def test_msaa_samples_of_the_colour_pass():
         Renderer(W, H, msaa=3)
 
 
+def test_closing_a_renderer_keeps_another_ones_context_current():
+    """A leaked Renderer closed by the garbage collector (__del__) in the middle of another
+    renderer's render must leave that renderer's context current: it used to leave none, and the
+    render failed with GL_INVALID_OPERATION on its framebuffer (a flaky test)."""
+    from OpenGL import EGL
+
+    from synthgen.render.gl import _address
+
+    box = _obj(_box((0.3, 0.25, 0.1)), _pose([0.0, 0.0, 1.0], [0.1, 0.2, 0.7]))
+    scene = _scene([box])
+    leaked = Renderer(W, H)
+    with Renderer(W, H) as r:
+        expected = r.render(scene, _camera()).seg
+        r._make_current()
+        mine = r._offscreen._platform._egl_context
+        leaked.close()                      # as __del__ would, at any allocation
+        assert _address(EGL.eglGetCurrentContext()) == _address(mine)
+        from OpenGL import GL
+
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, r._offscreen._renderer._main_fb)   # what failed
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, 0)
+        np.testing.assert_array_equal(r.render(scene, _camera()).seg, expected)
+
+
 def test_closed_renderer_refuses_to_render():
     r = Renderer(8, 8)
     r.close()

@@ -226,6 +226,33 @@ def test_workers_end_when_the_main_process_is_killed(tmp_path):
     assert len(list((out / "train_synth").glob("0*"))) == done < 30
 
 
+@pytest.mark.parametrize("when", ["starting", "rendering"])
+def test_ctrl_c_is_one_line_and_ends_the_workers(tmp_path, when):
+    """Ctrl-C (SIGINT to the terminal's whole process group) while the workers start up or while
+    they render: one line, exit 130, no worker traceback, no worker left."""
+    out = tmp_path / "ctrl_c"
+    cmd = [sys.executable, "-m", "synthgen", "render", str(SCENE), "frames=40", "views_per_scene=2", "camera.width=48",
+           "camera.height=36", "-o", str(out), "--quiet", "--workers", "2"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.time() + 120
+    if when == "starting":
+        while len(_children(proc.pid)) < 2 and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)
+    else:
+        while not (out / "train_synth" / "000000" / "DONE").exists() and time.time() < deadline:
+            time.sleep(0.05)
+    kids = _children(proc.pid)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert "interrupted" in err and "--resume" in err
+    time.sleep(1)
+    assert not [k for k in kids if Path(f"/proc/{k}").exists() and "synthgen" in Path(f"/proc/{k}/cmdline").read_text()]
+
+
 def test_resume_removes_the_temporaries_of_a_run_killed_while_merging(tmp_path):
     """A run killed during the end-of-run merge leaves .NAME.tmp-PID files; resume removes them
     (the merge is redone under the new run's pid) and keeps finished shards."""

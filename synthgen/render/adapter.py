@@ -38,7 +38,8 @@ import trimesh
 
 from synthgen.render.camera import gl_camera_pose, gl_projection_matrix
 from synthgen.render.flat import FlatDraw, FlatRasterizer, Tile
-from synthgen.render.gl import create_offscreen_renderer, import_pyrender, release_offscreen_renderer
+from synthgen.render.gl import (create_offscreen_renderer, import_pyrender, keep_current_context,
+                                release_offscreen_renderer)
 from synthgen.scene.description import Camera, Light, Material, MeshData, Scene, mesh_digest
 
 #: Label of background pixels and of ``scene.structures`` in ``seg``.
@@ -251,16 +252,19 @@ class Renderer:
     def close(self) -> None:
         """Release the GL context and all GPU buffers. Safe to call twice."""
         if self._offscreen is not None:
-            self._prepared = None
-            flat, self._flat = self._flat, None
-            if flat is not None:
-                try:
-                    self._make_current()
-                    flat.delete()
-                except Exception:  # noqa: BLE001 - the context goes next; its objects go with it
-                    pass
-            offscreen, self._offscreen = self._offscreen, None
-            release_offscreen_renderer(offscreen)
+            mine = getattr(getattr(self._offscreen, "_platform", None), "_egl_context", None)
+            # whatever context was current stays current (this may run from __del__, mid-render)
+            with keep_current_context(exclude=mine):
+                self._prepared = None
+                flat, self._flat = self._flat, None
+                if flat is not None:
+                    try:
+                        self._make_current()
+                        flat.delete()
+                    except Exception:  # noqa: BLE001 - the context goes next; its objects go with it
+                        pass
+                offscreen, self._offscreen = self._offscreen, None
+                release_offscreen_renderer(offscreen)
 
     def __del__(self):
         # pyrender's own finalizer would eglTerminate the display shared by every live Renderer.

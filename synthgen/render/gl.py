@@ -16,6 +16,7 @@ with several GPUs the runner spreads its worker processes over them (:func:`gpu_
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 #: Platforms synthgen knows how to drive; values of ``$SYNTHGEN_GL`` / ``$PYOPENGL_PLATFORM``.
@@ -139,6 +140,36 @@ def create_offscreen_renderer(width: int, height: int):
         raise
     except Exception as exc:  # noqa: BLE001 - EGL/OSMesa failures come as many exception types
         raise GLUnavailableError(platform, _describe(exc)) from exc
+
+
+def _address(handle) -> int | None:
+    import ctypes
+
+    return None if handle is None else ctypes.cast(handle, ctypes.c_void_p).value
+
+
+@contextlib.contextmanager
+def keep_current_context(exclude=None):
+    """Restore, on leaving, the EGL context that was current on this thread on entering (unless it
+    is ``exclude``, a context the block destroys). Releasing a renderer makes its own context
+    current and then none; when that runs inside another renderer's work -- a leaked Renderer's
+    ``__del__`` fired by the garbage collector in the middle of a render -- the other renderer
+    must find its context still current. A no-op on other platforms."""
+    saved = None
+    if os.environ.get("PYOPENGL_PLATFORM") == "egl":
+        from OpenGL import EGL
+
+        ctx = EGL.eglGetCurrentContext()
+        if _address(ctx) and _address(ctx) != _address(exclude):
+            saved = (EGL.eglGetCurrentDisplay(), EGL.eglGetCurrentSurface(EGL.EGL_DRAW),
+                     EGL.eglGetCurrentSurface(EGL.EGL_READ), ctx)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            from OpenGL import EGL
+
+            EGL.eglMakeCurrent(*saved)
 
 
 def release_offscreen_renderer(offscreen) -> None:

@@ -16,10 +16,13 @@ marker beside the output folder remembers it), so Ray's retry of a crashed worke
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing as mp
 import os
 import queue
+import signal
+import threading
 import traceback
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -165,7 +168,6 @@ def _exit_with_parent() -> None:
     included): otherwise orphaned workers would go on rendering every queued shard, for hours on
     a big job, into the folder a --resume is writing to."""
     import multiprocessing.connection
-    import threading
 
     parent = mp.parent_process()
     if parent is None:
@@ -208,6 +210,19 @@ def _worker_main(cfg, out, base_dir, tasks, results, llvmpipe_threads: int, egl_
         runner.close()
 
 
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored inside the block (main thread only; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run_local_workers(cfg, out, base_dir, shards: list[ShardPlan], workers: int,
                       report: Callable[[ShardOutcome], None]) -> None:
     """``workers`` spawned processes pull shards from a queue. A worker that dies (killed,
@@ -225,8 +240,11 @@ def run_local_workers(cfg, out, base_dir, shards: list[ShardPlan], workers: int,
     procs = [ctx.Process(target=_worker_main, daemon=True,
                          args=(cfg, out, base_dir, tasks, results, threads, egl_device_for_worker(k, gpus)))
              for k in range(workers)]
-    for p in procs:
-        p.start()
+    # Workers start with Ctrl-C ignored (an ignored signal stays ignored across exec): the main
+    # process alone handles it, in one line, and ends them; otherwise each would print a traceback.
+    with _sigint_ignored():
+        for p in procs:
+            p.start()
     pending = {s.scene_index for s in shards}
     try:
         while pending:
@@ -248,6 +266,11 @@ def run_local_workers(cfg, out, base_dir, shards: list[ShardPlan], workers: int,
                 return
             pending.discard(o.scene_index)
             report(o)
+    except BaseException:
+        for p in procs:     # Ctrl-C or a failing report: stop rendering now, not after the queue
+            if p.is_alive():
+                p.terminate()
+        raise
     finally:
         # Shards no worker took are still in the queue's pipe; without this the queue's feeder
         # thread would block this process's exit on a pipe nobody reads.
@@ -263,6 +286,10 @@ def run_local_workers(cfg, out, base_dir, shards: list[ShardPlan], workers: int,
 # Per Ray worker process (Ray reuses its worker processes across tasks, and a GL context and the
 # job's assets are worth keeping): the runner of the job it last worked for.
 _RAY_RUNNER: dict[tuple, ShardRunner] = {}
+
+
+class ExecutorError(ValueError):
+    """The executor asked for cannot run (Ray unreachable); ``str()`` is one line."""
 
 
 class ShardFailed(RuntimeError):
@@ -320,7 +347,11 @@ def run_ray(cfg, out, base_dir, shards: list[ShardPlan], address: str | None, nu
     started = False
     if not ray.is_initialized():
         kwargs = {"address": address} if address else {"num_cpus": num_cpus}
-        ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR", **kwargs)
+        try:
+            ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR", **kwargs)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = f"--ray-address {address}" if address else "a local Ray instance"
+            raise ExecutorError(f"{where}: cannot start or reach Ray ({' '.join(str(exc).split())})") from None
         started = True
     try:
         if max_in_flight is None:

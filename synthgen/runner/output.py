@@ -53,7 +53,7 @@ def prepare_resume(out: Path, config_dict: dict, split: str) -> set[int]:
     if out.exists() and not out.is_dir():
         raise OutputError(f"output {out}: expected a directory, found a file")
     if not out.exists() or not any(out.iterdir()):
-        out.mkdir(parents=True, exist_ok=True)
+        _make_dir(out)
         _write_marker(out, config_dict)
         return set()
     if not (out / MARKER).is_file():
@@ -105,10 +105,17 @@ def prepare_output(out: Path, overwrite: bool, config_dict: dict | None = None) 
             raise OutputError(f"output {out}: refusing to --overwrite a folder that holds a git "
                               f"repository or the current directory")
         shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    _make_dir(out)
     # Marks the folder as ours from the start, so an interrupted render is recognised and
     # --resume can check it continues the same config.
     _write_marker(out, config_dict or {})
+
+
+def _make_dir(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:      # a file on the way, no permission, read-only file system
+        raise OutputError(f"output {out}: cannot create the folder ({exc.strerror or exc})") from None
 
 
 def _write_marker(out: Path, config_dict: dict) -> None:
@@ -117,8 +124,8 @@ def _write_marker(out: Path, config_dict: dict) -> None:
 
 def fsync_path(path: Path) -> int:
     """Flush a file's data, or a folder's entries, to the disk (``fsync``); returns the file's
-    size in bytes (0 for a folder). Folders on systems or file systems that cannot fsync them
-    (Windows, some network file systems) are skipped."""
+    size in bytes (0 for a folder). POSIX semantics (synthgen runs on Linux); folders on file
+    systems that cannot fsync them (some network file systems) are skipped."""
     path = Path(path)
     is_dir = path.is_dir()
     flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if is_dir else 0)
