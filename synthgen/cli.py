@@ -31,8 +31,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .config import ConfigError, config_to_dict, load_scene_config
     from .render import GLUnavailableError
     from .runner.output import OutputError
-    from .runner.executors import ExecutorError
-    from .runner.pipeline import ExtraMissingError, RenderFailed, run_render
+    from .runner.executors import ExecutorError, ExtraMissingError
+    from .runner.pipeline import RenderFailed, run_render
     from .bodies.smplx_backend import BodyModelError, SMPLXExtraMissingError
     from .scene.lights_cameras import SamplingError
 

@@ -60,10 +60,7 @@ class WindowMask:
         return np.dtype(bool)
 
     def __array__(self, dtype=None, copy=None):
-        full = np.zeros(self.shape, dtype=bool)
-        x0, y0 = self.origin
-        h, w = self.window.shape
-        full[y0:y0 + h, x0:x0 + w] = self.window
+        full = self.filled(1, bool)
         return full if dtype is None else full.astype(dtype)
 
     def filled(self, value: int = 1, dtype=np.uint8, order: str = "C") -> np.ndarray:

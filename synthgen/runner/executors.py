@@ -288,6 +288,20 @@ def run_local_workers(cfg, out, base_dir, shards: list[ShardPlan], workers: int,
 _RAY_RUNNER: dict[tuple, ShardRunner] = {}
 
 
+class ExtraMissingError(ImportError):
+    """An optional part the command asked for is not installed; ``str()`` is one line."""
+
+
+def import_ray():
+    """The ``ray`` module, or :class:`ExtraMissingError` when the ray extra is not installed."""
+    try:
+        import ray
+    except ImportError:
+        raise ExtraMissingError("--executor ray needs the ray extra, which is not installed: "
+                                "pip install -e '.[ray]'") from None
+    return ray
+
+
 class ExecutorError(ValueError):
     """The executor asked for cannot run (Ray unreachable); ``str()`` is one line."""
 
@@ -340,10 +354,7 @@ def run_ray(cfg, out, base_dir, shards: list[ShardPlan], address: str | None, nu
     ``max_in_flight`` tasks (default: 4 per CPU of the cluster, at least 16) are submitted at a
     time, since ``ray.wait`` costs time linear in the refs it is given and every pending task
     holds memory in the driver."""
-    try:
-        import ray
-    except ImportError as exc:
-        raise ImportError("--executor ray needs the ray extra: pip install 'synthgen[ray]'") from exc
+    ray = import_ray()
     started = False
     if not ray.is_initialized():
         kwargs = {"address": address} if address else {"num_cpus": num_cpus}

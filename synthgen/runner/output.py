@@ -173,16 +173,10 @@ def atomic_path(path: Path):
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and ``os.replace``; the data reach the
-    disk before the rename and the rename before this returns."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_path(path.parent)
+    """Write ``data`` to ``path`` through :func:`atomic_path`: the data reach the disk before the
+    rename and the rename before this returns."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def shard_tmp_dir(final: Path) -> Path:

@@ -6,7 +6,6 @@ Only this package knows about shards and output folders; only ``cli.py`` knows a
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import platform
 import shutil
 import sys
@@ -298,7 +297,8 @@ def finalize(ctx: JobContext, out: Path, shards: list[ShardPlan], config_dict: d
     dirs = [shard_dir(out, cfg, s.scene_index) for s in shards]
     (out / "annotations").mkdir(exist_ok=True)
     # streamed, one shard's part in memory at a time: a million-frame split is tens of GB of COCO
-    with atomic_path(out / "annotations" / f"coco_{cfg.output.split}.json") as tmp:
+    coco_path = out / "annotations" / f"coco_{cfg.output.split}.json"
+    with atomic_path(coco_path) as tmp:
         save_merged_coco(tmp, [d / COCO_PART_NAME for d in dirs], ctx.categories)
     with atomic_path(out / "manifest.jsonl") as tmp:
         save_merged_manifest(tmp, [d / MANIFEST_PART_NAME for d in dirs])
@@ -322,15 +322,13 @@ def finalize(ctx: JobContext, out: Path, shards: list[ShardPlan], config_dict: d
         "seconds": round(seconds, 3),
     }
     atomic_write_bytes(out / "dataset.json", dumps_json(info).encode())
-    # everything DONE vouches for is on the disk before DONE is (power loss, not only crashes)
-    size = fsync_tree(out / "annotations") + fsync_tree(out / "models") + fsync_path(out / "camera.json")
+    # Everything DONE vouches for is on the disk before DONE is (power loss, not only crashes):
+    # the atomically written files are already; the models and camera.json were written in place.
+    size = fsync_tree(out / "models") + fsync_path(out / "camera.json")
     (out / "DONE").write_text("")
     fsync_path(out)
-    return size + sum((out / name).stat().st_size for name in ("manifest.jsonl", "dataset.json", MARKER))
-
-
-class ExtraMissingError(ImportError):
-    """An optional part the command asked for is not installed; ``str()`` is one line."""
+    return size + sum(f.stat().st_size for f in (coco_path, out / "manifest.jsonl", out / "dataset.json",
+                                                  out / MARKER))
 
 
 class RenderFailed(RuntimeError):
@@ -353,12 +351,11 @@ def run_render(cfg: SceneConfig, out: Path, *, config_dict: dict, overwrite: boo
     (a rerun with ``resume`` completes the dataset).
     """
     from ..render import gl_info
-    from .executors import run_in_process, run_local_workers, run_ray
+    from .executors import import_ray, run_in_process, run_local_workers, run_ray
     from .output import prepare_resume
 
-    if executor == "ray" and importlib.util.find_spec("ray") is None:
-        raise ExtraMissingError("--executor ray needs the ray extra, which is not installed: "
-                                "pip install -e '.[ray]'")
+    if executor == "ray":
+        import_ray()    # before anything is written: a missing extra is bad input
     t0 = time.perf_counter()
     ctx = JobContext.build(cfg, base_dir)   # assets and body model resolve before OUT is touched
     shards = plan_shards(cfg.frames, cfg.views_per_scene)

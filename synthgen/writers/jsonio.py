@@ -18,6 +18,7 @@ from bop_toolkit, all for byte stability and readable order:
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 from pathlib import Path
@@ -70,10 +71,12 @@ def _compact(value: Any) -> str:
 
 
 def _list_lines(items: list, indent: str) -> str:
-    if not items:
-        return "[]"
-    body = ",\n".join(f"{indent}  {_compact(v)}" for v in items)
-    return f"[\n{body}\n{indent}]"
+    buf = io.StringIO()
+    lines = ListLinesWriter(buf, indent)
+    for v in items:
+        lines.add(v)
+    lines.close()
+    return buf.getvalue()
 
 
 class ListLinesWriter:
