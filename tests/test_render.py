@@ -510,21 +510,22 @@ def test_msaa_samples_of_the_colour_pass():
 
 
 def test_closing_a_renderer_keeps_another_ones_context_current():
-    """A leaked Renderer closed by the garbage collector (__del__) in the middle of another
-    renderer's render must leave that renderer's context current: it used to leave none, and the
+    """A leaked Renderer closed by the garbage collector (__del__), or gl_info(), in the middle of
+    another renderer's render must leave that renderer's context current: it used to leave none, and the
     render failed with GL_INVALID_OPERATION on its framebuffer (a flaky test)."""
-    from OpenGL import EGL
-
     from synthgen.render.gl import _address
 
     box = _obj(_box((0.3, 0.25, 0.1)), _pose([0.0, 0.0, 1.0], [0.1, 0.2, 0.7]))
     scene = _scene([box])
     leaked = Renderer(W, H)
+    from OpenGL import EGL      # after pyrender has loaded OpenGL.GL (PyOpenGL 3.1.0 import order)
     with Renderer(W, H) as r:
         expected = r.render(scene, _camera()).seg
         r._make_current()
         mine = r._offscreen._platform._egl_context
         leaked.close()                      # as __del__ would, at any allocation
+        assert _address(EGL.eglGetCurrentContext()) == _address(mine)
+        gl_info()                           # makes and releases a context of its own
         assert _address(EGL.eglGetCurrentContext()) == _address(mine)
         from OpenGL import GL
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 
 #: Platforms synthgen knows how to drive; values of ``$SYNTHGEN_GL`` / ``$PYOPENGL_PLATFORM``.
 SUPPORTED_PLATFORMS = ("egl", "osmesa")
@@ -156,9 +157,10 @@ def keep_current_context(exclude=None):
     ``__del__`` fired by the garbage collector in the middle of a render -- the other renderer
     must find its context still current. A no-op on other platforms."""
     saved = None
-    if os.environ.get("PYOPENGL_PLATFORM") == "egl":
-        from OpenGL import EGL
-
+    # No EGL context can be current before PyOpenGL's EGL module is loaded, and loading it here,
+    # ahead of pyrender's first import of OpenGL.GL, breaks PyOpenGL 3.1.0's extension lookup.
+    EGL = sys.modules.get("OpenGL.EGL") if os.environ.get("PYOPENGL_PLATFORM") == "egl" else None
+    if EGL is not None:
         ctx = EGL.eglGetCurrentContext()
         if _address(ctx) and _address(ctx) != _address(exclude):
             saved = (EGL.eglGetCurrentDisplay(), EGL.eglGetCurrentSurface(EGL.EGL_DRAW),
@@ -167,8 +169,6 @@ def keep_current_context(exclude=None):
         yield
     finally:
         if saved is not None:
-            from OpenGL import EGL
-
             EGL.eglMakeCurrent(*saved)
 
 
@@ -206,19 +206,21 @@ def release_offscreen_renderer(offscreen) -> None:
 
 def gl_info() -> dict[str, str]:
     """Describe the GL implementation: ``vendor``, ``renderer``, ``version`` (glGetString) and
-    ``platform`` (``egl``/``osmesa``). Creates a 1x1 offscreen context and releases it."""
-    offscreen = create_offscreen_renderer(1, 1)
-    try:
-        from OpenGL import GL
+    ``platform`` (``egl``/``osmesa``). Creates a 1x1 offscreen context and releases it; the
+    context current before (a live Renderer's) is current again after."""
+    with keep_current_context():
+        offscreen = create_offscreen_renderer(1, 1)
+        try:
+            from OpenGL import GL
 
-        # The context is current after construction; read the strings before anything else binds.
-        offscreen._platform.make_current()
-        strings = {
-            key: GL.glGetString(enum)
-            for key, enum in (("vendor", GL.GL_VENDOR), ("renderer", GL.GL_RENDERER), ("version", GL.GL_VERSION))
-        }
-    finally:
-        release_offscreen_renderer(offscreen)
+            # The context is current after construction; read the strings before anything else binds.
+            offscreen._platform.make_current()
+            strings = {
+                key: GL.glGetString(enum)
+                for key, enum in (("vendor", GL.GL_VENDOR), ("renderer", GL.GL_RENDERER), ("version", GL.GL_VERSION))
+            }
+        finally:
+            release_offscreen_renderer(offscreen)
     info = {k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v or "")) for k, v in strings.items()}
     info["platform"] = os.environ["PYOPENGL_PLATFORM"]
     return info
