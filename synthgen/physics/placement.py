@@ -180,8 +180,14 @@ def _aabb(points: np.ndarray) -> np.ndarray:
     return np.stack([points.min(axis=0), points.max(axis=0)])
 
 
+def _overlaps(a: np.ndarray, boxes: np.ndarray, dims: slice = slice(0, 3), pad: float = 0.0) -> np.ndarray:
+    """Which of ``boxes`` ((n, 2, 3) min/max corners) overlap box ``a`` (2, 3) along ``dims``,
+    each extent grown by ``pad``: (n,) bool."""
+    return np.all(a[0, dims] - pad < boxes[:, 1, dims], axis=1) & np.all(boxes[:, 0, dims] - pad < a[1, dims], axis=1)
+
+
 def _overlap(a: np.ndarray, b: np.ndarray, dims: slice = slice(0, 3), pad: float = 0.0) -> bool:
-    return bool(np.all(a[0, dims] - pad < b[1, dims]) and np.all(b[0, dims] - pad < a[1, dims]))
+    return bool(_overlaps(a, b[None], dims, pad)[0])
 
 
 @dataclass
@@ -451,9 +457,7 @@ class _Placer:
             t = sup.origin + sup.R @ t_local
             box = _aabb(points @ R.T + t)
             z_low = box[0, 2]
-            # footprints (x, y) overlapping this spawn's, as _overlap(box, obox, xy, pad=0.002)
-            under = np.all(box[0, :2] - 0.002 < oboxes[:, 1, :2], axis=1) & \
-                np.all(oboxes[:, 0, :2] - 0.002 < box[1, :2], axis=1)
+            under = _overlaps(box, oboxes, slice(0, 2), pad=0.002)    # footprints (x, y) under this spawn
             if under.any():
                 if not prm.stacking:
                     continue
