@@ -37,3 +37,57 @@ def tiny_dataset(tmp_path_factory) -> Path:
     r = run_cli("render", REPO / "scenes" / "kitchen.yaml", *TINY_ARGS, "-o", out, "--quiet")
     assert r.returncode == 0, r.stderr
     return out
+
+
+# --------------------------------------------------------------------------------- the slow tier
+# `pytest -m "not slow"` runs the fast tier (pure numpy, in-process GL at tiny sizes) in under a
+# minute; `make test` runs everything. A test is slow when it, or a fixture it depends on, runs the
+# CLI or another subprocess, or when its module renders whole scenes (listed below); a test may
+# also say so itself with @pytest.mark.slow. Decided from the source, so a new CLI test is slow
+# without anyone remembering to mark it.
+SLOW_MODULES = {"test_scale", "test_people", "test_humans_e2e"}
+_SLOW_CALLS = ("run_cli(", "subprocess.")
+
+
+def _calls(func, calls: tuple[str, ...]) -> bool:
+    import inspect
+
+    try:
+        src = inspect.getsource(func)
+    except (OSError, TypeError):
+        return False
+    return any(call in src for call in calls)
+
+
+def _runs_subprocess(func) -> bool:
+    return _calls(func, _SLOW_CALLS)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: renders through the CLI or whole scenes (deselect with -m 'not slow')")
+
+
+def _slow_helpers(module) -> tuple[str, ...]:
+    """Calls of the module's own helper functions that run the CLI (one level deep)."""
+    import inspect
+
+    return tuple(f"{name}(" for name, f in vars(module).items()
+                 if inspect.isfunction(f) and not name.startswith("test") and f.__module__ == module.__name__
+                 and _runs_subprocess(f))
+
+
+def pytest_collection_modifyitems(config, items):
+    helpers: dict[str, tuple[str, ...]] = {}
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            continue
+        mod = item.module
+        if mod.__name__ not in helpers:
+            helpers[mod.__name__] = _slow_helpers(mod)
+        funcs = [getattr(item, "function", None)]
+        info = getattr(item, "_fixtureinfo", None)
+        if info is not None:
+            funcs += [d.func for defs in info.name2fixturedefs.values() for d in defs]
+        calls = _SLOW_CALLS + helpers[mod.__name__]
+        if mod.__name__.rsplit(".", 1)[-1] in SLOW_MODULES or any(_calls(f, calls) for f in funcs if f):
+            item.add_marker(pytest.mark.slow)

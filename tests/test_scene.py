@@ -25,6 +25,7 @@ def test_scene_rng_is_spawn_compatible():
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow   # samples and settles several whole scenes
 def test_same_seed_same_scene_and_different_seed_differs():
     s1, s2, s3 = _scene(5), _scene(5), _scene(6)
     assert len(s1.objects) == len(s2.objects)
@@ -67,6 +68,7 @@ def _structure_signature(scene) -> np.ndarray:
                      if s.name != "floor"][:8])
 
 
+@pytest.mark.slow   # samples and settles several whole scenes
 def test_layout_differs_between_seeds_and_repeats_for_a_seed():
     a, b, c = _scene(11), _scene(11), _scene(12)
     sa, sb, sc = _structure_signature(a), _structure_signature(b), _structure_signature(c)
