@@ -2,11 +2,16 @@
 nothing written."""
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_cli
+from conftest import REPO, TINY_ARGS, run_cli
 
 SCENE = REPO / "scenes" / "kitchen.yaml"
 
@@ -112,3 +117,55 @@ def test_resume_into_a_file_is_one_line(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "expected a directory, found a file" in r.stderr and str(target) in r.stderr
     assert target.read_text() == "not a dataset"
+
+
+# ---------------------------------------------------------------- numbers are finite
+
+@pytest.mark.parametrize("override, key, found", [
+    ("sensor.fx=.inf", "sensor.fx", "inf"),
+    ("sensor.cx=.nan", "sensor.cx", "nan"),
+    ("output.depth_scale=.inf", "output.depth_scale", "inf"),
+    ("lights.point_intensity=[1,.inf]", "lights.point_intensity[1]", "inf"),
+    ("camera.focal_scale=[.nan,1]", "camera.focal_scale[0]", "nan"),
+    ("camera.target_jitter=-.inf", "camera.target_jitter", "-inf"),
+    ("room.size_x=[4,.inf]", "room.size_x[1]", "inf"),
+    ("objects.density=.nan", "objects.density", "nan"),
+    ("materials.roughness=[.nan,0.5]", "materials.roughness[0]", "nan"),
+    ("humans.pose_noise_deg=.inf", "humans.pose_noise_deg", "inf"),
+    ("sensor.depth_noise.sigma_a=.nan", "sensor.depth_noise.sigma_a", "nan"),
+    ("sensor.rgb_noise.vignetting_k1=[0,-.inf]", "sensor.rgb_noise.vignetting_k1[1]", "-inf"),
+])
+def test_non_finite_floats_are_refused_in_every_section(tmp_path, override, key, found):
+    r, out = _render(tmp_path, str(SCENE), override)
+    msg = _assert_clean_failure(r, out)
+    assert msg == f"synthgen: error: {key}: expected a finite number, found {found} (float) in override '{override}'"
+
+
+# ---------------------------------------------------------------- errors name the right thing
+
+def test_range_error_inside_a_group_names_the_group_and_the_override(tmp_path):
+    r, out = _render(tmp_path, str(SCENE), "objects.groups.kitchenware.count=[3,1]")
+    msg = _assert_clean_failure(r, out)
+    assert msg.startswith("synthgen: error: objects.groups.kitchenware.count: expected a [low, high] pair")
+    assert msg.endswith("found [3, 1] in override 'objects.groups.kitchenware.count=[3,1]'")
+
+
+def _yaml_bomb() -> str:
+    # a billion-laughs document: 9 lines, 10^8 list items once the aliases are expanded
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    return "\n".join(lines) + "\nframes: 2\n"
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param(_yaml_bomb(), id="alias-bomb"),
+    pytest.param("frames: 2\nhumans:\n  poses: [" + ", ".join(f"p{i}" for i in range(20000)) + "]\n",
+                 id="plain-big-file"),
+])
+def test_config_with_too_many_yaml_nodes_is_one_line_naming_the_file(tmp_path, text):
+    scene = tmp_path / "huge.yaml"
+    scene.write_text(text)
+    r, out = _render(tmp_path, str(scene))
+    msg = _assert_clean_failure(r, out)
+    assert msg == (f"synthgen: error: {scene}: config too large: expected at most 10000 YAML nodes "
+                   "(keys, values and list items, aliases expanded), found more")
