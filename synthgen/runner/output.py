@@ -36,9 +36,9 @@ def is_synthgen_dataset(out: Path) -> bool:
 
 
 def _fingerprint(config_dict: dict) -> str:
-    import json
+    from ..writers.jsonio import dumps_line
 
-    return json.dumps(config_dict, sort_keys=True)
+    return dumps_line(config_dict)
 
 
 def prepare_resume(out: Path, config_dict: dict, split: str) -> set[int]:
