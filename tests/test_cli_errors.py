@@ -169,3 +169,36 @@ def test_config_with_too_many_yaml_nodes_is_one_line_naming_the_file(tmp_path, t
     msg = _assert_clean_failure(r, out)
     assert msg == (f"synthgen: error: {scene}: config too large: expected at most 10000 YAML nodes "
                    "(keys, values and list items, aliases expanded), found more")
+
+
+def _read_only_cli(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """``synthgen ARGS`` with ``folder`` read-only: by its mode bits for a normal user; for root,
+    whom mode bits do not stop, on a read-only bind mount of it in a private mount namespace."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            return run_cli(*args)
+        finally:
+            folder.chmod(0o755)
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True) if shutil.which("unshare") else None
+    if probe is None or probe.returncode != 0:
+        pytest.skip("running as root without mount namespaces: cannot make a folder read-only")
+    script = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
+    return subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", str(folder), sys.executable, "-m",
+                           "synthgen", *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("extra", [(), ("--overwrite",)], ids=["empty", "overwrite"])
+def test_read_only_output_folder_is_bad_input(tmp_path, extra):
+    out = tmp_path / "ro"
+    out.mkdir()
+    if extra:
+        (out / "old.txt").write_text("keep")
+    r = _read_only_cli(out, "render", SCENE, "frames=1", "camera.width=32", "camera.height=24", "-o", out,
+                       "--quiet", *extra)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert lines[0].startswith(f"synthgen: error: output {out}: cannot write into the folder (")
+    assert "--resume" not in lines[0]
+    assert sorted(p.name for p in out.iterdir()) == (["old.txt"] if extra else [])
