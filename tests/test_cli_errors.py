@@ -202,3 +202,39 @@ def test_read_only_output_folder_is_bad_input(tmp_path, extra):
     assert lines[0].startswith(f"synthgen: error: output {out}: cannot write into the folder (")
     assert "--resume" not in lines[0]
     assert sorted(p.name for p in out.iterdir()) == (["old.txt"] if extra else [])
+
+
+def _box_urdf(visual_origin: str = "0 0 0", joint_rpy: str = "0 0 0", radius: str = "0.03") -> str:
+    return f"""<robot name="r">
+  <link name="base"><visual><origin xyz="{visual_origin}"/><geometry><box size="0.1 0.1 0.1"/></geometry></visual></link>
+  <link name="knob"><visual><geometry><sphere radius="{radius}"/></geometry></visual></link>
+  <joint name="j1" type="fixed"><parent link="base"/><child link="knob"/><origin rpy="{joint_rpy}"/></joint>
+</robot>
+"""
+
+
+@pytest.mark.parametrize("urdf, element", [
+    (_box_urdf(visual_origin="0 nan 0"), "link 'base' <visual> <origin xyz>='0 nan 0' (not finite)"),
+    (_box_urdf(joint_rpy="0 NaN 0"), "joint 'j1' <origin rpy>='0 NaN 0' (not finite)"),
+    (_box_urdf(radius="inf"), "link 'knob' <sphere radius>='inf' (not finite)"),
+])
+def test_non_finite_number_in_a_urdf_names_the_file_and_element(tmp_path, urdf, element):
+    path = tmp_path / "thing.urdf"
+    path.write_text(urdf)
+    r, out = _render(tmp_path, str(SCENE), f"objects.groups.kitchenware.assets=[urdf:{path}]")
+    msg = _assert_clean_failure(r, out)     # one line: no numpy warnings either
+    assert msg.startswith(f"synthgen: error: asset 'urdf:{path}': expected a URDF with finite numeric")
+    assert msg.endswith(f"found {element} in {path}")
+
+
+def test_non_finite_symmetry_in_bop_models_info_is_one_line(tmp_path):
+    import trimesh
+
+    models = tmp_path / "lm" / "models"
+    models.mkdir(parents=True)
+    trimesh.creation.box((40.0, 30.0, 20.0)).export(models / "obj_000001.ply")
+    flip = [1, 0, 0, 0, 0, -1, 0, 0, 0, 0, -1, float("nan"), 0, 0, 0, 1]
+    (models / "models_info.json").write_text(json.dumps({"1": {"diameter": 53.9, "symmetries_discrete": [flip]}}))
+    r, out = _render(tmp_path, str(SCENE), f"objects.groups.kitchenware.assets=[bop:{models}#1]")
+    msg = _assert_clean_failure(r, out)
+    assert "finite numbers in the symmetries of models_info.json" in msg and str(models) in msg
