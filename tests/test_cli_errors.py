@@ -1,5 +1,6 @@
 """Bad input through the CLI: one line naming the key or file, exit code 2, no traceback,
-nothing written."""
+nothing written. Also how ``render``'s command line is read (overrides anywhere on it) and that
+a render prints its summary line and nothing else."""
 from __future__ import annotations
 
 import json
@@ -238,3 +239,43 @@ def test_non_finite_symmetry_in_bop_models_info_is_one_line(tmp_path):
     r, out = _render(tmp_path, str(SCENE), f"objects.groups.kitchenware.assets=[bop:{models}#1]")
     msg = _assert_clean_failure(r, out)
     assert "finite numbers in the symmetries of models_info.json" in msg and str(models) in msg
+
+
+# ---------------------------------------------------------------- the command line and stdout
+
+@pytest.fixture(scope="module")
+def both_orders(tmp_path_factory):
+    """The tiny kitchen rendered twice: overrides before ``-o`` and after all options."""
+    root = tmp_path_factory.mktemp("orders")
+    before = run_cli("render", SCENE, *TINY_ARGS, "-o", root / "before", "--quiet")
+    after = run_cli("render", SCENE, "-o", root / "after", "--quiet", *TINY_ARGS)
+    return root, before, after
+
+
+def test_overrides_after_the_options_give_the_same_dataset(both_orders):
+    root, before, after = both_orders
+    assert before.returncode == 0 and after.returncode == 0, (before.stderr, after.stderr)
+    a, b = root / "before", root / "after"
+    # dataset.json records the run's wall time (and otherwise the same resolved config)
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file() and p.name != "dataset.json")
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file() and p.name != "dataset.json")
+    assert len(files) > 20
+    for f in files:
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+    assert json.loads((a / "dataset.json").read_text())["config"] == json.loads((b / "dataset.json").read_text())["config"]
+    assert json.loads((b / "dataset.json").read_text())["config"]["camera"]["width"] == 64
+
+
+def test_render_prints_only_its_summary_line(both_orders):
+    """pybullet's C code prints a "pybullet build time" banner when it loads: not on our streams."""
+    root, before, after = both_orders
+    for r, name in ((before, "before"), (after, "after")):
+        assert r.stdout.splitlines() == [r.stdout.strip()], r.stdout
+        assert r.stdout.startswith(f"synthgen: wrote 2 frames in 1 scenes to {root / name}: ")
+        assert r.stderr == ""
+
+
+def test_an_unknown_option_after_the_overrides_is_still_an_error(tmp_path):
+    r = run_cli("render", SCENE, "-o", tmp_path / "out", "frames=2", "--bogus")
+    assert r.returncode == 2 and r.stderr.strip() == "synthgen: error: unrecognized arguments: --bogus"
+    assert not (tmp_path / "out").exists()
