@@ -170,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     r = sub.add_parser("render", help="render a scene config into a dataset")
     r.add_argument("scene", help="scene config YAML, e.g. scenes/kitchen.yaml")
-    r.add_argument("overrides", nargs="*", help="dotlist overrides, e.g. frames=8 camera.width=320")
+    r.add_argument("overrides", nargs="*",
+                   help="dotlist overrides, before or after the options, e.g. frames=8 camera.width=320")
     r.add_argument("-o", "--output", help="output dataset folder (default: output/<scene name>)")
     r.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     r.add_argument("--resume", action="store_true",
@@ -212,8 +213,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
+    """``parser.parse_args`` where ``render``'s ``key=value`` overrides may also come after its
+    options, as with Hydra-style tools: ``render SCENE -o OUT frames=8`` (argparse alone stops
+    filling the ``overrides`` positional at the first option). The overrides keep their order on
+    the line; anything else left over is argparse's usual one-line error, exit 2. (argparse's
+    ``parse_intermixed_args`` cannot be used: it refuses parsers with subcommands.)"""
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "command", None) == "render":
+        # A left-over word that is not an option can only be an override: the positionals
+        # (SCENE, then the overrides that directly follow it) are already filled.
+        args.overrides = [*args.overrides, *(a for a in extra if not a.startswith("-"))]
+        extra = [a for a in extra if a.startswith("-")]
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(build_parser(), argv)
     return args.func(args)
 
 

@@ -212,6 +212,53 @@ def test_preset_name_where_a_mapping_is_needed_is_a_type_error(scene):
     assert msg.endswith("found 5 (int) in override 'sensor=5'")
 
 
+def test_non_finite_float_in_a_preset_file_names_the_file_and_key(tmp_path, monkeypatch):
+    configs = tmp_path / "configs"
+    bad = write(configs / "sensors" / "bad.yaml", "cx: .nan\ndepth_noise:\n  sigma_b: -.inf\n")
+    monkeypatch.setenv(CONFIG_PATH_ENV, str(configs))
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path / "s.yaml", "sensor: bad\n")
+    assert load_error(path) == f"sensor.cx: expected a finite number, found nan (float) in {bad.relative_to(tmp_path)}"
+    msg = load_error(path, ["sensor.cx=320.0"])
+    assert msg.startswith("sensor.depth_noise.sigma_b: expected a finite number, found -inf (float)")
+
+
+def test_non_finite_float_through_an_interpolation_is_refused(scene):
+    # the interpolation is resolved before the check, so the copy is caught where it lands
+    msg = load_error(scene, ["camera.target_jitter=.nan", "camera.person_target_prob=${camera.target_jitter}"])
+    assert msg.startswith("camera.target_jitter: expected a finite number, found nan (float) in override")
+    cfg = load_scene_config(scene, ["sensor.fx=1e3", "lights.ambient=[0, 1.0]"])   # finite ones pass
+    assert cfg.sensor.fx == 1000.0 and cfg.lights.ambient == [0.0, 1.0]
+
+
+def test_range_error_inside_a_group_names_the_group_and_its_file(tmp_path, repo_presets):
+    path = write(tmp_path / "s.yaml", "objects:\n  groups:\n    mugs:\n      assets: [builtin:mug]\n"
+                                      "      count: [3, 1]\n")
+    assert load_error(path) == ("objects.groups.mugs.count: expected a [low, high] pair with 0 <= low <= high "
+                                f"<= 500, found [3, 1] in {path}")
+    msg = load_error(path, ["objects.groups.mugs.count=[4,2]"])
+    assert msg.endswith("found [4, 2] in override 'objects.groups.mugs.count=[4,2]'")
+
+
+def test_recursive_yaml_alias_is_one_line(tmp_path, repo_presets):
+    path = write(tmp_path / "s.yaml", "frames: 2\nhumans:\n  poses: &p [a, *p]\n")
+    msg = load_error(path)
+    assert msg.startswith(f"{path}: expected YAML without recursive aliases") and "line 3" in msg
+
+
+def test_yaml_node_limit_counts_aliases_and_lets_big_files_below_it_load(tmp_path, repo_presets):
+    from synthgen.config.loader import MAX_YAML_NODES
+
+    poses = ", ".join(f"p{i}" for i in range(MAX_YAML_NODES - 100))
+    cfg = load_scene_config(write(tmp_path / "ok.yaml", f"humans:\n  poses: [{poses}]\n"))
+    assert len(cfg.humans.poses) == MAX_YAML_NODES - 100
+    # 60 unique nodes, but the aliases expand to 10 * 10 * 10 * 10 = 10,000 list items and more
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{k}: &{k} [{', '.join([f'*{j}'] * 10)}]\n" for j, k in zip("abc", "bcd"))
+    msg = load_error(write(tmp_path / "bomb.yaml", bomb))
+    assert msg.startswith(f"{tmp_path / 'bomb.yaml'}: config too large: expected at most {MAX_YAML_NODES} YAML nodes")
+
+
 # ------------------------------------------------------------------------------------ export
 
 

@@ -12,6 +12,7 @@ import pytest
 import trimesh
 from scipy.spatial.transform import Rotation
 
+from conftest import REPO
 from synthgen.physics.placement import PlacementError, PlacementItem, PlacementParams, place_objects
 from synthgen.physics.settle import Simulator
 from synthgen.physics.shapes import vhacd_decomposition
@@ -230,6 +231,49 @@ def test_simulator_pose_round_trips_through_the_centre_of_mass_offset():
         b = sim.add_dynamic(cone, T, 0.2)
         assert sim.hull(cone).com[2] < -0.02
         np.testing.assert_allclose(sim.pose(b), T, atol=1e-9)
+
+
+def test_simulator_and_placement_share_one_set_of_physics_defaults():
+    """A Simulator made without arguments runs on the same engine settings as place_objects
+    (their defaults disagreed: solver iterations, rolling/spinning friction, damping, hulls)."""
+    import pybullet as p
+
+    from synthgen.physics.settle import PhysicsParams
+
+    placement = PlacementParams().physics
+    assert placement == PhysicsParams()
+    cone = _mesh(trimesh.creation.cone(radius=0.05, height=0.12, sections=24))
+    with Simulator() as sim:
+        assert sim.params == placement
+        b = sim.add_dynamic(cone, _at(0.0, 0.0, 1.0), 0.2)
+        info = p.getDynamicsInfo(b, -1, physicsClientId=sim._cid)
+        # (mass, lateral friction, ..., restitution, rolling friction, spinning friction, ..., margin)
+        assert info[1] == pytest.approx(placement.lateral_friction)
+        assert info[6:8] == pytest.approx((placement.rolling_friction, placement.spinning_friction))
+        assert info[11] == pytest.approx(placement.collision_margin)
+        solver = p.getPhysicsEngineParameters(physicsClientId=sim._cid)
+        assert solver["numSolverIterations"] == placement.solver_iterations
+    # one field changed, the others kept
+    with Simulator(PhysicsParams(rolling_friction=0.05), solver_iterations=7) as sim:
+        assert (sim.params.rolling_friction, sim.params.solver_iterations) == (0.05, 7)
+        assert sim.params.spinning_friction == placement.spinning_friction
+    with pytest.raises(ValueError, match="concave: expected 'hull' or 'vhacd', found 'convex'"):
+        Simulator(concave="convex")
+
+
+def test_loading_pybullet_prints_nothing():
+    """pybullet's C code prints a "pybullet build time" banner when it loads (on stdout or
+    stderr, by build); the Simulator loads it with both silenced, and what Python printed before
+    and after still arrives, in order."""
+    import subprocess
+    import sys
+
+    code = ("import sys; print('before', flush=True); print('err-before', file=sys.stderr, flush=True)\n"
+            "from synthgen.physics.settle import Simulator\n"
+            "Simulator().close(); print('after'); print('err-after', file=sys.stderr)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert (r.stdout, r.stderr) == ("before\nafter\n", "err-before\nerr-after\n")
 
 
 def test_vhacd_decomposition_lets_a_ball_fall_into_a_cup(tmp_path):

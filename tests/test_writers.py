@@ -548,10 +548,57 @@ def test_coco_manifest_and_dataset_json_roundtrip(tmp_path):
 
 def test_json_writer_floats_and_numpy(tmp_path):
     v = np.float32(0.1)
-    save_json(tmp_path / "x.json", {"b": np.array([v, np.nan, 1e-300]), "a": np.int64(3),
+    save_json(tmp_path / "x.json", {"b": np.array([v, 2.5, 1e-300]), "a": np.int64(3),
                                     "c": (True, None)})
     assert (tmp_path / "x.json").read_text() == (
-        '{\n  "a": 3,\n  "b": [0.10000000149011612, null, 1e-300],\n  "c": [true, null]\n}\n')
+        '{\n  "a": 3,\n  "b": [0.10000000149011612, 2.5, 1e-300],\n  "c": [true, null]\n}\n')
     assert load_json(tmp_path / "x.json")["b"][0] == float(v)
     with pytest.raises(TypeError):
         save_json(tmp_path / "y.json", {"a": object()})
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), np.float32("nan")])
+@pytest.mark.parametrize("wrap", [lambda x: {"k": x}, lambda x: {"k": [1.0, x]},
+                                  lambda x: {"k": np.array([[1.0, x]])}, lambda x: [{"a": {"b": (x,)}}]],
+                         ids=["scalar", "list", "array", "nested"])
+def test_json_writer_refuses_nan_and_infinity(tmp_path, bad, wrap):
+    """No synthgen JSON file may hold NaN/Infinity (not JSON) or hide them as null: the writer
+    raises, and writes nothing; the manifest/marker line writer does the same."""
+    from synthgen.writers.jsonio import NonFiniteError, dumps_line
+
+    with pytest.raises(NonFiniteError, match="JSON has no NaN or infinity"):
+        save_json(tmp_path / "x.json", wrap(bad), expand_lists=True)
+    assert not (tmp_path / "x.json").exists()
+    with pytest.raises(NonFiniteError):
+        dumps_line(wrap(bad))
+    # a deliberate null (scene_humans.json's joints without a source) is still written as null
+    assert dumps_line({"k": [None, [1.0, 2.0]]}) == '{"k": [null, [1.0, 2.0]]}'
+
+
+def test_a_rendered_dataset_holds_null_only_for_joints_without_a_source(tiny_dataset):
+    """Every JSON file of a render is strict JSON (no NaN/Infinity), and the one place a number
+    may be null is a whole ``joints_3d_cam`` row of ``scene_humans.json`` (an SMPL-X joint the
+    mannequin does not have), as dataset-layout.md documents."""
+    def refuse(token):
+        raise AssertionError(f"{token} in a JSON file")
+
+    def nulls(value, path):
+        if value is None:
+            yield path
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                yield from nulls(v, path + (k,))
+        elif isinstance(value, list):
+            for v in value:
+                yield from nulls(v, path + ("[]",))
+
+    files = sorted(tiny_dataset.rglob("*.json")) + sorted(tiny_dataset.rglob("*.jsonl"))
+    assert any(f.name == "scene_humans.json" for f in files)
+    null_rows = 0
+    for f in files:
+        lines = f.read_text().splitlines() if f.suffix == ".jsonl" else [f.read_text()]
+        for text in lines:
+            for path in nulls(json.loads(text, parse_constant=refuse), ()):
+                assert f.name == "scene_humans.json" and path[-2:] == ("joints_3d_cam", "[]"), (f, path)
+                null_rows += 1
+    assert null_rows > 0     # the mannequin lacks some SMPL-X joints (jaw, eyes, ...)

@@ -101,24 +101,42 @@ def vertex_colors(mesh: trimesh.Trimesh) -> np.ndarray | None:
 
 # ---------------------------------------------------------------- URDF
 
-def _floats(text: str | None, n: int, default: float) -> np.ndarray:
+def _floats(text: str | None, n: int, default: float, where: str) -> np.ndarray:
+    """The ``n`` numbers of a URDF attribute (one number stands for three); ``default`` when the
+    attribute is absent. NaN and infinities are refused: ``ValueError`` naming ``where`` (the
+    element and attribute)."""
     if text is None:
         return np.full(n, default)
-    vals = [float(v) for v in text.split()]
+    count = "a number" if n == 1 else f"{n} numbers"
+    try:
+        vals = [float(v) for v in text.split()]
+    except ValueError:
+        raise ValueError(f"{where}={text!r} (not {count})") from None
     if len(vals) == 1 and n == 3:
         vals = vals * 3
     if len(vals) != n:
-        raise ValueError(f"expected {n} numbers, got {text!r}")
+        raise ValueError(f"{where}={text!r} (not {count})")
+    if not all(np.isfinite(vals)):
+        raise ValueError(f"{where}={text!r} (not finite)")
     return np.array(vals, dtype=np.float64)
 
 
-def _origin(elem) -> np.ndarray:
-    """4x4 of a URDF ``<origin xyz rpy>`` (rpy = fixed-axis roll, pitch, yaw)."""
+def _float(elem, attr: str, where: str, default: float | None = None) -> float:
+    """One finite number from attribute ``attr`` of ``elem`` (``default`` when absent); ``where``
+    names the element's place (``link 'base'``)."""
+    text = elem.get(attr)
+    if text is None and default is not None:
+        return float(default)
+    return float(_floats(text if text is not None else "", 1, 0.0, f"{where} <{elem.tag} {attr}>")[0])
+
+
+def _origin(elem, where: str) -> np.ndarray:
+    """4x4 of a URDF ``<origin xyz rpy>`` (rpy = fixed-axis roll, pitch, yaw) below ``elem``."""
     T = np.eye(4)
     o = elem.find("origin") if elem is not None else None
     if o is not None:
-        T[:3, :3] = Rotation.from_euler("xyz", _floats(o.get("rpy"), 3, 0.0)).as_matrix()
-        T[:3, 3] = _floats(o.get("xyz"), 3, 0.0)
+        T[:3, :3] = Rotation.from_euler("xyz", _floats(o.get("rpy"), 3, 0.0, f"{where} <origin rpy>")).as_matrix()
+        T[:3, 3] = _floats(o.get("xyz"), 3, 0.0, f"{where} <origin xyz>")
     return T
 
 
@@ -173,13 +191,14 @@ def parse_urdf(path: Path) -> Urdf:
         for m in root.findall("material"):
             c = m.find("color")
             if c is not None:
-                materials[m.get("name")] = tuple(_floats(c.get("rgba"), 4, 1.0))
+                materials[m.get("name")] = tuple(_floats(c.get("rgba"), 4, 1.0,
+                                                         f"<material '{m.get('name')}'> <color rgba>"))
         links = {link.get("name"): link for link in root.findall("link")}
         parent_of = {}
         for j in root.findall("joint"):
             child, parent = j.find("child"), j.find("parent")
             if child is not None and parent is not None:
-                parent_of[child.get("link")] = (parent.get("link"), _origin(j))
+                parent_of[child.get("link")] = (parent.get("link"), _origin(j, f"joint '{j.get('name')}'"))
 
         def link_T(name: str, depth: int = 0) -> np.ndarray:
             if name not in parent_of or depth > len(links):
@@ -189,33 +208,38 @@ def parse_urdf(path: Path) -> Urdf:
 
         visuals, mass = [], 0.0
         for name, link in links.items():
+            where = f"link '{name}'"
             inertial_mass = link.find("inertial/mass")
             if inertial_mass is not None:
-                mass += float(inertial_mass.get("value", 0.0))
+                mass += _float(inertial_mass, "value", f"{where} <inertial>", default=0.0)
             for vis in link.findall("visual"):
                 geom = vis.find("geometry")
                 if geom is None:
                     continue
-                v = UrdfVisual(T_root=link_T(name) @ _origin(vis))
+                v = UrdfVisual(T_root=link_T(name) @ _origin(vis, f"{where} <visual>"))
                 mat = vis.find("material")
                 if mat is not None:
                     c = mat.find("color")
-                    v.rgba = tuple(_floats(c.get("rgba"), 4, 1.0)) if c is not None else materials.get(mat.get("name"))
+                    v.rgba = (tuple(_floats(c.get("rgba"), 4, 1.0, f"{where} <visual> <material> <color rgba>"))
+                              if c is not None else materials.get(mat.get("name")))
                 if (m := geom.find("mesh")) is not None:
                     v.mesh_file = _resolve_urdf_file(path, m.get("filename", ""))
-                    v.scale = _floats(m.get("scale"), 3, 1.0)
+                    v.scale = _floats(m.get("scale"), 3, 1.0, f"{where} <mesh scale>")
                 elif (b := geom.find("box")) is not None:
-                    v.primitive = trimesh.creation.box(_floats(b.get("size"), 3, 0.0))
+                    v.primitive = trimesh.creation.box(_floats(b.get("size"), 3, 0.0, f"{where} <box size>"))
                 elif (c := geom.find("cylinder")) is not None:
-                    v.primitive = trimesh.creation.cylinder(radius=float(c.get("radius")),
-                                                            height=float(c.get("length")), sections=32)
+                    v.primitive = trimesh.creation.cylinder(radius=_float(c, "radius", where),
+                                                            height=_float(c, "length", where),
+                                                            sections=32)
                 elif (s := geom.find("sphere")) is not None:
-                    v.primitive = trimesh.creation.icosphere(subdivisions=2, radius=float(s.get("radius")))
+                    v.primitive = trimesh.creation.icosphere(subdivisions=2,
+                                                             radius=_float(s, "radius", where))
                 else:
                     continue
                 visuals.append(v)
     except (TypeError, ValueError) as exc:
-        raise Problem("a URDF with numeric origins, scales and sizes", f"{one_line(exc)} ({path})") from None
+        raise Problem("a URDF with finite numeric origins, scales, sizes, colours and masses",
+                      f"{one_line(exc)} in {path}") from None
     if not visuals:
         raise Problem("a URDF with at least one <visual> geometry", f"none in {path}")
     return Urdf(visuals=visuals, mass_kg=mass if mass > 0 else None)
@@ -365,6 +389,11 @@ def load_bop_model(models_dir: Path, obj_id: int) -> Loaded:
     except (TypeError, ValueError, KeyError) as exc:
         raise Problem("symmetries as 16-number matrices and {axis, offset} triples",
                       f"{type(exc).__name__}: {one_line(exc)} (obj {obj_id} in models_info.json)") from None
+    # Python's json reads NaN and Infinity; a symmetry made of them would poison every pose error.
+    numbers = [x for m in sym_d for x in m.ravel()] + [x for s in sym_c for x in s["axis"] + s["offset"]]
+    if not np.all(np.isfinite(numbers)):
+        raise Problem("finite numbers in the symmetries of models_info.json",
+                      f"NaN or infinity in obj {obj_id}'s symmetries ({Path(models_dir) / 'models_info.json'})")
     return Loaded(mesh=mesh, scale=np.full(3, UNITS["mm"]), symmetries_continuous=sym_c,
                   symmetries_discrete=sym_d, path=ply)
 

@@ -14,8 +14,15 @@ Order of operations (each step's errors are ``ConfigError`` with a one-line mess
    The file is a mapping with that dataclass's fields; a missing ``name`` field is set to
    ``<name>``. ``<configs>`` is ``find_configs_dir(scene_path)``.
 4. Check every key and value type against the schema's dataclasses (unknown keys get the closest
-   valid names), merge onto ``OmegaConf.structured(SceneConfig)`` and build the dataclasses with
-   ``OmegaConf.to_object``, which runs the schema's range checks; their errors get the full path.
+   valid names), merge onto ``OmegaConf.structured(SceneConfig)``, check that every float (scalars
+   and list items, in every section, interpolations resolved) is finite: NaN and +-inf are refused
+   here, once, for every float key of the schema; then build the dataclasses with
+   ``OmegaConf.to_object``, which runs the schema's range checks; their errors get the full path
+   (also inside mappings of dataclasses: ``objects.groups.<name>.count``).
+
+A YAML file may hold at most :data:`MAX_YAML_NODES` nodes (keys, values and list items, with
+aliases expanded): a bigger file, an alias bomb or a recursive alias is refused with one line
+before it is built (OmegaConf 2.4 has the same default limit; 2.3 has none).
 
 Every message says where the offending value came from: the scene file, a preset file or the
 override ``'key=value'`` that set it.
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import re
 import types
@@ -33,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from omegaconf import BooleanNode, FloatNode, IntegerNode, OmegaConf, StringNode
+from omegaconf import BooleanNode, DictConfig, FloatNode, IntegerNode, ListConfig, OmegaConf, StringNode
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException, ValidationError
 
 from synthgen.config.errors import ConfigError, FieldValueError
@@ -41,6 +49,9 @@ from synthgen.config.schema import SceneConfig
 
 #: Environment variable naming the configs directory (it replaces the search, it is not a list).
 CONFIG_PATH_ENV = "SYNTHGEN_CONFIG_PATH"
+
+#: Most YAML nodes (keys, values, list items; aliases expanded) a config file may hold.
+MAX_YAML_NODES = 10_000
 
 _Path = tuple[str | int, ...]
 
@@ -126,6 +137,7 @@ def load_scene_config(path: str | Path, overrides: Sequence[str] = (), *,
         merged = OmegaConf.merge(OmegaConf.structured(SceneConfig), OmegaConf.create(raw))
     except OmegaConfBaseException as exc:  # the check above should have caught it; keep it one line
         raise loader.from_omegaconf(exc) from None
+    loader.check_finite(merged)
     cfg = loader.instantiate(merged, ())
     assert isinstance(cfg, SceneConfig)
     return cfg
@@ -233,6 +245,7 @@ class _Loader:
     def read_mapping(self, path: Path, shown: str) -> dict[Any, Any]:
         """A YAML file's top-level mapping as plain Python (interpolations left unresolved)."""
         try:
+            _check_yaml_size(path.read_text(encoding="utf-8"), shown)
             cfg = OmegaConf.load(path)
         except yaml.MarkedYAMLError as exc:
             raise ConfigError(_yaml_message(exc, shown), source=shown) from None
@@ -389,11 +402,26 @@ class _Loader:
         return ConfigError(f"unknown key '{full}' in {src}{hint} (valid: {', '.join(valid)})",
                            key=full, source=src)
 
+    def check_finite(self, merged: DictConfig) -> None:
+        """Refuse NaN and +-inf in every float of the merged config (interpolations resolved),
+        naming the full key path (``lights.point_intensity[1]``) and where the value came from."""
+        try:
+            data = OmegaConf.to_container(merged, resolve=True)
+        except OmegaConfBaseException as exc:
+            raise self.from_omegaconf(exc) from None
+        stack: list[tuple[_Path, Any]] = [((), data)]
+        while stack:
+            path, value = stack.pop()
+            if isinstance(value, dict):
+                stack.extend((path + (str(k),), v) for k, v in reversed(list(value.items())))
+            elif isinstance(value, list):
+                stack.extend((path + (i,), v) for i, v in reversed(list(enumerate(value))))
+            elif isinstance(value, float) and not math.isfinite(value):
+                raise self._type_error(path, "a finite number", value)
+
     def instantiate(self, node: Any, path: _Path) -> Any:
         """``OmegaConf.to_object`` bottom-up, so a range check's error names its dataclass's path."""
-        for key in node.keys():
-            if dataclasses.is_dataclass(OmegaConf.get_type(node, key)):
-                self.instantiate(node[key], path + (str(key),))
+        self._instantiate_children(node, path)
         try:
             return OmegaConf.to_object(node)
         except FieldValueError as exc:
@@ -407,6 +435,19 @@ class _Loader:
             where = _dotted(path) or "config"
             raise ConfigError(f"{where}: {exc} in {self.origins.of(path)}", key=where or None) from None
 
+    def _instantiate_children(self, node: DictConfig | ListConfig, path: _Path) -> None:
+        # Every dataclass below ``node``, also the values of a mapping or list of dataclasses
+        # (``objects.groups.<name>``), is built before ``node`` so its error names its own path.
+        items = node.items() if isinstance(node, DictConfig) else enumerate(node)
+        for key, child in items:
+            if not isinstance(child, (DictConfig, ListConfig)):
+                continue
+            sub = path + ((str(key),) if isinstance(node, DictConfig) else (key,))
+            if isinstance(child, DictConfig) and dataclasses.is_dataclass(OmegaConf.get_type(child)):
+                self.instantiate(child, sub)
+            else:
+                self._instantiate_children(child, sub)
+
     def from_omegaconf(self, exc: OmegaConfBaseException) -> ConfigError:
         key = getattr(exc, "full_key", None) or ""
         src = self.origins.of(tuple(re.split(r"[.\[\]]+", key.strip("]")))) if key else self.origins.of(())
@@ -414,6 +455,49 @@ class _Loader:
             return ConfigError(f"{key}: expected a value, found '???' (missing) in {src}", key=key, source=src)
         where = f"{key}: " if key else ""
         return ConfigError(f"{where}{_omegaconf_msg(exc)} in {src}", key=key or None, source=src)
+
+
+def _check_yaml_size(text: str, shown: str) -> None:
+    """Refuse a YAML document of more than :data:`MAX_YAML_NODES` nodes once aliases are
+    expanded (an alias bomb grows exponentially), or with an alias inside its own anchor, before
+    anything builds it. Composes the node graph with PyYAML (syntax errors propagate as
+    ``yaml.MarkedYAMLError``) and counts each shared node once per reference, iteratively (a
+    deeply nested file must not exhaust the stack here)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    root = yaml.compose(text, Loader=loader)
+    if root is None:
+        return
+    counts: dict[int, int] = {}     # id(node) -> expanded size, once known
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        if children_done:
+            on_path.discard(key)
+            counts[key] = min(1 + sum(counts[id(c)] for c in children), MAX_YAML_NODES + 1)
+            continue
+        if key in counts:
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in on_path:
+                mark = child.start_mark
+                raise ConfigError(f"{shown}: expected YAML without recursive aliases, found an alias "
+                                  f"inside its own anchor (anchor at line {mark.line + 1}, column "
+                                  f"{mark.column + 1})", source=shown)
+            if id(child) not in counts:
+                stack.append((child, False))
+    if counts[id(root)] > MAX_YAML_NODES:
+        raise ConfigError(f"{shown}: config too large: expected at most {MAX_YAML_NODES} YAML nodes "
+                          f"(keys, values and list items, aliases expanded), found more", source=shown)
 
 
 def _omegaconf_msg(exc: BaseException) -> str:

@@ -43,7 +43,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..scene.description import MeshData, SupportSurface
-from .settle import Simulator
+from .settle import PhysicsParams, Simulator, require
 
 
 class PlacementError(RuntimeError):
@@ -69,7 +69,8 @@ class PlacementItem:
 
 @dataclass(frozen=True)
 class PlacementParams:
-    """Clutter and physics knobs (metres, seconds, kg, m/s, rad/s)."""
+    """Clutter knobs and the checks of a settled object (metres, seconds, kg, m/s, rad/s); the
+    engine's own settings are ``physics`` (:class:`~synthgen.physics.settle.PhysicsParams`)."""
 
     stacking: bool = True             # may objects end on top of other objects
     stack_probability: float = 0.2    # with stacking: chance a spawn aims right above a placed object
@@ -85,29 +86,12 @@ class PlacementParams:
     rest_tolerance: float = 0.005     # lowest point this close to a support = resting on it
     fall_tolerance: float = 0.02      # lowest point this far below its support = fell off
     spawn_attempts: int = 20          # x/y spots tried per support per spawn
-    timestep: float = 1.0 / 240.0     # physics step, s
-    solver_iterations: int = 20
-    check_every: int = 12             # steps between rest checks
-    collision_margin: float = 0.0005  # Bullet shape margin; resting gap is about twice this
-    lateral_friction: float = 0.6
-    # Rolling/spinning resistance: higher than pybullet's defaults so spheres and cans stop in
-    # a fraction of a second instead of rolling off the counter (measured in benchmarks/settle.py).
-    rolling_friction: float = 0.01
-    spinning_friction: float = 0.01
-    angular_damping: float = 0.1
-    concave: str = "hull"             # "hull" or "vhacd" (decompose concave watertight meshes)
-    # Collision hulls keep only the vertices needed to stay within this distance of the exact
-    # hull: a third less CPU per physics step (benchmarks/RESULTS.md), 0.5 mm inside at most,
-    # which the collision margin's ~1 mm resting gap covers. 0 = exact hulls.
-    hull_tolerance: float = 0.0005
-    cache_dir: str | None = None      # V-HACD cache folder (a temporary one per call when None)
-    vhacd_timeout: float = 30.0       # slower decompositions fall back to the hull (cached as such)
+    check_every: int = 12             # physics steps between rest checks
+    # the engine: timestep, solver, collision margin, friction, damping, collision hulls
+    physics: PhysicsParams = field(default_factory=PhysicsParams)
 
     def __post_init__(self) -> None:
-        def need(cond: bool, key: str, what: str, found) -> None:
-            if not cond:
-                raise ValueError(f"{key}: expected {what}, found {found!r}")
-
+        need = require
         need(0.0 <= self.stack_probability <= 1.0, "stack_probability", "a value in [0, 1]", self.stack_probability)
         need(self.max_tries >= 1, "max_tries", "an integer >= 1", self.max_tries)
         need(len(self.drop_height) == 2 and 0.0 <= self.drop_height[0] <= self.drop_height[1] <= 1.0,
@@ -119,19 +103,13 @@ class PlacementParams:
         need(self.linear_speed_tol > 0.0, "linear_speed_tol", "a value > 0", self.linear_speed_tol)
         need(self.angular_speed_tol > 0.0, "angular_speed_tol", "a value > 0", self.angular_speed_tol)
         need(self.penetration_tolerance >= 0.0, "penetration_tolerance", "a value >= 0", self.penetration_tolerance)
-        need(self.rest_tolerance > 2 * self.collision_margin, "rest_tolerance",
-             f"a value > 2 * collision_margin ({2 * self.collision_margin})", self.rest_tolerance)
+        margin = self.physics.collision_margin
+        need(self.rest_tolerance > 2 * margin, "rest_tolerance",
+             f"a value > 2 * physics.collision_margin ({2 * margin})", self.rest_tolerance)
         need(self.fall_tolerance >= self.rest_tolerance, "fall_tolerance", "a value >= rest_tolerance",
              self.fall_tolerance)
         need(self.spawn_attempts >= 1, "spawn_attempts", "an integer >= 1", self.spawn_attempts)
-        need(0.0 < self.timestep <= 0.02, "timestep", "a value in (0, 0.02]", self.timestep)
-        need(self.solver_iterations >= 1, "solver_iterations", "an integer >= 1", self.solver_iterations)
         need(self.check_every >= 1, "check_every", "an integer >= 1", self.check_every)
-        need(0.0 <= self.collision_margin <= 0.005, "collision_margin", "a value in [0, 0.005]",
-             self.collision_margin)
-        need(self.concave in ("hull", "vhacd"), "concave", "'hull' or 'vhacd'", self.concave)
-        need(self.vhacd_timeout > 0.0, "vhacd_timeout", "seconds > 0", self.vhacd_timeout)
-        need(0.0 <= self.hull_tolerance <= 0.01, "hull_tolerance", "metres in [0, 0.01]", self.hull_tolerance)
 
 
 @dataclass
@@ -254,12 +232,7 @@ def place_objects(static: list[tuple[MeshData, np.ndarray]], supports: list[Supp
                              f"expected some of {names}")
         allowed.append(sorted(names.index(n) for n in set(it.supports)))
 
-    with Simulator(params.timestep, solver_iterations=params.solver_iterations,
-                   collision_margin=params.collision_margin, concave=params.concave,
-                   cache_dir=params.cache_dir, vhacd_timeout=params.vhacd_timeout,
-                   lateral_friction=params.lateral_friction,
-                   rolling_friction=params.rolling_friction, spinning_friction=params.spinning_friction,
-                   angular_damping=params.angular_damping, hull_tolerance=params.hull_tolerance) as sim:
+    with Simulator(params.physics) as sim:
         return _Placer(sim, static, sups, list(items), allowed, rng, params).run()
 
 
@@ -415,7 +388,7 @@ class _Placer:
         clearance = float(sup.surface.clearance)
         # The release gap never goes below the resting gap plus 1 mm, so a spawn never starts in
         # contact with its support.
-        min_gap = max(prm.drop_height[0], 2 * prm.collision_margin + 0.001)
+        min_gap = max(prm.drop_height[0], 2 * prm.physics.collision_margin + 0.001)
         min_h = np.inf
         fits = None
         for R in self._orientations(points):

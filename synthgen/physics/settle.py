@@ -20,7 +20,12 @@ under every resting object) is set to ``collision_margin`` on every shape.
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
+import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +33,109 @@ from scipy.spatial.transform import Rotation
 
 from ..scene.description import MeshData
 from .shapes import HullInfo, convex_hull, is_convex_mesh, simplified_hull_points, vhacd_decomposition
+
+
+def require(cond: bool, key: str, what: str, found) -> None:
+    """The parameter checks of :class:`PhysicsParams` and ``PlacementParams``: a one-line
+    ``ValueError`` naming the field, what was expected and what was found, unless ``cond``."""
+    if not cond:
+        raise ValueError(f"{key}: expected {what}, found {found!r}")
+
+
+@dataclass(frozen=True)
+class PhysicsParams:
+    """The engine settings of a :class:`Simulator`: the one place their defaults are defined
+    (:class:`~synthgen.physics.placement.PlacementParams` carries one of these). Seconds, metres,
+    m/s^2, kg; friction and restitution are Bullet's dimensionless coefficients, damping
+    Bullet's per-second velocity damping.
+
+    ``concave``: ``"hull"`` or ``"vhacd"`` (see the module doc); ``cache_dir`` is where V-HACD
+    results are kept (a temporary folder removed on :meth:`Simulator.close` when None). A
+    watertight mesh is decomposed when 1 - volume/hull volume exceeds ``concavity_threshold``; a
+    decomposition taking over ``vhacd_timeout`` seconds falls back to the hull (see
+    :func:`~synthgen.physics.shapes.vhacd_decomposition`). Friction and damping apply to every
+    dynamic body (lateral friction and restitution to static ones too).
+    """
+
+    timestep: float = 1.0 / 240.0     # physics step, s
+    gravity: float = -9.81            # along world z, m/s^2
+    solver_iterations: int = 20       # constraint solver iterations per step (pybullet's default: 50)
+    collision_margin: float = 0.0005  # Bullet shape margin, m; the resting gap is about twice this
+    lateral_friction: float = 0.6
+    # Rolling/spinning resistance: higher than pybullet's defaults so spheres and cans stop in
+    # a fraction of a second instead of rolling off the counter (measured in benchmarks/settle.py).
+    rolling_friction: float = 0.01
+    spinning_friction: float = 0.01
+    restitution: float = 0.05
+    linear_damping: float = 0.04
+    angular_damping: float = 0.1
+    concave: str = "hull"             # "hull" or "vhacd" (decompose concave watertight meshes)
+    concavity_threshold: float = 0.25
+    vhacd_resolution: int = 100_000
+    vhacd_timeout: float = 30.0       # slower decompositions fall back to the hull (cached as such)
+    # Collision hulls keep only the vertices needed to stay within this distance of the exact
+    # hull: a third less CPU per physics step (benchmarks/RESULTS.md), 0.5 mm inside at most,
+    # which the collision margin's ~1 mm resting gap covers. 0 = exact hulls.
+    hull_tolerance: float = 0.0005
+    cache_dir: str | None = None      # V-HACD cache folder (a temporary one per simulator when None)
+
+    def __post_init__(self) -> None:
+        need = require
+        need(0.0 < self.timestep <= 0.02, "timestep", "a value in (0, 0.02]", self.timestep)
+        need(self.solver_iterations >= 1, "solver_iterations", "an integer >= 1", self.solver_iterations)
+        need(0.0 <= self.collision_margin <= 0.005, "collision_margin", "a value in [0, 0.005]",
+             self.collision_margin)
+        need(self.concave in ("hull", "vhacd"), "concave", "'hull' or 'vhacd'", self.concave)
+        need(self.vhacd_timeout > 0.0, "vhacd_timeout", "seconds > 0", self.vhacd_timeout)
+        need(0.0 <= self.hull_tolerance <= 0.01, "hull_tolerance", "metres in [0, 0.01]", self.hull_tolerance)
+
+
+_IMPORT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _c_output_silenced():
+    """Point file descriptors 1 and 2 at /dev/null for the block, so text a C library prints
+    there does not reach synthgen's stdout (one summary line) or stderr (one error line). Python's
+    and C's buffers are flushed on both sides of the swap, so nothing printed before the block is
+    lost and nothing printed inside it surfaces later."""
+    import ctypes
+
+    try:
+        libc_flush = ctypes.CDLL(None).fflush
+    except (OSError, AttributeError):   # no C runtime symbols to flush (not glibc/musl)
+        libc_flush = None
+
+    def flush() -> None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        if libc_flush is not None:
+            libc_flush(None)
+
+    flush()
+    saved = [os.dup(1), os.dup(2)]
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        yield
+    finally:
+        flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
+
+
+def import_pybullet():
+    """The ``pybullet`` module. Loading it prints a "pybullet build time: ..." banner from its C
+    code (stdout or stderr, by build), so the first import runs with both silenced."""
+    with _IMPORT_LOCK:
+        if "pybullet" not in sys.modules:
+            with _c_output_silenced():
+                import pybullet  # noqa: F401
+        return sys.modules["pybullet"]
 
 
 @dataclass
@@ -65,44 +173,31 @@ class _DynamicShape:
 class Simulator:
     """One pybullet DIRECT client. Use as a context manager or call :meth:`close`.
 
-    ``timestep``: seconds per physics step. ``solver_iterations``: constraint solver iterations
-    per step (pybullet default 50). ``collision_margin``: metres added around each convex shape
-    by Bullet. ``concave``: ``"hull"`` or ``"vhacd"`` (see module doc); ``cache_dir`` is where
-    V-HACD results are kept (a temporary folder removed on :meth:`close` when None).
-    ``concavity_threshold``: a watertight mesh is decomposed when 1 - volume/hull volume exceeds
-    it; a decomposition taking over ``vhacd_timeout`` seconds falls back to the hull (see
-    :func:`~synthgen.physics.shapes.vhacd_decomposition`). Friction/damping values apply to every
-    dynamic body.
+    ``params``: the engine settings (:class:`PhysicsParams`, its defaults when None); keyword
+    ``changes`` replace single fields of it (``Simulator(concave="vhacd", cache_dir=...)``).
     """
 
-    def __init__(self, timestep: float = 1.0 / 240.0, gravity: float = -9.81, *,
-                 solver_iterations: int = 50, collision_margin: float = 0.0005,
-                 concave: str = "hull", cache_dir: str | None = None, concavity_threshold: float = 0.25,
-                 vhacd_resolution: int = 100_000, vhacd_timeout: float = 30.0, lateral_friction: float = 0.6,
-                 rolling_friction: float = 0.002, spinning_friction: float = 0.002,
-                 restitution: float = 0.05, linear_damping: float = 0.04, angular_damping: float = 0.04,
-                 hull_tolerance: float = 0.0):
-        import pybullet as p
-
-        if concave not in ("hull", "vhacd"):
-            raise ValueError(f"concave: expected 'hull' or 'vhacd', found {concave!r}")
+    def __init__(self, params: PhysicsParams | None = None, **changes):
+        prm = dataclasses.replace(params or PhysicsParams(), **changes)
+        p = import_pybullet()
+        self.params = prm
         self._p = p
         self._cid = p.connect(p.DIRECT)
-        p.setGravity(0, 0, gravity, physicsClientId=self._cid)
-        p.setPhysicsEngineParameter(fixedTimeStep=timestep, numSolverIterations=int(solver_iterations),
+        p.setGravity(0, 0, prm.gravity, physicsClientId=self._cid)
+        p.setPhysicsEngineParameter(fixedTimeStep=prm.timestep, numSolverIterations=int(prm.solver_iterations),
                                     physicsClientId=self._cid)
-        self._dt = float(timestep)
-        self._margin = float(collision_margin)
-        self._concave = concave
+        self._dt = float(prm.timestep)
+        self._margin = float(prm.collision_margin)
+        self._concave = prm.concave
         self._tmp = None
-        self._cache_dir = cache_dir
-        self._concavity_threshold = float(concavity_threshold)
-        self._vhacd_resolution = int(vhacd_resolution)
-        self._vhacd_timeout = float(vhacd_timeout)
-        self._hull_tolerance = float(hull_tolerance)
-        self._dyn_params = dict(lateralFriction=lateral_friction, rollingFriction=rolling_friction,
-                                spinningFriction=spinning_friction, restitution=restitution,
-                                linearDamping=linear_damping, angularDamping=angular_damping)
+        self._cache_dir = prm.cache_dir
+        self._concavity_threshold = float(prm.concavity_threshold)
+        self._vhacd_resolution = int(prm.vhacd_resolution)
+        self._vhacd_timeout = float(prm.vhacd_timeout)
+        self._hull_tolerance = float(prm.hull_tolerance)
+        self._dyn_params = dict(lateralFriction=prm.lateral_friction, rollingFriction=prm.rolling_friction,
+                                spinningFriction=prm.spinning_friction, restitution=prm.restitution,
+                                linearDamping=prm.linear_damping, angularDamping=prm.angular_damping)
         self._dyn_shapes: dict[int, _DynamicShape] = {}
         self._static_shapes: dict[int, tuple[MeshData, int]] = {}
         self._com: dict[int, np.ndarray] = {}   # body id -> model-frame centre of mass
@@ -305,15 +400,3 @@ class Simulator:
                 break
         poses = [last_pose[k] if k in last_pose else self.pose(bodies[k]) for k in range(len(bodies))]
         return SettleResult(poses=poses, converged=converged, steps=steps, lost=lost)
-
-
-def settle_objects(static: list[tuple[MeshData, np.ndarray]], dynamic: list[tuple[MeshData, np.ndarray, float]],
-                   max_time: float = 4.0) -> SettleResult:
-    """Drop ``dynamic`` (mesh, start model->world pose, mass kg) onto ``static`` (mesh, pose)
-    and settle: the legacy entry point of the scene sampler (start poses chosen by the caller,
-    no validation). New code should call :func:`synthgen.physics.placement.place_objects`."""
-    with Simulator() as sim:
-        for mesh, pose in static:
-            sim.add_static(mesh, pose)
-        bodies = [sim.add_dynamic(m, pose, mass) for m, pose, mass in dynamic]
-        return sim.settle(bodies, max_time=max_time)

@@ -36,9 +36,9 @@ def is_synthgen_dataset(out: Path) -> bool:
 
 
 def _fingerprint(config_dict: dict) -> str:
-    import json
+    from ..writers.jsonio import dumps_line
 
-    return json.dumps(config_dict, sort_keys=True)
+    return dumps_line(config_dict)
 
 
 def prepare_resume(out: Path, config_dict: dict, split: str) -> set[int]:
@@ -62,6 +62,8 @@ def prepare_resume(out: Path, config_dict: dict, split: str) -> set[int]:
     if (out / MARKER).read_text() != _fingerprint(config_dict):
         raise OutputError(f"output {out}: --resume expected the same config as the interrupted run, found a "
                           f"different one (seed, frames, scene or overrides changed); use --overwrite to start over")
+    # the same marker, rewritten: the check that the folder can be written, before anything else
+    _write_marker(out, config_dict)
     for name in ("DONE", "dataset.json", "manifest.jsonl"):
         (out / name).unlink(missing_ok=True)
     # temporaries of dataset-level files (atomic_path) left by a run killed while merging
@@ -104,7 +106,8 @@ def prepare_output(out: Path, overwrite: bool, config_dict: dict | None = None) 
         if (resolved / ".git").exists() or Path.cwd().resolve().is_relative_to(resolved):
             raise OutputError(f"output {out}: refusing to --overwrite a folder that holds a git "
                               f"repository or the current directory")
-        shutil.rmtree(out)
+        with _writable(out):
+            shutil.rmtree(out)
     _make_dir(out)
     # Marks the folder as ours from the start, so an interrupted render is recognised and
     # --resume can check it continues the same config.
@@ -118,8 +121,21 @@ def _make_dir(out: Path) -> None:
         raise OutputError(f"output {out}: cannot create the folder ({exc.strerror or exc})") from None
 
 
+@contextlib.contextmanager
+def _writable(out: Path):
+    """Turn a file-system error while preparing ``out`` (a read-only folder or file system, no
+    permission) into a one-line :class:`OutputError`: bad input, found before anything renders."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"output {out}: cannot write into the folder ({exc.strerror or exc}"
+                          f"{f': {exc.filename}' if exc.filename else ''})") from None
+
+
 def _write_marker(out: Path, config_dict: dict) -> None:
-    atomic_write_bytes(out / MARKER, _fingerprint(config_dict).encode())
+    # The first file a render writes, so it is also the check that the folder is writable.
+    with _writable(out):
+        atomic_write_bytes(out / MARKER, _fingerprint(config_dict).encode())
 
 
 def fsync_path(path: Path) -> int:

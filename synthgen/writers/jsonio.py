@@ -12,8 +12,11 @@ from bop_toolkit, all for byte stability and readable order:
 - Floats are written with Python's ``repr`` (the shortest string that round-trips to the same
   float64), which is the same on every platform; so the same arrays give the same bytes, and
   loading returns exactly the float64 values that were written. numpy scalars and arrays are
-  converted to Python numbers and lists first. Non-finite floats (NaN, inf) are written as ``null``
-  because JSON has no NaN; loaders that expect numbers turn ``null`` back into NaN.
+  converted to Python numbers and lists first.
+- JSON has no NaN or infinity, and a file must never hold them (``NaN``/``Infinity`` are not JSON)
+  nor hide them as ``null``: a non-finite float raises :class:`NonFiniteError` (a ``ValueError``),
+  so a bug fails loudly instead of writing a broken file. A writer that means "no value" writes
+  ``None`` itself where the spec allows ``null`` (``scene_humans.json``'s ``joints_3d_cam`` rows).
 - The file ends with a newline.
 """
 from __future__ import annotations
@@ -27,11 +30,15 @@ from typing import Any
 import numpy as np
 
 
+class NonFiniteError(ValueError):
+    """A NaN or infinite float was about to be written to JSON (a bug in the caller)."""
+
+
 def to_jsonable(obj: Any) -> Any:
     """Recursively convert ``obj`` to plain JSON types.
 
     numpy arrays -> nested lists, numpy scalars -> Python scalars, tuples -> lists, dict keys ->
-    ``str``, non-finite floats -> ``None``, ``Path`` -> ``str``.
+    ``str``, ``Path`` -> ``str``. A non-finite float raises :class:`NonFiniteError`.
     """
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
@@ -51,7 +58,9 @@ def to_jsonable(obj: Any) -> Any:
         return int(obj)
     if isinstance(obj, (float, np.floating)):
         f = float(obj)
-        return f if math.isfinite(f) else None
+        if not math.isfinite(f):
+            raise NonFiniteError(f"cannot write {f!r} to JSON: JSON has no NaN or infinity")
+        return f
     if isinstance(obj, Path):
         return str(obj)
     if obj is None or isinstance(obj, str):
@@ -67,7 +76,14 @@ def _key_order(key: str) -> tuple[int, int, str]:
 
 
 def _compact(value: Any) -> str:
+    # allow_nan=False: a second guard for values that did not go through to_jsonable
     return json.dumps(value, sort_keys=True, allow_nan=False, ensure_ascii=True)
+
+
+def dumps_line(content: Any) -> str:
+    """``content`` as one compact, key-sorted JSON line without a newline (manifest lines, the
+    render marker); same bytes as ``json.dumps(content, sort_keys=True)`` for finite, plain data."""
+    return _compact(to_jsonable(content))
 
 
 def _list_lines(items: list, indent: str) -> str:

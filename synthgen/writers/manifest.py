@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from synthgen.groundtruth.records import FrameRecord
 from synthgen.writers.coco import image_file_name
-from synthgen.writers.jsonio import load_json, save_json, to_jsonable
+from synthgen.writers.jsonio import dumps_line, load_json, save_json
 
 MANIFEST_KEYS = ("image", "source", "split", "scene_id", "im_id", "view_id", "frame_id", "seed",
                  "width", "height", "persons", "objects")
@@ -40,8 +40,7 @@ def manifest_line(frame: FrameRecord, rgb_format: str) -> dict[str, Any]:
 
 def dumps_manifest(records: Iterable[dict[str, Any]]) -> str:
     """Manifest text: one compact, key-sorted JSON object per line, in the given order."""
-    return "".join(
-        json.dumps(to_jsonable(r), sort_keys=True, allow_nan=False) + "\n" for r in records)
+    return "".join(dumps_line(r) + "\n" for r in records)
 
 
 def save_manifest(path: str | Path, records: Iterable[dict[str, Any]]) -> None:
