@@ -113,7 +113,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
     if args.n < 1:
         return _fail(f"--n: expected an integer >= 1, found {args.n}")
     try:
-        png = preview_dataset(Path(args.dataset), Path(args.output), n=args.n, seed=args.seed)
+        png = preview_dataset(Path(args.dataset), Path(args.output), n=args.n, seed=args.seed,
+                              overwrite=args.overwrite)
     except VizError as exc:
         return _fail(str(exc))
     print(f"synthgen: wrote {png}")
@@ -124,7 +125,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .viz import VizError, report_dataset
 
     try:
-        html = report_dataset(Path(args.dataset), Path(args.output))
+        html = report_dataset(Path(args.dataset), Path(args.output), overwrite=args.overwrite)
     except VizError as exc:
         return _fail(str(exc))
     print(f"synthgen: wrote {html}")
@@ -200,13 +201,17 @@ def build_parser() -> argparse.ArgumentParser:
     mx.set_defaults(func=run_mix)
     pv = sub.add_parser("preview", help="contact sheet of sampled frames with label overlays")
     pv.add_argument("dataset", help="a dataset folder written by 'synthgen render'")
-    pv.add_argument("-o", "--output", default="preview.png", help="PNG to write (default: preview.png)")
+    pv.add_argument("-o", "--output", default="preview.png",
+                    help="PNG to write, outside any dataset (default: preview.png)")
+    pv.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
     pv.add_argument("--n", type=int, default=16, help="frames on the sheet (default 16)")
     pv.add_argument("--seed", type=int, default=0, help="seed of the frame sample")
     pv.set_defaults(func=cmd_preview)
     rp = sub.add_parser("report", help="HTML dataset report with plots")
     rp.add_argument("dataset", help="a dataset folder written by 'synthgen render'")
-    rp.add_argument("-o", "--output", default="report", help="folder for index.html and its plots")
+    rp.add_argument("-o", "--output", default="report",
+                    help="folder for index.html and its plots, outside any dataset (default: report)")
+    rp.add_argument("--overwrite", action="store_true", help="replace an existing report folder")
     rp.set_defaults(func=cmd_report)
     i = sub.add_parser("info", help="version, GL vendor/renderer and available extras")
     i.set_defaults(func=cmd_info)

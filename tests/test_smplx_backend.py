@@ -14,10 +14,13 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from synthgen.bodies.base import BodyOutput, SMPLXParams
+from synthgen.config import load_scene_config
+from synthgen.runner.pipeline import make_body_model
 from synthgen.bodies.keypoints import SMPLX_LANDMARK_NAMES, SMPLX_PARENTS
 from synthgen.bodies.smplx_backend import (LANDMARK_VERTEX_IDS, MISSING_EXTRA_MESSAGE, BodyModelError,
                                            SMPLXBody, SMPLXBodyOutput, SMPLXExtraMissingError)
 
+from conftest import REPO, run_cli
 from smplx_fixture import (BETA0_SCALE, EXPR0_DROP, HAND_MEAN_CURL, LANDMARKS, REST_JOINTS,
                            face_points, write_fake_smplx)
 
@@ -283,20 +286,30 @@ def test_other_layouts_and_a_broken_file(smplx_model_dir, tmp_path):
     with pytest.raises(BodyModelError, match="SMPLX_NEUTRAL.npz"):
         SMPLXBody(tmp_path / "flat")
     assert SMPLXBody(src).model_file == src   # the file itself
-    # the .pkl download, in the smplx/ subfolder
+    # the .pkl download, in the smplx/ subfolder: loaded only when the folder is trusted
     pkl = tmp_path / "pkl" / "smplx" / "SMPLX_NEUTRAL.pkl"
     pkl.parent.mkdir(parents=True)
     with np.load(src) as data:
         pkl.write_bytes(pickle.dumps({k: data[k] for k in data.files}))
-    body = SMPLXBody(tmp_path / "pkl", flat_hand_mean=True)
+    body = SMPLXBody(tmp_path / "pkl", flat_hand_mean=True, trust_pickle=True)
     assert body.model_file == pkl
     np.testing.assert_allclose(body.forward(SMPLXParams()).joints, REST_JOINTS, atol=1e-5)
+    with pytest.raises(BodyModelError, match="is a pickle, which can run code"):
+        SMPLXBody(tmp_path / "pkl")
     bad = tmp_path / "bad" / "smplx" / "SMPLX_NEUTRAL.npz"
     bad.parent.mkdir(parents=True)
     bad.write_text("not a model")
-    with pytest.raises(BodyModelError, match="could not load SMPL-X model file") as e:
+    with pytest.raises(BodyModelError, match="is not a .npz archive: found a file starting with b'not '") as e:
         SMPLXBody(tmp_path / "bad")
     assert "\n" not in str(e.value) and str(bad) in str(e.value)
+    # a .npz lacking an array smplx needs
+    with np.load(src) as data:
+        arrays = {k: data[k] for k in data.files if k != "posedirs"}
+    short = tmp_path / "short" / "SMPLX_NEUTRAL.npz"
+    short.parent.mkdir()
+    np.savez(short, **arrays)
+    with pytest.raises(BodyModelError, match=r"SMPLX_NEUTRAL.npz lacks the array 'posedirs' \(it holds J_reg"):
+        SMPLXBody(short.parent)
 
 
 @pytest.mark.parametrize("module", ["smplx", "torch"])
@@ -325,3 +338,172 @@ def test_forward_is_fast(flat_body):
         flat_body.forward(p)
         times.append(time.perf_counter() - t0)
     assert np.median(times) < 0.1
+
+
+# --- no model file runs code (issue 14, point 1) -------------------------------------------------
+
+class _Payload:
+    """Unpickling this creates ``marker``: the stand-in for an attacker's code."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _fixture_arrays(smplx_model_dir) -> dict:
+    with np.load(smplx_model_dir / "smplx" / "SMPLX_NEUTRAL.npz") as data:
+        return {k: data[k] for k in data.files}
+
+
+def _malicious_model_dirs(smplx_model_dir, tmp_path, marker):
+    """Model folders that run code (create ``marker``) when loaded the way smplx loads them:
+    a .pkl whose v_template unpickles the payload, and a .npz whose v_template is an object array
+    holding it (np.load(allow_pickle=True) unpickles it)."""
+    arrays = _fixture_arrays(smplx_model_dir)
+    evil = dict(arrays, v_template=np.array([_Payload(marker)], dtype=object))
+    pkl = tmp_path / "pkl_model" / "SMPLX_NEUTRAL.pkl"
+    pkl.parent.mkdir()
+    pkl.write_bytes(pickle.dumps(evil))
+    npz = tmp_path / "npz_model" / "SMPLX_NEUTRAL.npz"
+    npz.parent.mkdir()
+    np.savez(npz, **evil)
+    return pkl, npz
+
+
+@needs_smplx
+def test_model_is_the_one_smplx_loads_from_the_file(smplx_model_dir):
+    """Handing smplx the arrays gives the model smplx.create builds from the (trusted) file:
+    the same buffers and, for a pose using every parameter, the same vertices and joints."""
+    import smplx
+    import torch
+
+    rng = np.random.default_rng(7)
+    p = SMPLXParams(betas=rng.normal(size=10), expression=rng.normal(size=10),
+                    global_orient=rng.normal(0, 0.5, 3), body_pose=rng.normal(0, 0.3, 63),
+                    left_hand_pose=rng.normal(0, 0.3, 45), right_hand_pose=rng.normal(0, 0.3, 45),
+                    jaw_pose=rng.normal(0, 0.2, 3), leye_pose=rng.normal(0, 0.2, 3),
+                    reye_pose=rng.normal(0, 0.2, 3), transl=rng.normal(size=3))
+    f32 = lambda a: torch.as_tensor(np.asarray(a, np.float64).reshape(1, -1), dtype=torch.float32)
+    for flat in (False, True):
+        body = SMPLXBody(smplx_model_dir, flat_hand_mean=flat)
+        ref = smplx.create(str(smplx_model_dir), model_type="smplx", gender="neutral", use_pca=False,
+                           use_face_contour=True, num_betas=10, num_expression_coeffs=10,
+                           flat_hand_mean=flat, ext="npz")
+        ours = body._model.state_dict()
+        theirs = ref.state_dict()
+        assert ours.keys() == theirs.keys() and len(ours) > 20
+        for k in theirs:
+            assert torch.equal(ours[k], theirs[k]), k
+        out = body.forward(p)
+        with torch.no_grad():
+            r = ref(betas=f32(p.betas), expression=f32(p.expression), global_orient=f32(p.global_orient),
+                    body_pose=f32(p.body_pose), left_hand_pose=f32(p.left_hand_pose),
+                    right_hand_pose=f32(p.right_hand_pose), jaw_pose=f32(p.jaw_pose),
+                    leye_pose=f32(p.leye_pose), reye_pose=f32(p.reye_pose), transl=f32(p.transl))
+        np.testing.assert_array_equal(out.vertices, r.vertices[0].numpy().astype(np.float64))
+        np.testing.assert_array_equal(out.extended, r.joints[0].numpy().astype(np.float64))
+        assert np.abs(out.joints - REST_JOINTS).max() > 0.1   # the pose did move the body
+
+
+@needs_smplx
+def test_loading_never_unpickles(smplx_model_dir, monkeypatch):
+    """Neither synthgen nor smplx unpickles anything while building the model: every np.load is
+    called with allow_pickle=False and pickle.load is never called."""
+    loads, pickles = [], []
+    real_load = np.load
+
+    def spy_load(*args, **kwargs):
+        loads.append(kwargs.get("allow_pickle", False))
+        return real_load(*args, **kwargs)
+
+    def spy_pickle(*args, **kwargs):
+        pickles.append(args)
+        raise AssertionError("pickle.load called")
+
+    monkeypatch.setattr(np, "load", spy_load)
+    monkeypatch.setattr(pickle, "load", spy_pickle)
+    monkeypatch.setattr(pickle, "loads", spy_pickle)
+    body = SMPLXBody(smplx_model_dir, flat_hand_mean=True)
+    np.testing.assert_allclose(body.forward(SMPLXParams()).joints, REST_JOINTS, atol=1e-5)
+    assert loads == [False] and pickles == []
+
+
+@needs_smplx
+def test_malicious_model_files_run_nothing(smplx_model_dir, tmp_path):
+    marker = tmp_path / "pwned"
+    pkl, npz = _malicious_model_dirs(smplx_model_dir, tmp_path, marker)
+    with pytest.raises(BodyModelError) as e:
+        SMPLXBody(pkl.parent)
+    msg = str(e.value)
+    assert "\n" not in msg and str(pkl) in msg and "humans.trust_pickle=true" in msg and ".npz" in msg
+    with pytest.raises(BodyModelError) as e:
+        SMPLXBody(npz.parent)
+    msg = str(e.value)
+    assert "\n" not in msg and str(npz) in msg and "array 'v_template' is refused" in msg
+    assert "Object arrays cannot be loaded when allow_pickle=False" in msg
+    # trust_pickle never extends to .npz: the object array is refused all the same
+    with pytest.raises(BodyModelError, match="array 'v_template' is refused"):
+        SMPLXBody(npz.parent, trust_pickle=True)
+    # a pickle under a .npz name is not tried as a pickle
+    disguised = tmp_path / "disguised" / "SMPLX_NEUTRAL.npz"
+    disguised.parent.mkdir()
+    disguised.write_bytes(pkl.read_bytes())
+    with pytest.raises(BodyModelError, match="is not a .npz archive: found a pickle"):
+        SMPLXBody(disguised.parent, trust_pickle=True)
+    assert not marker.exists()
+    # the files are live: loading them the way smplx does runs the payload
+    with np.load(npz, allow_pickle=True) as data:
+        data["v_template"]
+    assert marker.exists()
+    marker.unlink()
+    pickle.loads(pkl.read_bytes())
+    assert marker.exists()
+
+
+@needs_smplx
+def test_unused_object_members_are_never_read(smplx_model_dir, tmp_path):
+    """The released SMPL-X .npz files hold object arrays smplx does not use (``joint2num``,
+    ``part2num``): the model loads and they are never unpickled."""
+    marker = tmp_path / "pwned"
+    arrays = _fixture_arrays(smplx_model_dir)
+    path = tmp_path / "SMPLX_NEUTRAL.npz"
+    np.savez(path, **arrays, joint2num=np.array([_Payload(marker)], dtype=object),
+             part2num=np.array({"head": 15}, dtype=object))
+    body = SMPLXBody(tmp_path, flat_hand_mean=True)
+    np.testing.assert_allclose(body.forward(SMPLXParams()).joints, REST_JOINTS, atol=1e-5)
+    assert not marker.exists()
+
+
+@needs_smplx
+def test_humans_trust_pickle_lets_a_trusted_pkl_load(smplx_model_dir, tmp_path):
+    pkl = tmp_path / "smplx" / "SMPLX_NEUTRAL.pkl"
+    pkl.parent.mkdir()
+    pkl.write_bytes(pickle.dumps(_fixture_arrays(smplx_model_dir)))
+    base = ["humans.model=smplx", f"humans.model_dir={tmp_path}", "humans.flat_hand_mean=true"]
+    cfg = load_scene_config(REPO / "scenes" / "kitchen.yaml", base)
+    assert cfg.humans.trust_pickle is False
+    with pytest.raises(BodyModelError, match="is a pickle"):
+        make_body_model(cfg)
+    cfg = load_scene_config(REPO / "scenes" / "kitchen.yaml", base + ["humans.trust_pickle=true"])
+    body = make_body_model(cfg)
+    assert body.model_file == pkl
+    np.testing.assert_allclose(body.forward(SMPLXParams()).joints, REST_JOINTS, atol=1e-5)
+
+
+@needs_smplx
+@pytest.mark.parametrize("kind", ["pkl", "npz"])
+def test_malicious_model_through_the_cli_is_one_line(smplx_model_dir, tmp_path, kind):
+    marker = tmp_path / "pwned"
+    pkl, npz = _malicious_model_dirs(smplx_model_dir, tmp_path, marker)
+    bad = pkl if kind == "pkl" else npz
+    out = tmp_path / "out"
+    r = run_cli("render", REPO / "scenes" / "kitchen.yaml", "frames=1", "camera.width=64",
+                "camera.height=48", "humans.model=smplx", f"humans.model_dir={bad.parent}",
+                "-o", out, "--quiet")
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(bad) in lines[0] and "Traceback" not in r.stderr
+    assert ("is a pickle, which can run code" if kind == "pkl" else "array 'v_template' is refused") in lines[0]
+    assert not marker.exists() and not out.exists()

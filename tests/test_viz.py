@@ -244,3 +244,115 @@ def test_bad_input(tmp_path, dataset):
         preview_dataset(dataset, tmp_path / "p.png", n=0)
     with pytest.raises(VizError, match="png"):
         preview_dataset(dataset, tmp_path / "p.jpg")
+
+
+# --- outputs never land in a dataset, never replace files unasked, never half-written ---------
+
+def _first_image(dataset: Path) -> Path:
+    return dataset / preview_frames(dataset, n=1, seed=0)[0].image
+
+
+def _one_line_exit_2(r: subprocess.CompletedProcess) -> str:
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    return lines[0]
+
+
+def test_outputs_inside_a_dataset_are_refused(dataset, tmp_path):
+    image = _first_image(dataset)
+    before = image.read_bytes()
+    listing = sorted(p.relative_to(dataset) for p in dataset.rglob("*"))
+    # through the CLI, even with --overwrite: the dataset's own image is not replaced
+    line = _one_line_exit_2(run_cli("preview", dataset, "-o", image, "--overwrite"))
+    assert "inside the dataset" in line and str(image) in line
+    line = _one_line_exit_2(run_cli("report", dataset, "-o", image.parent, "--overwrite"))
+    assert "inside the dataset" in line
+    # a symlink into the dataset is followed
+    link = tmp_path / "link"
+    link.symlink_to(image.parent, target_is_directory=True)
+    line = _one_line_exit_2(run_cli("preview", dataset, "-o", link / image.name, "--overwrite"))
+    assert "inside the dataset" in line
+    with pytest.raises(VizError, match="inside the dataset"):
+        preview_dataset(dataset, dataset / "preview.png")
+    with pytest.raises(VizError, match="inside the dataset"):
+        report_dataset(dataset, dataset / "report")
+    # the folder holding the dataset read would be replaced by --overwrite
+    with pytest.raises(VizError, match="holds the dataset"):
+        report_dataset(dataset, dataset.parent, overwrite=True)
+    # another synthgen dataset (its marker written when a render starts) is off limits too
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / ".synthgen").write_text("{}")
+    with pytest.raises(VizError, match=f"is inside the synthgen dataset {re.escape(str(other))}"):
+        preview_dataset(dataset, other / "sub" / "p.png")
+    with pytest.raises(VizError, match=f"is the synthgen dataset {re.escape(str(other))}"):
+        report_dataset(dataset, other, overwrite=True)
+    assert image.read_bytes() == before
+    assert sorted(p.relative_to(dataset) for p in dataset.rglob("*")) == listing
+    assert sorted(p.name for p in other.iterdir()) == [".synthgen"]
+
+
+def test_existing_outputs_need_overwrite(dataset, tmp_path):
+    png = tmp_path / "p.png"
+    png.write_bytes(b"old")
+    line = _one_line_exit_2(run_cli("preview", dataset, "-o", png, "--n", "2"))
+    assert "exists; pass --overwrite" in line and png.read_bytes() == b"old"
+    r = run_cli("preview", dataset, "-o", png, "--n", "2", "--overwrite")
+    assert r.returncode == 0, r.stderr
+    with Image.open(png) as im:
+        assert im.format == "PNG" and im.size == sheet_layout(W, H, 2).size
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.png"]   # no temporary left
+    (tmp_path / "dir.png").mkdir()
+    with pytest.raises(VizError, match="is a directory"):
+        preview_dataset(dataset, tmp_path / "dir.png", overwrite=True)
+
+    rep = tmp_path / "report"
+    rep.mkdir()
+    (rep / "index.html").write_text("stale")
+    line = _one_line_exit_2(run_cli("report", dataset, "-o", rep))
+    assert "exists and is not empty; pass --overwrite" in line
+    assert sorted(p.name for p in rep.iterdir()) == ["index.html"]
+    r = run_cli("report", dataset, "-o", rep, "--overwrite")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in rep.iterdir()) == sorted(report.REPORT_FILES)
+    assert "synthgen report: kitchen" in (rep / "index.html").read_text()
+    # --overwrite replaces a report, not a folder of other files
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("precious")
+    (mine / "index.html").write_text("mine")
+    with pytest.raises(VizError, match="replaces only a synthgen report, and this folder holds thesis.tex"):
+        report_dataset(dataset, mine, overwrite=True)
+    assert (mine / "thesis.tex").read_text() == "precious" and (mine / "index.html").read_text() == "mine"
+    # an empty folder is used as is
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert report_dataset(dataset, empty) == empty / "index.html"
+    assert sorted(p.name for p in empty.iterdir()) == sorted(report.REPORT_FILES)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]   # no temporaries
+
+
+def test_failed_report_or_preview_leaves_nothing(dataset, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(dataset, broken)
+    image = _first_image(broken)
+    image.write_bytes(image.read_bytes()[:40])   # truncated: the plots are written, the sheet fails
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(VizError, match="missing or unreadable"):
+        report_dataset(broken, out / "report")
+    with pytest.raises(VizError, match="missing or unreadable"):
+        preview_dataset(broken, out / "p.png")
+    assert list(out.iterdir()) == []
+    # an old report or preview stays as it was when replacing it fails
+    old = report_dataset(dataset, out / "report").read_bytes()
+    (out / "p.png").write_bytes(b"old")
+    with pytest.raises(VizError, match="missing or unreadable"):
+        report_dataset(broken, out / "report", overwrite=True)
+    with pytest.raises(VizError, match="missing or unreadable"):
+        preview_dataset(broken, out / "p.png", overwrite=True)
+    assert (out / "report" / "index.html").read_bytes() == old
+    assert sorted(p.name for p in (out / "report").iterdir()) == sorted(report.REPORT_FILES)
+    assert (out / "p.png").read_bytes() == b"old"
+    assert sorted(p.name for p in out.iterdir()) == ["p.png", "report"]

@@ -10,6 +10,19 @@ layouts, tried in this order (``<G>`` = ``NEUTRAL``, ``MALE`` or ``FEMALE``):
 - the same two with ``.pkl``,
 - or ``model_dir`` naming the ``.npz``/``.pkl`` file itself.
 
+No model file runs code when loaded. The backend reads the file itself and hands smplx the arrays
+(:func:`_smplx_from_arrays`), so smplx's own loaders (``pickle.load`` for ``.pkl``,
+``np.load(allow_pickle=True)`` for ``.npz``) are never called:
+
+- ``.npz`` is read with ``np.load(allow_pickle=False)``, and only the arrays SMPL-X needs
+  (:data:`SMPLX_ARRAYS`), each of which must be a plain numeric array; an object array among them
+  (pickled Python objects) is refused. Members smplx does not use are never read, so the object
+  arrays of the released files (``joint2num``, ``part2num``: name tables) do no harm.
+- ``.pkl`` is a pickle, and unpickling a file can run any code in it. It is loaded only with
+  ``trust_pickle=True`` (the config's ``humans.trust_pickle``), which says the user trusts the
+  folder; otherwise it is refused with a one-line error. The SMPL-X download ships the same model
+  as ``.npz`` too.
+
 The model is created once per :class:`SMPLXBody` with ``use_pca=False`` (hand poses are 15x3
 axis-angle per hand, as in :class:`~synthgen.bodies.base.SMPLXParams`) and
 ``use_face_contour=True``, so smplx returns 144 joints: 0-54 skinned joints, 55-75 vertex-picked
@@ -37,6 +50,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import pickle
+import types
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +76,13 @@ LANDMARK_VERTEX_IDS: dict[str, int] = {
     "right_ring": 7905, "right_pinky": 8022,
 }
 NUM_VERTICES = 10475
+
+# The arrays smplx 0.1.28's SMPLX (with SMPLH and SMPL under it) reads from a model file; the
+# released files hold more (texture coordinates, PCA coefficients, name tables), which are unused.
+SMPLX_ARRAYS = ("v_template", "f", "J_regressor", "kintree_table", "weights", "posedirs", "shapedirs",
+                "hands_componentsl", "hands_componentsr", "hands_meanl", "hands_meanr",
+                "lmk_faces_idx", "lmk_bary_coords", "dynamic_lmk_faces_idx", "dynamic_lmk_bary_coords")
+ZIP_MAGIC = b"PK\x03\x04"   # a .npz is a zip archive of .npy files
 
 
 class BodyModelError(ValueError):
@@ -102,27 +124,139 @@ def _require_smplx():
     return smplx, torch
 
 
-def resolve_model_file(model_dir: str | Path, gender: str = "neutral") -> Path:
+def resolve_model_file(model_dir: str | Path, gender: str = "neutral", trust_pickle: bool = False) -> Path:
     """The SMPL-X model file for ``gender`` under ``model_dir`` (layouts in the module docstring).
 
-    Raises :class:`BodyModelError` naming the expected file when none is there."""
+    Raises :class:`BodyModelError` naming the expected file when none is there, or when the file
+    found is a ``.pkl`` and ``trust_pickle`` is false."""
     if gender not in GENDERS:
         raise BodyModelError(f"SMPL-X gender must be one of {', '.join(GENDERS)}, found {gender!r}")
     model_dir = Path(model_dir).expanduser()
     if model_dir.is_file():
         if model_dir.suffix not in (".npz", ".pkl"):
             raise BodyModelError(f"SMPL-X model file {model_dir} must be a .npz or .pkl file")
-        return model_dir
+        return _refuse_untrusted_pickle(model_dir, trust_pickle)
     name = f"SMPLX_{gender.upper()}"
     candidates = [folder / f"{name}.{ext}" for ext in ("npz", "pkl")
                   for folder in (model_dir / "smplx", model_dir)]
     for c in candidates:
         if c.is_file():
-            return c
+            return _refuse_untrusted_pickle(c, trust_pickle)
     raise BodyModelError(
         f"SMPL-X model file not found: expected {candidates[0]} (or {candidates[1]}, or .pkl); "
         f"download the SMPL-X model from {SMPLX_DOWNLOAD} (free registration; its licence forbids "
         f"redistribution, so synthgen cannot ship it)")
+
+
+def _refuse_untrusted_pickle(path: Path, trust_pickle: bool) -> Path:
+    """``path``, unless it is a ``.pkl`` the user has not said they trust."""
+    if path.suffix == ".pkl" and not trust_pickle:
+        raise BodyModelError(
+            f"SMPL-X model file {path} is a pickle, which can run code when loaded, so it is refused: "
+            f"use the .npz file of the same SMPL-X download (or convert it to .npz), or set "
+            f"humans.trust_pickle=true (trust_pickle=True in Python) if you trust this folder")
+    return path
+
+
+def _unloadable(path: Path, exc: Exception) -> BodyModelError:
+    """The one-line error for a model file that failed to load with ``exc``."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return BodyModelError(f"could not load SMPL-X model file {path}: {type(exc).__name__}: {first}")
+
+
+def load_model_arrays(path: Path, trust_pickle: bool = False) -> dict:
+    """The arrays of :data:`SMPLX_ARRAYS` from the SMPL-X model file ``path``, read without running
+    any code from it (see the module docstring): a ``.npz`` with ``allow_pickle=False``, a ``.pkl``
+    only when ``trust_pickle``. Raises :class:`BodyModelError` (one line, naming the file) for a
+    missing array, an object or non-numeric array, or a file that is not what its name says."""
+    path = Path(path)
+    if path.suffix == ".pkl":
+        _refuse_untrusted_pickle(path, trust_pickle)
+        try:
+            with open(path, "rb") as f:
+                data = pickle.load(f, encoding="latin1")   # the user trusts this file (trust_pickle)
+        except Exception as exc:
+            raise _unloadable(path, exc) from exc
+        if not isinstance(data, dict):
+            raise BodyModelError(f"SMPL-X model file {path} must hold a dict of arrays, "
+                                 f"found {type(data).__name__}")
+        missing = [k for k in SMPLX_ARRAYS if k not in data]
+        if missing:
+            raise BodyModelError(f"SMPL-X model file {path} lacks the arrays {', '.join(missing)}")
+        return {k: data[k] for k in SMPLX_ARRAYS}
+    with open(path, "rb") as f:
+        head = f.read(len(ZIP_MAGIC))
+    if head != ZIP_MAGIC:
+        # np.load would try such a file as a pickle; say what it is instead
+        found = "a pickle" if head[:1] == b"\x80" else f"a file starting with {head!r}"
+        raise BodyModelError(f"SMPL-X model file {path} is not a .npz archive: found {found}")
+    out = {}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            for key in SMPLX_ARRAYS:
+                if key not in data.files:
+                    raise BodyModelError(f"SMPL-X model file {path} lacks the array '{key}' "
+                                         f"(it holds {', '.join(sorted(data.files)) or 'nothing'})")
+                try:
+                    a = data[key]
+                except ValueError as exc:   # an object array: reading it would unpickle
+                    raise BodyModelError(f"SMPL-X model file {path}: array '{key}' is refused: {exc} "
+                                         f"(SMPL-X arrays are numeric; object arrays hold pickled "
+                                         f"Python objects, which can run code)") from None
+                if a.dtype.kind not in "biuf":
+                    raise BodyModelError(f"SMPL-X model file {path}: array '{key}' must be numeric, "
+                                         f"found dtype {a.dtype}")
+                out[key] = a
+    except BodyModelError:
+        raise
+    except Exception as exc:   # a damaged zip, a truncated member...
+        raise _unloadable(path, exc) from exc
+    return out
+
+
+class _ArraysAsNumpy:
+    """numpy, except that ``load(path, ...)`` returns the arrays already read from ``path``."""
+
+    def __init__(self, path: str, arrays: dict):
+        self._path, self._arrays = path, arrays
+
+    def load(self, path, *args, **kwargs):
+        if str(path) != self._path:   # pragma: no cover - guards a smplx layout change
+            raise RuntimeError(f"smplx asked for {path}, expected {self._path}")
+        return self._arrays
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+class _NoPickle:
+    """Stands in for the pickle module: nothing may be unpickled on smplx's side."""
+
+    def __getattr__(self, name):   # pragma: no cover - only reached if smplx changes
+        raise RuntimeError(f"smplx tried pickle.{name}; synthgen reads the model file itself")
+
+
+def _smplx_from_arrays(smplx, path: Path, arrays: dict, **kwargs):
+    """``smplx.SMPLX(path, **kwargs)`` built from ``arrays`` (what :func:`load_model_arrays` read
+    from ``path``) without smplx opening the file.
+
+    smplx 0.1.28's ``SMPLX.__init__``, unlike ``SMPL``'s and ``SMPLH``'s, takes no pre-loaded
+    ``data_struct``: it always loads the file itself, with ``np.load(allow_pickle=True)`` or
+    ``pickle.load``. So this runs that same constructor code with two names of its module scope
+    rebound for this call only: ``np`` to :class:`_ArraysAsNumpy` (``np.load`` returns ``arrays``)
+    and ``pickle`` to :class:`_NoPickle`. No module is changed (other threads and later calls see
+    smplx as it is), and no smplx code is copied."""
+    init = smplx.SMPLX.__init__
+    if not {"np", "pickle", "load"} <= set(init.__code__.co_names):  # pragma: no cover
+        raise RuntimeError("this smplx version loads SMPL-X files differently from 0.1.28; "
+                           "synthgen's safe loader needs updating")
+    scope = dict(init.__globals__, np=_ArraysAsNumpy(str(path), arrays), pickle=_NoPickle())
+    safe_init = types.FunctionType(init.__code__, scope, init.__name__, init.__defaults__,
+                                   init.__closure__)
+    safe_init.__kwdefaults__ = init.__kwdefaults__
+    model = smplx.SMPLX.__new__(smplx.SMPLX)
+    safe_init(model, str(path), ext="npz", **kwargs)   # ext: take the np.load branch
+    return model
 
 
 def _fit(values, n: int, what: str) -> np.ndarray:
@@ -144,30 +278,30 @@ class SMPLXBody:
     ``gender``: 'neutral', 'male' or 'female'; ``num_betas`` / ``num_expression_coeffs``: how many
     shape / expression coefficients to use (smplx caps them at what the file has: 10 and 10 for
     the SMPL-X 1.0 files, 300 and 100 for 1.1; the effective numbers are in the attributes of the
-    same names); ``flat_hand_mean``: see the module docstring.
+    same names); ``flat_hand_mean``: see the module docstring; ``trust_pickle``: allow a ``.pkl``
+    model file, which can run code when loaded (only for a folder you trust).
     """
 
     name = "smplx"
 
     def __init__(self, model_dir: str | Path, gender: str = "neutral", num_betas: int = 10,
-                 num_expression_coeffs: int = 10, flat_hand_mean: bool = False):
+                 num_expression_coeffs: int = 10, flat_hand_mean: bool = False,
+                 trust_pickle: bool = False):
         self.gender = gender
-        self.model_file = resolve_model_file(model_dir, gender)
+        self.model_file = resolve_model_file(model_dir, gender, trust_pickle)
         smplx, torch = _require_smplx()
         self._torch = torch
+        arrays = load_model_arrays(self.model_file, trust_pickle)
         try:
             # smplx prints notices (e.g. "only 10 shape coefficients") to stdout, which belongs
             # to the CLI's report; capture them and warn only when a request was cut down.
             with contextlib.redirect_stdout(io.StringIO()):
-                model = smplx.create(str(self.model_file), model_type="smplx", gender=gender,
-                                     use_pca=False, use_face_contour=True, num_betas=num_betas,
-                                     num_expression_coeffs=num_expression_coeffs,
-                                     flat_hand_mean=flat_hand_mean,
-                                     ext=self.model_file.suffix[1:])
-        except Exception as exc:  # smplx asserts, KeyErrors on missing arrays, bad pickles...
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise BodyModelError(f"could not load SMPL-X model file {self.model_file}: "
-                                 f"{type(exc).__name__}: {first}") from exc
+                model = _smplx_from_arrays(smplx, self.model_file, arrays, gender=gender,
+                                           use_pca=False, use_face_contour=True, num_betas=num_betas,
+                                           num_expression_coeffs=num_expression_coeffs,
+                                           flat_hand_mean=flat_hand_mean)
+        except Exception as exc:  # smplx asserts, arrays of the wrong shape...
+            raise _unloadable(self.model_file, exc) from exc
         model.eval()
         nv = int(model.v_template.shape[0])
         nj = int(model.parents.shape[0])

@@ -258,7 +258,8 @@ class HumansConfig:
 
     ``model``: the body-model backend, 'mannequin' (embedded, default) or 'smplx' (user-supplied
     SMPL-X files in ``model_dir``, with ``gender``, ``num_betas``, ``num_expression_coeffs``,
-    ``flat_hand_mean`` passed to the smplx package). ``betas_range``: uniform range of the shape
+    ``flat_hand_mean`` passed to the smplx package; ``.npz`` files are read without unpickling, a
+    ``.pkl`` only with ``trust_pickle``). ``betas_range``: uniform range of the shape
     coefficients. ``poses``: named poses to draw from (empty = the whole library), with
     ``pose_noise_deg`` of per-joint noise; ``motion_files``: AMASS-style ``.npz`` files to draw
     poses from instead (paths relative to the scene file). Interaction: with ``hold_prob`` a
@@ -271,6 +272,8 @@ class HumansConfig:
     model: str = "mannequin"
     # smplx: folder with SMPLX_<GENDER>.npz (or smplx/SMPLX_<GENDER>.npz)
     model_dir: str = ""
+    # smplx: true lets a SMPLX_<GENDER>.pkl load; unpickling runs code, so only for a folder you trust
+    trust_pickle: bool = False
     # smplx: neutral, male or female
     gender: str = "neutral"
     # smplx: shape coefficients used

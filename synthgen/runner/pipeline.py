@@ -144,7 +144,8 @@ def make_body_model(cfg: SceneConfig, base_dir: Path | None = None):
     if not model_dir.is_absolute() and base_dir is not None:
         model_dir = base_dir / model_dir
     return SMPLXBody(model_dir, gender=hc.gender, num_betas=hc.num_betas,
-                     num_expression_coeffs=hc.num_expression_coeffs, flat_hand_mean=hc.flat_hand_mean)
+                     num_expression_coeffs=hc.num_expression_coeffs, flat_hand_mean=hc.flat_hand_mean,
+                     trust_pickle=hc.trust_pickle)
 
 
 def make_place_fn(cfg: SceneConfig):

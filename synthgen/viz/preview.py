@@ -8,6 +8,11 @@ Layout (:class:`SheetLayout`): a header with the title and the legend, then a gr
 :data:`COLS` tiles per row in dataset order. A tile is a one-line label above two panels of
 :data:`PANEL_W` pixels width: the RGB image with its overlays, then the colourized depth.
 Image pixel centre ``(u, v)`` of tile ``i`` lands on sheet pixel :meth:`SheetLayout.to_sheet`.
+
+Output safety (:func:`check_output_location`, shared with ``synthgen report``): the output never
+goes inside a synthgen dataset (the one read or any other) nor replaces the folder holding the
+one read, an existing file is replaced only when asked (``overwrite``), and the PNG is written
+to a temporary name and renamed into place, so it is whole or absent.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from synthgen.runner.output import atomic_path, is_synthgen_dataset
 from synthgen.viz.dataset import Dataset, FrameRef, VizError, open_dataset, sample_frames
 from synthgen.viz.overlay import (colourize_depth, draw_legend, draw_object, draw_person_keypoints,
                                   draw_person_lines, image_to_canvas, instance_colour, tint,
@@ -207,22 +213,31 @@ def render_tile(ds: Dataset, frame: FrameRef, layout: SheetLayout, sheet: Image.
                   fill=TEXT, font=font)
 
 
-def preview_dataset(out: Path, png: Path, n: int = DEFAULT_N, seed: int = 0) -> Path:
-    """Write a contact sheet PNG of ``n`` frames of dataset ``out`` (fewer when it has fewer),
-    sampled with ``numpy.random.default_rng(seed)`` and spread over scenes, to ``png``.
+def check_output_location(output: Path, dataset: Path) -> None:
+    """Refuse (:class:`~synthgen.viz.dataset.VizError`, one line) an ``output`` path of
+    ``synthgen preview`` / ``report`` that lies inside the dataset folder ``dataset`` being read,
+    inside any other synthgen dataset (a folder :func:`~synthgen.runner.output.is_synthgen_dataset`
+    recognises), or that holds ``dataset``. Paths are compared after resolving symlinks, so a
+    link into a dataset is caught too."""
+    target, root = Path(output).resolve(), Path(dataset).resolve()
+    if target.is_relative_to(root):
+        raise VizError(f"output {output} is inside the dataset {dataset} being read; "
+                       f"write it outside the dataset (choose another -o)")
+    if root.is_relative_to(target):
+        raise VizError(f"output {output} holds the dataset {dataset} being read; choose another -o")
+    for folder in (target, *target.parents):
+        if is_synthgen_dataset(folder):
+            where = "is" if folder == target else "is inside"
+            raise VizError(f"output {output} {where} the synthgen dataset {folder}; write it "
+                           f"outside any dataset (choose another -o)")
 
-    Returns the PNG path. Raises :class:`~synthgen.viz.dataset.NotADatasetError` when ``out`` is
-    not a finished synthgen dataset and :class:`~synthgen.viz.dataset.VizError` for other bad
-    input (``n`` < 1, ``png`` not ending in ``.png``, unreadable files, mixed resolutions).
-    """
-    png = Path(png)
-    if png.suffix.lower() != ".png":
-        raise VizError(f"{png}: the preview is a PNG: name it *.png")
-    ds = open_dataset(out)
+
+def render_sheet(ds: Dataset, n: int = DEFAULT_N, seed: int = 0) -> Image.Image:
+    """The contact sheet of ``n`` frames of the opened dataset ``ds`` (see :func:`preview_dataset`)."""
     frames = sample_frames(ds.frames, n, np.random.default_rng(seed))
     sizes = {(f.width, f.height) for f in frames}
     if len(sizes) > 1:
-        raise VizError(f"{out}: frames of several resolutions {sorted(sizes)}; one sheet needs one")
+        raise VizError(f"{ds.root}: frames of several resolutions {sorted(sizes)}; one sheet needs one")
     width, height = sizes.pop()
     layout = sheet_layout(width, height, len(frames))
     sheet = Image.new("RGB", layout.size, BACKGROUND)
@@ -234,6 +249,34 @@ def preview_dataset(out: Path, png: Path, n: int = DEFAULT_N, seed: int = 0) -> 
     draw_legend(draw, PAD, 26, layout.size[0] - PAD, font)
     for i, frame in enumerate(frames):
         render_tile(ds, frame, layout, sheet, i, font)
+    return sheet
+
+
+def preview_dataset(out: Path, png: Path, n: int = DEFAULT_N, seed: int = 0,
+                    overwrite: bool = False) -> Path:
+    """Write a contact sheet PNG of ``n`` frames of dataset ``out`` (fewer when it has fewer),
+    sampled with ``numpy.random.default_rng(seed)`` and spread over scenes, to ``png``.
+
+    ``png`` may not lie inside a dataset (:func:`check_output_location`); an existing file there
+    is replaced only with ``overwrite``. The PNG is written to a temporary name beside ``png`` and
+    renamed into place: on any error nothing is left at ``png`` (an old file stays as it was).
+
+    Returns the PNG path. Raises :class:`~synthgen.viz.dataset.NotADatasetError` when ``out`` is
+    not a finished synthgen dataset and :class:`~synthgen.viz.dataset.VizError` for other bad
+    input (``n`` < 1, ``png`` not ending in ``.png``, an output refused as above, unreadable
+    files, mixed resolutions).
+    """
+    png = Path(png)
+    if png.suffix.lower() != ".png":
+        raise VizError(f"{png}: the preview is a PNG: name it *.png")
+    ds = open_dataset(out)
+    check_output_location(png, ds.root)
+    if png.is_dir():
+        raise VizError(f"output {png} is a directory; the preview is a PNG file")
+    if (png.exists() or png.is_symlink()) and not overwrite:
+        raise VizError(f"output {png} exists; pass --overwrite to replace it or choose another -o")
+    sheet = render_sheet(ds, n, seed)
     png.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(png, format="PNG")
+    with atomic_path(png) as tmp:
+        sheet.save(tmp, format="PNG")
     return png

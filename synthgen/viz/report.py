@@ -14,18 +14,24 @@ Everything is computed from the written files:
 - keypoint visibility rate per joint (COCO-17 and the 42 hand points) over visible persons;
 - sensor depth error: ``depth - depth_gt`` (mm) over pixels valid in both, on a sample of frames;
 - the contact sheet of :func:`synthgen.viz.preview.preview_dataset`.
+
+The report folder is written like a shard: into a temporary sibling folder, flushed, then
+renamed into place, so it is whole or absent (see :func:`report_dataset` for what it may replace).
 """
 from __future__ import annotations
 
 import html
+import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from synthgen.bodies.keypoints import COCO17_NAMES
+from synthgen.runner.output import fsync_path, fsync_tree, shard_tmp_dir
 from synthgen.viz.dataset import Dataset, VizError, open_dataset, sample_frames
-from synthgen.viz.preview import preview_dataset
+from synthgen.viz.preview import check_output_location, render_sheet
 from synthgen.writers.bop import load_image
 
 #: frames whose depth and depth_gt are compared
@@ -424,29 +430,80 @@ def _html(ds: Dataset, st: Stats) -> str:
     return "\n".join(parts) + "\n"
 
 
-def report_dataset(out: Path, report_dir: Path) -> Path:
+#: what a report folder holds; ``--overwrite`` replaces only a folder holding nothing else
+REPORT_FILES = frozenset({"index.html", *(name for name, _, _ in PLOTS)})
+
+
+def _check_report_dir(report_dir: Path, overwrite: bool) -> None:
+    """Refuse a ``report_dir`` that is a file or a link, or a non-empty folder unless
+    ``overwrite`` and it holds only a previous report's files (so a mistyped ``-o`` cannot
+    replace a folder of other files)."""
+    if report_dir.is_symlink() or (report_dir.exists() and not report_dir.is_dir()):
+        raise VizError(f"output {report_dir}: exists and is not a directory")
+    held = sorted(p.name for p in report_dir.iterdir()) if report_dir.is_dir() else []
+    if not held:
+        return
+    if not overwrite:
+        raise VizError(f"output {report_dir} exists and is not empty; pass --overwrite to replace "
+                       f"it or choose another -o")
+    foreign = [name for name in held if name not in REPORT_FILES]
+    if foreign:
+        more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+        raise VizError(f"output {report_dir}: --overwrite replaces only a synthgen report, and this "
+                       f"folder holds {foreign[0]}{more}; choose another -o")
+
+
+def _replace_dir(tmp: Path, final: Path) -> None:
+    """Rename the finished folder ``tmp`` to ``final``. An existing ``final`` (checked by
+    :func:`_check_report_dir`) is first renamed aside, removed once the new one is in place, and
+    put back if that rename fails: ``final`` ends as the whole old report or the whole new one."""
+    if final.exists():
+        aside = shard_tmp_dir(final)
+        os.replace(final, aside)
+        try:
+            os.replace(tmp, final)
+        except BaseException:
+            os.replace(aside, final)
+            raise
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        os.replace(tmp, final)
+    fsync_path(final.parent)
+
+
+def report_dataset(out: Path, report_dir: Path, overwrite: bool = False) -> Path:
     """Write ``report_dir/index.html`` and its PNG plots for dataset ``out``; returns the HTML path.
 
-    The page references only the PNGs next to it (relative paths). Raises
-    :class:`~synthgen.viz.dataset.NotADatasetError` when ``out`` is not a finished synthgen
-    dataset and :class:`~synthgen.viz.dataset.VizError` when ``report_dir`` is a file or an
-    annotation file is unreadable.
+    The page references only the PNGs next to it (relative paths). ``report_dir`` may not lie
+    inside a dataset (:func:`~synthgen.viz.preview.check_output_location`); an existing non-empty
+    folder is replaced only with ``overwrite`` and only when it holds a report's files alone. The
+    report is written into a temporary sibling folder and renamed to ``report_dir`` at the end: on
+    any error nothing is left at ``report_dir`` (an old report stays as it was).
+
+    Raises :class:`~synthgen.viz.dataset.NotADatasetError` when ``out`` is not a finished synthgen
+    dataset and :class:`~synthgen.viz.dataset.VizError` when ``report_dir`` is refused as above or
+    an annotation file is unreadable.
     """
     report_dir = Path(report_dir)
     ds = open_dataset(out)
-    if report_dir.exists() and not report_dir.is_dir():
-        raise VizError(f"{report_dir}: exists and is not a directory")
-    report_dir.mkdir(parents=True, exist_ok=True)
+    check_output_location(report_dir, ds.root)
+    _check_report_dir(report_dir, overwrite)
     st = collect_stats(ds)
-    plot_counts(st, report_dir / "counts.png")
-    plot_visib(st, report_dir / "visib_fract.png")
-    plot_truncation(st, report_dir / "truncation.png")
-    plot_camera(st, report_dir / "camera.png")
-    plot_rotation(st, report_dir / "rotation_coverage.png")
-    plot_keypoints(st, report_dir / "keypoint_visibility.png")
-    plot_depth(st, report_dir / "depth_error.png")
-    preview_dataset(ds.root, report_dir / "preview.png", n=SHEET_N, seed=0)
-    index = report_dir / "index.html"
-    index.write_text(_html(ds, st), encoding="utf-8")
-    return index
-
+    report_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = shard_tmp_dir(report_dir)
+    tmp.mkdir()
+    try:
+        plot_counts(st, tmp / "counts.png")
+        plot_visib(st, tmp / "visib_fract.png")
+        plot_truncation(st, tmp / "truncation.png")
+        plot_camera(st, tmp / "camera.png")
+        plot_rotation(st, tmp / "rotation_coverage.png")
+        plot_keypoints(st, tmp / "keypoint_visibility.png")
+        plot_depth(st, tmp / "depth_error.png")
+        render_sheet(ds, n=SHEET_N, seed=0).save(tmp / "preview.png", format="PNG")
+        (tmp / "index.html").write_text(_html(ds, st), encoding="utf-8")
+        fsync_tree(tmp)
+        _replace_dir(tmp, report_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return report_dir / "index.html"
