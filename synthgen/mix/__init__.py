@@ -113,6 +113,12 @@ Output
                                         source, keypoint mappings, bad entries skipped
     OUT/images/<source>/...             only with --images symlink|copy
 
+Every image path read from an input (COCO ``file_name``, manifest ``image``, BOP ``rgb/`` files;
+symbolic links followed) must resolve inside its image root (``--images``, else the JSON's or
+manifest's folder, the dataset folder for synthetic/bop): one that leads out (``..``, an absolute
+path elsewhere, a link) is a one-line error naming the file and the entry, even with
+``--skip-bad``, in every image mode.
+
 ``file_name`` (and the manifest's ``image``) always resolves from OUT: ``OUT / file_name`` is the
 image (see :mod:`synthgen.mix.output` for the four modes).
 

@@ -15,6 +15,11 @@ file and the entry; with it the entry is dropped and counted by kind):
 - ``bad_entry``: an entry lacking a required field, or an annotation naming an unknown image or
   category.
 
+Image paths (a COCO ``file_name``, a manifest's ``image``, a BOP ``rgb/`` file, symbolic links
+followed) must resolve inside the folder they belong to (``--images``, the manifest's folder, the
+dataset folder): one that leads out is always an error naming the file and the entry, with or
+without ``skip_bad`` (see :func:`resolve_image`).
+
 Dropping is per image: a bad annotation drops the image it belongs to with all its annotations
 (an image with a person left unlabelled would teach a detector that people are background); a
 duplicated image id drops every image with that id; an annotation naming no image is dropped
@@ -103,13 +108,27 @@ def read_json(path: Path, origin: str) -> Any:
         raise MixError(f"{path}: not UTF-8 text: {exc.reason}") from None
 
 
-def _store_name(rel: str | Path, fallback: Path) -> str:
-    # Where a copied/linked image goes under images/<source>/: its path below the source's image
-    # root, or (outside the root, or with '..') the absolute path re-rooted under "_abs/".
-    p = PurePosixPath(str(rel).replace("\\", "/"))
-    if not p.is_absolute() and ".." not in p.parts and str(p) not in ("", "."):
-        return str(p)
-    return str(PurePosixPath("_abs", *Path(fallback).resolve().parts[1:]))
+def resolve_image(root: Path, name: str, where: str, root_label: str = "image root") -> \
+        tuple[Path, str]:
+    """The image ``name`` of an input (relative to ``root``, or absolute) as (resolved file,
+    store name), checked to lie inside ``root``.
+
+    Both paths are resolved first (symbolic links followed, ``..`` collapsed), so a ``..`` name,
+    an absolute path elsewhere or a link inside the root that leads out are all refused: a
+    :class:`MixError` naming ``where`` (file and entry), the name and the root, never a skippable
+    bad entry (a file pointing outside its folder is not trusted at all). The store name is the
+    image's path under ``images/<source>/`` for --images copy|symlink: ``name`` itself when it is
+    a plain relative posix path, else the resolved file's path below the resolved root.
+    """
+    real_root = root.resolve()
+    f = (root / name).resolve()  # an absolute name replaces root
+    if not f.is_relative_to(real_root):
+        raise MixError(f"{where}: image path {name!r} resolves to {f}, outside the {root_label} "
+                       f"{real_root} (symlinks followed); image paths must stay inside it")
+    p = PurePosixPath(name)
+    plain = (not p.is_absolute() and "\\" not in name and ".." not in p.parts
+             and str(p) not in ("", "."))
+    return f, (str(p) if plain else f.relative_to(real_root).as_posix())
 
 
 def _is_int(v: Any) -> bool:
@@ -141,13 +160,15 @@ class _CocoResult:
 def load_coco_file(path: Path, image_root: Path, spec: SourceSpec, bad: BadLog, *,
                    wholebody: bool, wholebody_mode: str, maps: dict[int, KeypointMap] | None = None,
                    image_fields: Callable[[dict], dict] | None = None,
-                   meta_of: Callable[[dict], dict] | None = None) -> _CocoResult:
+                   meta_of: Callable[[dict], dict] | None = None,
+                   root_label: str = "image root") -> _CocoResult:
     """Read one COCO(-WholeBody) file into entries (image order, annotations in file order).
 
     ``wholebody``: the file holds COCO-WholeBody annotations (``*_kpts`` beside ``keypoints``;
     mapped to COCO-17 by name over all 133 names). ``image_fields(img)`` / ``meta_of(img)``
     override the image fields kept and the manifest fields (defaults: a real photo).
-    ``maps`` (category id -> :class:`KeypointMap`) is shared between files of one source.
+    Every ``file_name`` must resolve inside ``image_root`` (``root_label`` names it in
+    messages; see :func:`resolve_image`). ``maps`` (category id -> :class:`KeypointMap`) is shared between files of one source.
     """
     data = read_json(path, spec.origin)
     if not isinstance(data, dict):
@@ -214,16 +235,17 @@ def load_coco_file(path: Path, image_root: Path, spec: SourceSpec, bad: BadLog, 
                          if isinstance(img, dict) and img.get("id") in dup_ids)
     for iid in dup_ids:  # every image sharing the id: its annotations cannot be told apart
         images.pop(iid, None)
-    files: dict[int, Path] = {}
+    files: dict[int, tuple[Path, str]] = {}
     for iid, img in list(images.items()):
-        f = image_root / img["file_name"]
+        f, store = resolve_image(image_root, img["file_name"], f"{path}: image id {iid}",
+                                 root_label)
         if not f.is_file():
             bad("missing_image", f"{path}: image id {iid} ({img['file_name']}): image file not "
                                  f"found: {f}")
             images.pop(iid)
             dropped_images += 1
             continue
-        files[iid] = f
+        files[iid] = (f, store)
 
     # Annotations.
     anns: dict[int, list[dict]] = defaultdict(list)
@@ -273,8 +295,7 @@ def load_coco_file(path: Path, image_root: Path, spec: SourceSpec, bad: BadLog, 
         meta = (meta_of(img) if meta_of is not None else
                 {"scene_id": -1, "im_id": iid, "view_id": -1, "frame_id": -1, "seed": -1,
                  "persons": n_person, "objects": len(out_anns) - n_person})
-        entries.append(Entry(image_path=files[iid].resolve(),
-                             store_name=_store_name(img["file_name"], files[iid]),
+        entries.append(Entry(image_path=files[iid][0], store_name=files[iid][1],
                              image=fields, annotations=out_anns, meta=meta))
     licenses = {lic["id"]: lic for lic in data.get("licenses") or []
                 if isinstance(lic, dict) and _is_int(lic.get("id"))}
@@ -395,7 +416,8 @@ def load_synthetic_source(spec: SourceSpec, bad: BadLog, wholebody_mode: str) ->
 
         res = load_coco_file(coco_path, root, spec, bad, wholebody=False,
                              wholebody_mode=wholebody_mode, maps=maps,
-                             image_fields=image_fields, meta_of=meta_of)
+                             image_fields=image_fields, meta_of=meta_of,
+                             root_label="dataset folder")
         for cid, name in res.categories.items():
             if categories.setdefault(cid, name) != name:
                 raise MixError(f"{coco_path}: category id {cid} is {name!r} here but "
@@ -467,12 +489,12 @@ def load_manifest_source(spec: SourceSpec, bad: BadLog, wholebody_mode: str) -> 
         where = f"{path}: line {n} ({image})"
         if spec.from_split is not None and rec.get("split") != spec.from_split:
             continue
-        f = Path(image) if Path(image).is_absolute() else root / image
+        f, store = resolve_image(root, image, where)
         if all(_is_int(rec.get(k)) for k in ("scene_id", "im_id")):
             key: Any = (rec.get("split"), rec["scene_id"], rec["im_id"])
             key_text = f"(split, scene_id, im_id) {key}"
         else:
-            key = str(f.resolve())
+            key = str(f)
             key_text = f"image {image}"
         if key in first:
             bad("duplicate_id", f"{where}: duplicate {key_text} (first on line {first[key]})")
@@ -531,11 +553,8 @@ def load_manifest_source(spec: SourceSpec, bad: BadLog, wholebody_mode: str) -> 
         fields.update({"width": int(width), "height": int(height), "source_file_name": image})
         if "split" in rec:
             fields["source_split"] = rec["split"]
-        rel: Path | str = image
-        if Path(image).is_absolute() and f.is_relative_to(root):
-            rel = f.relative_to(root)
-        entries.append(Entry(image_path=f.resolve(), store_name=_store_name(rel, f),
-                             image=fields, annotations=anns, meta=meta))
+        entries.append(Entry(image_path=f, store_name=store, image=fields, annotations=anns,
+                             meta=meta))
     bad_kinds = sorted(k for k in kinds if k not in ("real", "synthetic"))
     if bad_kinds:
         raise MixError(f"{path}: 'source' must be real or synthetic, found {bad_kinds[0]!r}")
@@ -648,6 +667,8 @@ def load_bop_source(spec: SourceSpec, bad: BadLog, wholebody_mode: str) -> Loade
                                          f"{scene_dir}/rgb/{im_id:06d}.png|jpg")
                     dropped += 1
                     continue
+                img_path, rel = resolve_image(root, img_path.relative_to(root).as_posix(),
+                                              where, "BOP dataset folder")
                 gts = scene_gt[im_id]
                 infos = gt_info.get(im_id) if gt_info is not None else None
                 if infos is not None and len(infos) != len(gts):
@@ -690,9 +711,8 @@ def load_bop_source(spec: SourceSpec, bad: BadLog, wholebody_mode: str) -> Loade
                     fields["cam_K"] = [float(v) for v in cam["cam_K"].reshape(-1)]
                     if "depth_scale" in cam:
                         fields["depth_scale"] = float(cam["depth_scale"])
-                rel = img_path.relative_to(root).as_posix()
                 entries.append(Entry(
-                    image_path=img_path.resolve(), store_name=rel, image=fields, annotations=anns,
+                    image_path=img_path, store_name=rel, image=fields, annotations=anns,
                     meta={"scene_id": scene_id, "im_id": int(im_id), "view_id": -1,
                           "frame_id": -1, "seed": -1, "persons": 0, "objects": len(gts)}))
     categories = {oid: names.get(oid, f"obj_{oid:06d}") for oid in sorted(obj_ids)}
