@@ -198,3 +198,88 @@ def test_paths_that_stay_inside_the_root_are_kept(tmp_path):
     assert (out / names[2]).read_bytes() == (IMAGES / "000000040083.jpg").read_bytes()
     assert not (out / names[2]).is_symlink()
     assert [ln["image"] for ln in manifest(out)] == names
+
+
+# --------------------------------------------------------------------------------------------
+# Numbers are finite
+# --------------------------------------------------------------------------------------------
+
+def _number_case(tmp_path: Path, case: str) -> tuple[list, list[str], int]:
+    """(source args, words the one-line error must hold, images left after --skip-bad)."""
+    nan, inf = float("nan"), float("inf")
+    data = load(COCO_JSON)
+    ann = data["annotations"][1]  # the first person of image 40083 (3 persons)
+    label = f"annotation id {ann['id']} (image id 40083)"
+    if case.startswith("coco_"):
+        field, k, value, text = {
+            "coco_keypoint_nan": ("keypoints", 16, nan, "keypoints[16] is nan"),
+            "coco_keypoint_inf": ("keypoints", 3, -inf, "keypoints[3] is -inf"),
+            "coco_keypoint_string": ("keypoints", 0, "12", "keypoints[0] is '12'"),
+            "coco_bbox_inf": ("bbox", 2, inf, "bbox[2] is inf"),
+            "coco_area_nan": ("area", None, nan, "area is nan"),
+            "coco_polygon_nan": ("segmentation", None, nan, "segmentation[0][1] is nan"),
+        }[case]
+        if field == "area":
+            ann["area"] = value
+        elif field == "segmentation":
+            ann["segmentation"][0][1] = value
+        else:
+            ann[field][k] = value
+        path = tmp_path / "person_keypoints.json"
+        path.write_text(json.dumps(data))  # NaN / Infinity / -Infinity, as Python writes them
+        assert "NaN" in path.read_text() or "Infinity" in path.read_text() or field == "keypoints"
+        return ["--coco", path, "--images", IMAGES], [str(path), label, text], 3
+    if case == "wholebody_face_nan":
+        data = load(COCO_JSON.parent / "coco_wholebody.json")
+        ann = data["annotations"][1]
+        ann["face_kpts"][7] = nan
+        path = tmp_path / "wb.json"
+        path.write_text(json.dumps(data))
+        return (["--wholebody", path, "--images", IMAGES],
+                [str(path), f"annotation id {ann['id']}", "face_kpts[7] is nan"], 3)
+    if case == "manifest_keypoint_nan":
+        anns = [[{k: v for k, v in a.items() if k not in ("id", "image_id", "category_id")}
+                 for a in data["annotations"] if a["image_id"] == img["id"]]
+                for img in data["images"]]
+        anns[2][0]["keypoints"][5] = nan
+        path = _manifest(tmp_path, [f"images/{i['file_name']}" for i in data["images"]], anns)
+        return (["--manifest", path, "--images", COCO_JSON.parent],
+                [str(path), "line 3", "annotation 0", "keypoints[5] is nan"], 3)
+    if case in ("bop_pose_nan", "bop_box_inf"):
+        root = _bop(tmp_path)
+        scene = root / "test" / "000001"
+        if case == "bop_pose_nan":
+            gt = load(scene / "scene_gt.json")
+            gt["1"][0]["cam_t_m2c"][2] = nan
+            (scene / "scene_gt.json").write_text(json.dumps(gt))
+            words = ["image 1", "instance 0", "cam_t_m2c", "nan"]
+        else:
+            info = load(scene / "scene_gt_info.json")
+            info["0"][0]["bbox_visib"][3] = inf
+            (scene / "scene_gt_info.json").write_text(json.dumps(info))
+            words = ["image 0", "instance 0", "bbox_visib[3] is inf"]
+        return ["--bop", root], [str(scene / "scene_gt.json"), *words], 1
+    raise AssertionError(case)
+
+
+NUMBER_CASES = ("coco_keypoint_nan", "coco_keypoint_inf", "coco_keypoint_string", "coco_bbox_inf",
+                "coco_area_nan", "coco_polygon_nan", "wholebody_face_nan",
+                "manifest_keypoint_nan", "bop_pose_nan", "bop_box_inf")
+
+
+@pytest.mark.parametrize("case", NUMBER_CASES)
+def test_nan_and_inf_in_inputs_are_one_line_or_skipped(tmp_path, case):
+    src_args, words, left = _number_case(tmp_path, case)
+    out = tmp_path / "out"
+    rc, _, err = mix_inproc(*src_args, "-o", out)
+    msg = one_line_error(rc, err, out)
+    for w in words:
+        assert w in msg, (w, msg)
+
+    rc, _, err = mix_inproc(*src_args, "--skip-bad", "-o", out)
+    assert rc == 0, err
+    coco_text = (out / "annotations" / "coco_train.json").read_text()
+    assert len(json.loads(coco_text)["images"]) == left  # the image with the bad value is gone
+    assert "NaN" not in coco_text and "Infinity" not in coco_text
+    rep = next(iter(load(out / "mix_report.json")["sources"].values()))
+    assert rep["bad_entries"] == {"bad_number": 1}

@@ -113,6 +113,11 @@ Output
                                         source, keypoint mappings, bad entries skipped
     OUT/images/<source>/...             only with --images symlink|copy
 
+Bad entries (a missing image, a keypoint list of the wrong length, a duplicate id, a keypoint,
+box, area or polygon value that is NaN, infinite or not a number, ...; see
+:mod:`synthgen.mix.sources`) are a one-line error naming the file and the entry, or with
+``--skip-bad`` dropped with their image and counted in the report.
+
 Every image path read from an input (COCO ``file_name``, manifest ``image``, BOP ``rgb/`` files;
 symbolic links followed) must resolve inside its image root (``--images``, else the JSON's or
 manifest's folder, the dataset folder for synthetic/bop): one that leads out (``..``, an absolute

@@ -12,6 +12,9 @@ file and the entry; with it the entry is dropped and counted by kind):
   values for its schema;
 - ``duplicate_id``: an image or annotation id (a manifest's (split, scene_id, im_id), or its image
   path when those are absent) that occurs twice;
+- ``bad_number``: a keypoint, box, area or polygon value (a BOP pose, box, pixel count or
+  camera value) that is not a finite number: NaN, an infinity (JSON ``NaN``, ``Infinity``,
+  ``1e999``), a string, a bool or ``null``;
 - ``bad_entry``: an entry lacking a required field, or an annotation naming an unknown image or
   category.
 
@@ -28,10 +31,13 @@ alone.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
+
+import numpy as np
 
 from synthgen.mix.config import MixError, SourceSpec
 from synthgen.mix.keypoints import (COCO17_NAMES, WHOLEBODY133_NAMES, WHOLEBODY_EXTRA_FIELDS,
@@ -135,11 +141,55 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _is_finite(v: Any) -> bool:
+    """A JSON number that is a real, finite value (not NaN/inf, not a bool or a string)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+#: Annotation fields that hold numbers, one or a flat list (WholeBody parts' points and boxes).
+NUMBER_FIELDS: tuple[str, ...] = ("keypoints", "bbox", "area",
+                                  *(k for k in WHOLEBODY_EXTRA_FIELDS
+                                    if k.endswith(("_kpts", "_box"))))
+
+
 def _zero_keypoint_fields() -> dict[str, Any]:
     # Keypoint tools read ``num_keypoints``/``keypoints`` of every annotation (COCOeval's
     # keypoint mode does): annotations without keypoints get them zero-filled, so those tools
     # ignore them (num_keypoints 0), as synthgen's own object annotations are written.
     return {"keypoints": [0] * 51, "num_keypoints": 0}
+
+
+def _not_finite(key: str, values: Any) -> str | None:
+    """What is wrong with the list of numbers ``values`` of field ``key``, or None."""
+    if not isinstance(values, list):
+        return f"{key} is {values!r:.40}, expected a list of numbers"
+    for k, v in enumerate(values):
+        if not _is_finite(v):
+            return f"{key}[{k}] is {v!r:.40}, expected a finite number"
+    return None
+
+
+def number_problem(ann: dict[str, Any]) -> tuple[str, str] | None:
+    """``("bad_number", what)`` for the first value of :data:`NUMBER_FIELDS` (or of a polygon
+    ``segmentation``) that is not a finite number, else None (list lengths are checked by the
+    callers)."""
+    for key in NUMBER_FIELDS:
+        if key not in ann:
+            continue
+        if key == "area":
+            what = (None if _is_finite(ann[key])
+                    else f"area is {ann[key]!r:.40}, expected a finite number")
+        else:
+            what = _not_finite(key, ann[key])
+        if what is not None:
+            return ("bad_number", what)
+    seg = ann.get("segmentation")
+    if isinstance(seg, list):  # polygons (an RLE is a dict of counts)
+        for k, poly in enumerate(seg):
+            what = _not_finite(f"segmentation[{k}]", poly)
+            if what is not None:
+                return ("bad_number", what)
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -309,7 +359,7 @@ def _annotation_problem(ann: dict, categories: dict[int, str], kp_names: dict[in
     if not _is_int(cid) or cid not in categories:
         return ("bad_entry", f"category_id {cid!r} is not in categories")
     if "keypoints" not in ann:
-        return None
+        return number_problem(ann)
     kp = ann["keypoints"]
     names = kp_names.get(cid, COCO17_NAMES)
     expected = 17 if wholebody else len(names)
@@ -324,7 +374,7 @@ def _annotation_problem(ann: dict, categories: dict[int, str], kp_names: dict[in
                 n = len(v) if isinstance(v, list) else "no"
                 return ("keypoint_length", f"{name} has {n} values, expected {3 * size} "
                                            f"({size} keypoints x 3)")
-    return None
+    return number_problem(ann)
 
 
 def _harmonise(ann: dict, kmap: KeypointMap | None, wholebody: bool, wholebody_mode: str) -> dict:
@@ -518,6 +568,8 @@ def load_manifest_source(spec: SourceSpec, bad: BadLog, wholebody_mode: str) -> 
                 problem = ("keypoint_length",
                            f"annotation {k}: keypoints has {got} values, expected "
                            f"{3 * len(names)} ({len(names)} keypoints x 3)")
+            elif (number := number_problem(ann)) is not None:
+                problem = (number[0], f"annotation {k}: {number[1]}")
             if problem:
                 break
         if problem:
@@ -599,6 +651,35 @@ def _bop_object_names(root: Path) -> dict[int, str]:
     return {}
 
 
+def _bop_number_problem(gts: list[dict], infos: list[dict] | None,
+                        cam: dict | None) -> str | None:
+    """What is not a finite number in one BOP image's poses, gt_info boxes and pixel counts and
+    camera (``cam_K``, ``depth_scale``), or None."""
+    for gt_id, gt in enumerate(gts):
+        for key in ("cam_R_m2c", "cam_t_m2c"):
+            if not np.isfinite(gt[key]).all():
+                return f"instance {gt_id}: {key} holds {gt[key].reshape(-1).tolist()}, " \
+                       f"expected finite numbers"
+        info = infos[gt_id] if infos is not None else {}
+        what = None
+        if "bbox_visib" in info:
+            what = _not_finite("bbox_visib", info["bbox_visib"])
+            if what is None and len(info["bbox_visib"]) != 4:
+                what = f"bbox_visib has {len(info['bbox_visib'])} values, expected 4"
+        if what is None and "px_count_visib" in info and not _is_finite(info["px_count_visib"]):
+            what = f"px_count_visib is {info['px_count_visib']!r:.40}, expected a finite number"
+        if what is not None:
+            return f"instance {gt_id} (scene_gt_info.json): {what}"
+    if cam is not None:
+        if "cam_K" in cam and not np.isfinite(cam["cam_K"]).all():
+            return f"scene_camera.json cam_K holds {cam['cam_K'].reshape(-1).tolist()}, " \
+                   f"expected finite numbers"
+        if "depth_scale" in cam and not _is_finite(cam["depth_scale"]):
+            return f"scene_camera.json depth_scale is {cam['depth_scale']!r}, expected a " \
+                   f"finite number"
+    return None
+
+
 def load_bop_source(spec: SourceSpec, bad: BadLog, wholebody_mode: str) -> LoadedSource:
     """A BOP dataset folder: ``<split>/<scene_id:06d>/{scene_gt,scene_gt_info,scene_camera}.json``,
     ``rgb/`` (or ``gray/``), ``mask_visib/``; ``models/models_info.json`` for the object list.
@@ -674,6 +755,11 @@ def load_bop_source(spec: SourceSpec, bad: BadLog, wholebody_mode: str) -> Loade
                 if infos is not None and len(infos) != len(gts):
                     raise MixError(f"{scene_dir / 'scene_gt_info.json'}: image {im_id}: "
                                    f"{len(infos)} entries for {len(gts)} in scene_gt.json")
+                problem = _bop_number_problem(gts, infos, cams.get(im_id))
+                if problem is not None:
+                    bad("bad_number", f"{where}: {problem}")
+                    dropped += 1
+                    continue
                 with Image.open(img_path) as im:
                     width, height = im.size
                 anns = []
