@@ -283,3 +283,63 @@ def test_nan_and_inf_in_inputs_are_one_line_or_skipped(tmp_path, case):
     assert "NaN" not in coco_text and "Infinity" not in coco_text
     rep = next(iter(load(out / "mix_report.json")["sources"].values()))
     assert rep["bad_entries"] == {"bad_number": 1}
+
+
+# --------------------------------------------------------------------------------------------
+# Every annotation has a box and an area
+# --------------------------------------------------------------------------------------------
+
+def _real_manifest_with(tmp_path: Path, anns: list[dict]) -> Path:
+    """A one-image manifest (000000000785.jpg, 640x425) whose line carries ``anns``."""
+    path = tmp_path / "m.jsonl"
+    path.write_text(json.dumps({"image": "000000000785.jpg", "source": "real", "split": "train",
+                                "annotations": anns}) + "\n")
+    return path
+
+
+def test_box_and_area_are_derived_as_coco_converters_do(tmp_path):
+    from pycocotools import mask as mask_utils
+
+    person = load(COCO_JSON)["annotations"][0]
+    kp = person["keypoints"]
+    mask = np.zeros((425, 640), np.uint8)
+    mask[100:130, 200:240] = 1  # 30 x 40 pixels
+    counts, run, prev = [], 0, 0  # uncompressed (column-major) RLE, as COCO's iscrowd uses
+    for v in np.asfortranarray(mask).reshape(-1, order="F"):
+        if v != prev:
+            counts.append(run)
+            run, prev = 0, v
+        run += 1
+    counts.append(run)
+    anns = [{"keypoints": kp, "bbox": [10, 20, 30.5, 40]},                    # LSPET-like
+            {"keypoints": kp, "segmentation": person["segmentation"]},         # polygon only
+            {"category": "ball", "segmentation": {"size": [425, 640], "counts": counts},
+             "iscrowd": 1},                                                   # uncompressed RLE
+            {"keypoints": kp, "bbox": [1, 2, 3, 4], "area": 7.5}]              # kept as read
+    path = _real_manifest_with(tmp_path, anns)
+    out = tmp_path / "out"
+    rc, _, err = mix_inproc("--manifest", path, "--images", IMAGES, "-o", out)
+    assert rc == 0, err
+    got = load(out / "annotations" / "coco_train.json")["annotations"]
+    assert (got[0]["bbox"], got[0]["area"]) == ([10, 20, 30.5, 40], 30.5 * 40)
+    rle = mask_utils.merge(mask_utils.frPyObjects(person["segmentation"], 425, 640))
+    assert got[1]["area"] == int(mask_utils.area(rle))
+    assert got[1]["bbox"] == [float(v) for v in mask_utils.toBbox(rle)]
+    assert (got[2]["area"], got[2]["bbox"]) == (1200, [200.0, 100.0, 40.0, 30.0])
+    assert (got[3]["bbox"], got[3]["area"]) == ([1, 2, 3, 4], 7.5)
+
+
+@pytest.mark.parametrize("ann, words", [
+    ({"keypoints": [0] * 51}, ["lacks 'bbox' and 'segmentation'"]),
+    ({"bbox": [1, 2, -3, 4]}, ["bbox is [1, 2, -3, 4]", "w, h >= 0"]),
+    ({"bbox": [1, 2, 3]}, ["bbox is [1, 2, 3]"]),
+    ({"segmentation": [[1, 2, 3, 4]]}, ["segmentation", "polygon"]),
+    ({"segmentation": {"counts": "abc"}}, ["segmentation", "RLE"]),
+])
+def test_annotations_without_usable_geometry_are_bad_entries(tmp_path, ann, words):
+    path = _real_manifest_with(tmp_path, [ann])
+    out = tmp_path / "out"
+    rc, _, err = mix_inproc("--manifest", path, "--images", IMAGES, "-o", out)
+    msg = one_line_error(rc, err, out)
+    for w in [str(path), "line 1", "annotation 0", *words]:
+        assert w in msg, (w, msg)

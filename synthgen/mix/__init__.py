@@ -97,7 +97,17 @@ both. Annotations without keypoints get zero ``keypoints`` and ``num_keypoints``
 tools ignore them). Categories are unified by name after ``--category-map``: ``person`` is id 1
 with COCO-17's keypoints and skeleton, other names follow in order of first appearance. Image and
 annotation ids are renumbered 1.. across all output files (no collisions). Every other field of a
-real annotation is kept as read. Every image gets ``split``, ``source`` (real|synthetic) and
+real annotation is kept as read, and two are added where missing, because COCOeval and xtcocotools
+index them on every annotation: ``area``, the pixel count of the segmentation
+(``pycocotools.mask.area`` of its polygons merged, or of its RLE) or, without one, the box's
+``w * h``, as COCO's converters and ``COCO.loadRes`` do; and ``bbox``, the segmentation's
+``pycocotools.mask.toBbox`` (an annotation with neither box nor segmentation is a bad entry).
+COCO-WholeBody fields (``foot_kpts``, ``face_kpts``, ``lefthand_kpts``, ``righthand_kpts``,
+``*_box``, ``*_valid``) are on every annotation of an output file or on none: when any
+annotation of a file has them (a WholeBody or synthgen source; ``--wholebody-fields keep``), the
+others get them as COCO-WholeBody writes an invalid part (zeros, ``*_valid`` false); the report
+counts them per split (``wholebody_fields_completed``). ``--wholebody-fields drop`` removes them
+from every annotation. Every image gets ``split``, ``source`` (real|synthetic) and
 ``source_name``; real COCO images also ``source_image_id`` and ``source_file_name``; licences are
 merged by (name, url).
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from synthgen.mix.config import MixConfig, MixError
-from synthgen.mix.keypoints import COCO17_NAMES, KeypointMap
+from synthgen.mix.keypoints import COCO17_NAMES, KeypointMap, complete_wholebody
 from synthgen.mix.plan import SplitPlan
 from synthgen.mix.sources import LoadedSource
 
@@ -201,10 +201,12 @@ def write_mix(out: Path, plans: list[SplitPlan], sources: list[LoadedSource],
                     "unique_images": int(len(np.unique(idx))), "annotations": n_ann,
                     "persons": n_person, "objects": n_ann - n_person,
                     "keypoint_visibility": vis.report()}
+            n_wholebody = complete_wholebody(annotations)  # on all annotations or on none
             n_syn = sum(1 for im in images if im["source"] == "synthetic")
             split_reports[plan.name] = {
                 "real_only": plan.real_only, "images": len(images),
                 "annotations": len(annotations), "synthetic": n_syn,
+                "wholebody_fields_completed": n_wholebody,
                 "real": len(images) - n_syn,
                 "synthetic_fraction": n_syn / len(images) if images else 0.0,
                 "sources": per_source}

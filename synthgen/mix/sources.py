@@ -15,8 +15,12 @@ file and the entry; with it the entry is dropped and counted by kind):
 - ``bad_number``: a keypoint, box, area or polygon value (a BOP pose, box, pixel count or
   camera value) that is not a finite number: NaN, an infinity (JSON ``NaN``, ``Infinity``,
   ``1e999``), a string, a bool or ``null``;
-- ``bad_entry``: an entry lacking a required field, or an annotation naming an unknown image or
-  category.
+- ``bad_entry``: an entry lacking a required field, an annotation naming an unknown image or
+  category, or one whose geometry is unusable (a ``bbox`` that is not ``[x, y, w, h]`` with
+  w, h >= 0, a ``segmentation`` that is neither polygons nor an RLE, neither of the two).
+
+Every kept annotation has ``bbox`` and ``area``: missing ones are derived (:func:`box_and_area`;
+``area`` from the segmentation via ``pycocotools.mask.area``, else the box's ``w * h``).
 
 Image paths (a COCO ``file_name``, a manifest's ``image``, a BOP ``rgb/`` file, symbolic links
 followed) must resolve inside the folder they belong to (``--images``, the manifest's folder, the
@@ -41,8 +45,8 @@ import numpy as np
 
 from synthgen.mix.config import MixError, SourceSpec
 from synthgen.mix.keypoints import (COCO17_NAMES, WHOLEBODY133_NAMES, WHOLEBODY_EXTRA_FIELDS,
-                                    WHOLEBODY_KPT_FIELDS, KeypointMap, count_labelled, rows_of,
-                                    wholebody_rows)
+                                    WHOLEBODY_KPT_FIELDS, KeypointMap, count_labelled,
+                                    empty_keypoint_fields, rows_of, wholebody_rows)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 
@@ -156,7 +160,7 @@ def _zero_keypoint_fields() -> dict[str, Any]:
     # Keypoint tools read ``num_keypoints``/``keypoints`` of every annotation (COCOeval's
     # keypoint mode does): annotations without keypoints get them zero-filled, so those tools
     # ignore them (num_keypoints 0), as synthgen's own object annotations are written.
-    return {"keypoints": [0] * 51, "num_keypoints": 0}
+    return {k: v for k, v in empty_keypoint_fields().items() if k in ("keypoints", "num_keypoints")}
 
 
 def _not_finite(key: str, values: Any) -> str | None:
@@ -314,6 +318,9 @@ def load_coco_file(path: Path, image_root: Path, spec: SourceSpec, bad: BadLog, 
         if iid not in images or iid in bad_images:
             continue  # its image was dropped already (counted with the image)
         problem = _annotation_problem(ann, categories, kp_names, wholebody)
+        added: dict[str, Any] = {}
+        if problem is None:
+            added, problem = box_and_area(ann, images[iid]["width"], images[iid]["height"])
         if problem is None and "id" in ann:
             key = ann["id"] if _is_int(ann["id"]) else repr(ann["id"])
             if key in ann_first:
@@ -325,7 +332,7 @@ def load_coco_file(path: Path, image_root: Path, spec: SourceSpec, bad: BadLog, 
             bad(problem[0], f"{path}: {label}: {problem[1]}")
             bad_images.add(iid)
             continue
-        anns[iid].append(ann)
+        anns[iid].append({**ann, **added})
     for iid in bad_images:
         images.pop(iid, None)
     dropped_images += len(bad_images)
@@ -367,14 +374,77 @@ def _annotation_problem(ann: dict, categories: dict[int, str], kp_names: dict[in
         n = len(kp) if isinstance(kp, list) else type(kp).__name__
         return ("keypoint_length", f"keypoints has {n} values, expected {3 * expected} "
                                    f"({expected} keypoints x 3)")
-    if wholebody:
-        for name, size in WHOLEBODY_KPT_FIELDS:
-            v = ann.get(name)
-            if not isinstance(v, list) or len(v) != 3 * size:
-                n = len(v) if isinstance(v, list) else "no"
-                return ("keypoint_length", f"{name} has {n} values, expected {3 * size} "
-                                           f"({size} keypoints x 3)")
-    return number_problem(ann)
+    return wholebody_length_problem(ann, required=wholebody) or number_problem(ann)
+
+
+def wholebody_length_problem(ann: dict[str, Any], *, required: bool) -> tuple[str, str] | None:
+    """``("keypoint_length", what)`` when a WholeBody ``*_kpts`` field (each of them when
+    ``required``, else those present) is not a list of 3 x its part's size numbers."""
+    for name, size in WHOLEBODY_KPT_FIELDS:
+        if not required and name not in ann:
+            continue
+        v = ann.get(name)
+        if not isinstance(v, list) or len(v) != 3 * size:
+            n = len(v) if isinstance(v, list) else "no"
+            return ("keypoint_length", f"{name} has {n} values, expected {3 * size} "
+                                       f"({size} keypoints x 3)")
+    return None
+
+
+def segmentation_rle(seg: Any, width: int, height: int) -> dict | None:
+    """A COCO ``segmentation`` as one RLE (polygons rasterised at ``height`` x ``width`` and
+    merged, an uncompressed RLE compressed, as ``pycocotools.coco.COCO.annToRLE`` does); None
+    when it is empty. ``ValueError`` when it is neither polygons nor an RLE."""
+    from pycocotools import mask as mask_utils
+
+    if isinstance(seg, list):
+        if not seg:
+            return None
+        if any(not isinstance(p, list) or len(p) < 6 or len(p) % 2 for p in seg):
+            raise ValueError("a polygon needs an even number (>= 6) of coordinates")
+        return mask_utils.merge(mask_utils.frPyObjects(seg, height, width))
+    if not (isinstance(seg, dict) and isinstance(seg.get("size"), list) and len(seg["size"]) == 2
+            and all(_is_int(v) and v >= 0 for v in seg["size"])
+            and isinstance(seg.get("counts"), (str, list))):
+        raise ValueError("expected a list of polygons or an RLE {size: [h, w], counts}")
+    if isinstance(seg["counts"], list):  # uncompressed RLE
+        return mask_utils.frPyObjects(seg, *seg["size"])
+    return seg
+
+
+def box_and_area(ann: dict[str, Any], width: int, height: int) -> \
+        tuple[dict[str, Any], tuple[str, str] | None]:
+    """The fields to add so that ``ann`` has a ``bbox`` and an ``area`` (COCOeval and
+    xtcocotools index both on every annotation), and a problem (``bad_entry``) or None.
+
+    Values present are kept as read. A missing ``area`` is the pixel count of the segmentation
+    (``pycocotools.mask.area`` of :func:`segmentation_rle`) when there is one, else the box's
+    ``w * h``, as COCO's converters and ``COCO.loadRes`` do; a missing ``bbox`` is the
+    segmentation's ``pycocotools.mask.toBbox``. ``bbox`` must be ``[x, y, w, h]`` with w, h >= 0
+    (pixels, pixel-edge convention); an annotation with neither a box nor a segmentation has no
+    geometry at all and is a bad entry. Numbers are checked finite before (:func:`number_problem`).
+    """
+    from synthgen.groundtruth.masks import rle_area, rle_bbox
+
+    box = ann.get("bbox")
+    if box is not None and (len(box) != 4 or box[2] < 0 or box[3] < 0):
+        return {}, ("bad_entry", f"bbox is {box!r:.60}, expected [x, y, w, h] with w, h >= 0")
+    if "area" in ann and box is not None:
+        return {}, None
+    try:
+        rle = segmentation_rle(ann["segmentation"], width, height) if "segmentation" in ann \
+            else None
+        added: dict[str, Any] = {}
+        if box is None:
+            if rle is None:
+                return {}, ("bad_entry", "lacks 'bbox' and 'segmentation' (no box or area can be "
+                                         "derived)")
+            added["bbox"] = rle_bbox(rle)
+        if "area" not in ann:
+            added["area"] = rle_area(rle) if rle is not None else box[2] * box[3]
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+        return {}, ("bad_entry", f"segmentation is not COCO polygons or RLE: {exc}")
+    return added, None
 
 
 def _harmonise(ann: dict, kmap: KeypointMap | None, wholebody: bool, wholebody_mode: str) -> dict:
@@ -557,33 +627,6 @@ def load_manifest_source(spec: SourceSpec, bad: BadLog, wholebody_mode: str) -> 
         if not isinstance(anns_in, list):
             bad("bad_entry", f"{where}: 'annotations' must be a list")
             continue
-        problem = None
-        for k, ann in enumerate(anns_in):
-            if not isinstance(ann, dict):
-                problem = ("bad_entry", f"annotation {k}: expected an object")
-            elif "keypoints" in ann and (not isinstance(ann["keypoints"], list)
-                                         or len(ann["keypoints"]) != 3 * len(names)):
-                kp = ann["keypoints"]
-                got = len(kp) if isinstance(kp, list) else type(kp).__name__
-                problem = ("keypoint_length",
-                           f"annotation {k}: keypoints has {got} values, expected "
-                           f"{3 * len(names)} ({len(names)} keypoints x 3)")
-            elif (number := number_problem(ann)) is not None:
-                problem = (number[0], f"annotation {k}: {number[1]}")
-            if problem:
-                break
-        if problem:
-            bad(problem[0], f"{where}: {problem[1]}")
-            dropped_anns += len(anns_in)
-            continue
-        anns = []
-        for ann in anns_in:
-            cat = str(ann.get("category", "person"))
-            cid = by_name.setdefault(cat, len(by_name) + 1)
-            categories[cid] = cat
-            a = {k: v for k, v in ann.items() if k not in ("category", "category_id")}
-            a["category_id"] = cid
-            anns.append(_harmonise(a, kmap if cat == "person" else None, False, wholebody_mode))
         if _is_int(rec.get("width")) and _is_int(rec.get("height")):
             width, height = rec["width"], rec["height"]
         else:
@@ -593,6 +636,38 @@ def load_manifest_source(spec: SourceSpec, bad: BadLog, wholebody_mode: str) -> 
             except OSError as exc:
                 bad("missing_image", f"{where}: not a readable image: {exc}")
                 continue
+        problem = None
+        derived: list[dict[str, Any]] = []
+        for k, ann in enumerate(anns_in):
+            if not isinstance(ann, dict):
+                problem = ("bad_entry", "expected an object")
+            elif "keypoints" in ann and (not isinstance(ann["keypoints"], list)
+                                         or len(ann["keypoints"]) != 3 * len(names)):
+                kp = ann["keypoints"]
+                got = len(kp) if isinstance(kp, list) else type(kp).__name__
+                problem = ("keypoint_length",
+                           f"keypoints has {got} values, expected "
+                           f"{3 * len(names)} ({len(names)} keypoints x 3)")
+            else:
+                problem = wholebody_length_problem(ann, required=False) or number_problem(ann)
+                if problem is None:
+                    added, problem = box_and_area(ann, width, height)
+                    derived.append(added)
+            if problem:
+                problem = (problem[0], f"annotation {k}: {problem[1]}")
+                break
+        if problem:
+            bad(problem[0], f"{where}: {problem[1]}")
+            dropped_anns += len(anns_in)
+            continue
+        anns = []
+        for ann, added in zip(anns_in, derived):
+            cat = str(ann.get("category", "person"))
+            cid = by_name.setdefault(cat, len(by_name) + 1)
+            categories[cid] = cat
+            a = {k: v for k, v in ann.items() if k not in ("category", "category_id")}
+            a.update(added, category_id=cid)
+            anns.append(_harmonise(a, kmap if cat == "person" else None, False, wholebody_mode))
         kinds[rec.get("source", "real")] += 1
         n_person = sum(1 for a in anns if categories[a["category_id"]] == "person")
         meta = {k: rec[k] if _is_int(rec.get(k)) else -1
