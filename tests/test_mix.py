@@ -190,7 +190,15 @@ def test_ratio_half_counts_cocoeval_and_real_annotations_unchanged(base_mix, syn
             "width", "height", "persons", "objects"}
     assert all(keys <= set(ln) for ln in lines)
     real_lines = [ln for ln in lines if ln["source"] == "real"]
-    assert [ln["im_id"] for ln in real_lines] == [i["id"] for i in src["images"]]
+    assert [ln["source_im_id"] for ln in real_lines] == [i["id"] for i in src["images"]]
+    assert {ln["source_scene_id"] for ln in real_lines} == {-1}  # a photo has no scene
+    # (split, scene_id, im_id): the source's index in the mix and the image's id in the mix
+    assert [(ln["scene_id"], ln["im_id"]) for ln in lines] == \
+        [(0 if i["source"] == "synthetic" else 1, i["id"]) for i in images]
+    assert [ln["image_id"] for ln in lines] == [i["id"] for i in images]
+    syn_lines = [ln for ln in lines if ln["source"] == "synthetic"]
+    assert [(ln["source_scene_id"], ln["source_im_id"]) for ln in syn_lines] == \
+        [(i["scene_id"], i["im_id"]) for i in images if i["source"] == "synthetic"]
     assert sum(ln["persons"] for ln in real_lines) == 14
 
     # Report: counts per source and split, keypoint visibility per source.
@@ -283,6 +291,33 @@ def test_mixed_file_has_area_and_wholebody_fields_everywhere_and_evaluates(synth
     xt_gt = _quiet(xt_coco.COCO, str(path))
     assert _self_eval(xt_eval, xt_gt, "keypoints_wholebody", xt_res, WHOLEBODY_SIGMAS,
                       use_area=True) == pytest.approx(1.0)
+
+
+def test_mixed_manifest_passes_validates_manifest_check(synth, tmp_path):
+    """Lines used to carry the sources' ids (-1 for a photo's scene), so a COCO file mixed twice,
+    or an image drawn twice with replacement, gave duplicate (split, scene_id, im_id) keys, which
+    synthgen validate reports; and a curriculum's lines were not in (split, ...) order."""
+    from synthgen.validate.checks import DatasetChecker
+    from synthgen.validate.report import Report
+
+    out = tmp_path / "out"
+    rc, _, err = mix_inproc("--synthetic", synth, "--coco", COCO_JSON, "--images", IMAGES,
+                            "--coco", COCO_JSON, "--images", IMAGES, "--total", "9",
+                            "--replacement", "--curriculum", "0.5", "-q", "-o", out)
+    assert rc == 0, err
+    report = Report(out)
+    DatasetChecker(out, report).load_manifest()  # validate's schema, order and duplicate checks
+    assert report.problems == [] and report.counts["manifest_lines"] == 9 + 8 + 8
+    lines = manifest(out)
+    keys = [(ln["split"], ln["scene_id"], ln["im_id"]) for ln in lines]
+    assert len(set(keys)) == len(keys) and keys == sorted(keys)
+    assert [ln["split"] for ln in lines] == ["finetune"] * 16 + ["pretrain"] * 9
+    src_keys = [(ln["split"], ln["source_scene_id"], ln["source_im_id"]) for ln in lines]
+    assert len(set(src_keys)) < len(src_keys)  # what the old lines held: duplicates
+    # every line names an image of the mix, by its COCO id
+    ids = {i["id"]: i["file_name"] for split in ("pretrain", "finetune")
+           for i in load(out / "annotations" / f"coco_{split}.json")["images"]}
+    assert {ln["im_id"]: ln["image"] for ln in lines} == ids
 
 
 def test_total_with_replacement_is_seeded_and_deterministic(synth, tmp_path):

@@ -116,9 +116,12 @@ Output
 ::
 
     OUT/annotations/coco_<split>.json   merged COCO per output split
-    OUT/manifest.jsonl                  synthgen's manifest schema, "source": "real"|"synthetic";
-                                        -1 where a field does not apply (a photo has no scene_id);
-                                        plus "source_name" and "image_id" (the COCO id)
+    OUT/manifest.jsonl                  synthgen's manifest schema, "source": "real"|"synthetic",
+                                        sorted by (split, scene_id, im_id), its unique key: the
+                                        source's index in the mix and the image's COCO id; plus
+                                        "source_name", "image_id" (the COCO id) and the source's
+                                        own "source_scene_id", "source_im_id" (-1 where a field
+                                        does not apply: a photo has no scene or view)
     OUT/mix_report.json                 counts per split and source, keypoint visibility per
                                         source, keypoint mappings, bad entries skipped
     OUT/images/<source>/...             only with --images symlink|copy
