@@ -35,6 +35,26 @@ CROWDPOSE14 = ["left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "
                "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
                "right_ankle", "head", "neck"]
 
+#: COCO-WholeBody annotation fields and their values for an invalid part.
+WHOLEBODY_ZEROS = {"foot_kpts": [0] * 18, "face_kpts": [0] * 204, "lefthand_kpts": [0] * 63,
+                   "righthand_kpts": [0] * 63, "face_box": [0, 0, 0, 0],
+                   "lefthand_box": [0, 0, 0, 0], "righthand_box": [0, 0, 0, 0],
+                   "foot_valid": False, "face_valid": False, "lefthand_valid": False,
+                   "righthand_valid": False}
+WHOLEBODY_FIELDS = tuple(WHOLEBODY_ZEROS)
+#: COCO-WholeBody OKS sigmas of mmpose's meta: body (COCO), feet, face (68), hands (2 x 21).
+WHOLEBODY_SIGMAS = np.array(
+    [.026, .025, .025, .035, .035, .079, .079, .072, .072, .062, .062, .107, .107, .087, .087,
+     .089, .089]
+    + [.068, .066, .066, .092, .094, .094]
+    + [.042, .043, .044, .043, .040, .035, .031, .025, .020, .023, .029, .032, .037, .038, .043,
+       .041, .045, .013, .012, .011, .011, .012, .012, .011, .011, .013, .015, .009, .007, .007,
+       .007, .012, .009, .008, .016, .010, .017, .011, .009, .011, .009, .007, .013, .008, .011,
+       .012, .010, .034, .008, .008, .009, .008, .008, .007, .010, .008, .009, .009, .009, .007,
+       .007, .008, .011, .008, .008, .008, .01, .008]
+    + 2 * [.029, .022, .035, .037, .047, .026, .025, .024, .035, .018, .024, .022, .026, .017,
+           .021, .021, .032, .02, .019, .022, .031])
+
 
 def mix_cli(*args) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "synthgen.mix", *map(str, args)], cwd=REPO,
@@ -126,7 +146,8 @@ def test_ratio_half_counts_cocoeval_and_real_annotations_unchanged(base_mix, syn
         assert not Path(img["file_name"]).is_absolute()
         assert (out / img["file_name"]).is_file()
 
-    # Every real annotation survives unchanged apart from its ids.
+    # Every real annotation survives unchanged apart from its ids and the COCO-WholeBody fields
+    # the synthetic persons have, written invalid (zeros) on the real ones.
     src = load(COCO_JSON)
     new_id = {i["source_image_id"]: i["id"] for i in images if i["source"] == "real"}
     assert sorted(new_id) == sorted(i["id"] for i in src["images"])
@@ -134,8 +155,9 @@ def test_ratio_half_counts_cocoeval_and_real_annotations_unchanged(base_mix, syn
     assert len(got) == len(src["annotations"]) == 14
     for a_in, a_out in zip(src["annotations"], got):
         assert a_out["image_id"] == new_id[a_in["image_id"]]
-        assert json.dumps(without(a_out, "id", "image_id"), sort_keys=True) == \
+        assert json.dumps(without(a_out, "id", "image_id", *WHOLEBODY_FIELDS), sort_keys=True) == \
             json.dumps(without(a_in, "id", "image_id"), sort_keys=True)
+        assert {k: a_out[k] for k in WHOLEBODY_FIELDS} == WHOLEBODY_ZEROS
     # ... and so does every synthetic one (category ids compared by name).
     syn = load(synth / "annotations" / "coco_train_synth.json")
     syn_names = {c["id"]: c["name"] for c in syn["categories"]}
@@ -168,7 +190,15 @@ def test_ratio_half_counts_cocoeval_and_real_annotations_unchanged(base_mix, syn
             "width", "height", "persons", "objects"}
     assert all(keys <= set(ln) for ln in lines)
     real_lines = [ln for ln in lines if ln["source"] == "real"]
-    assert [ln["im_id"] for ln in real_lines] == [i["id"] for i in src["images"]]
+    assert [ln["source_im_id"] for ln in real_lines] == [i["id"] for i in src["images"]]
+    assert {ln["source_scene_id"] for ln in real_lines} == {-1}  # a photo has no scene
+    # (split, scene_id, im_id): the source's index in the mix and the image's id in the mix
+    assert [(ln["scene_id"], ln["im_id"]) for ln in lines] == \
+        [(0 if i["source"] == "synthetic" else 1, i["id"]) for i in images]
+    assert [ln["image_id"] for ln in lines] == [i["id"] for i in images]
+    syn_lines = [ln for ln in lines if ln["source"] == "synthetic"]
+    assert [(ln["source_scene_id"], ln["source_im_id"]) for ln in syn_lines] == \
+        [(i["scene_id"], i["im_id"]) for i in images if i["source"] == "synthetic"]
     assert sum(ln["persons"] for ln in real_lines) == 14
 
     # Report: counts per source and split, keypoint visibility per source.
@@ -182,6 +212,112 @@ def test_ratio_half_counts_cocoeval_and_real_annotations_unchanged(base_mix, syn
     assert (vis["v0"], vis["v1"], vis["v2"]) == tuple(flat_v.count(v) for v in (0, 1, 2))
     assert rep["sources"]["kitchen"]["keypoint_visibility"]["persons"] == 4
     assert "person_keypoints" in r.stdout and "kitchen" in r.stdout and "50% syn" in r.stdout
+
+
+def _quiet(fn, *args, **kwargs):
+    with contextlib.redirect_stdout(io.StringIO()):
+        return fn(*args, **kwargs)
+
+
+def _self_eval(module, gt, iou_type: str, res: list[dict], *args, **kwargs) -> float:
+    """AP of ``res`` against ``gt`` with ``module.COCOeval`` (pycocotools or xtcocotools)."""
+    ev = module.COCOeval(gt, _quiet(gt.loadRes, res), iou_type, *args, **kwargs)
+    if iou_type == "keypoints_wholebody":
+        ev.params.useSegm = None
+    for step in (ev.evaluate, ev.accumulate, ev.summarize):
+        _quiet(step)
+    return float(ev.stats[0])
+
+
+def test_mixed_file_has_area_and_wholebody_fields_everywhere_and_evaluates(synth, tmp_path):
+    """A train file of synthetic persons (WholeBody), real COCO-17 persons without ``area`` (one
+    without a segmentation either) and real COCO-WholeBody persons: pycocotools' keypoint and box
+    COCOeval and xtcocotools' WholeBody COCOeval run on it and score its own ground truth 1.0."""
+    from pycocotools import coco as pycoco, cocoeval as pyeval
+    from pycocotools import mask as mask_utils
+    xt_coco = pytest.importorskip("xtcocotools.coco")
+    xt_eval = pytest.importorskip("xtcocotools.cocoeval")
+
+    data = load(COCO_JSON)
+    for a in data["annotations"]:
+        del a["area"]
+    box_only = data["annotations"][6]
+    del box_only["segmentation"]
+    no_area = tmp_path / "no_area.json"
+    no_area.write_text(json.dumps(data))
+    out = tmp_path / "out"
+    rc, _, err = mix_inproc("--synthetic", synth, "--coco", no_area, "--images", IMAGES,
+                            "--wholebody", WB_JSON, "--images", IMAGES, "-q", "-o", out)
+    assert rc == 0, err
+    path = out / "annotations" / "coco_train.json"
+    coco = load(path)
+    kind = {i["id"]: i["source_name"] for i in coco["images"]}
+    by_source = {name: [a for a in coco["annotations"] if kind[a["image_id"]] == name]
+                 for name in ("kitchen", "no_area", "coco_wholebody")}
+    assert [len(v) > 0 for v in by_source.values()] == [True] * 3
+    size = {i["id"]: (i["height"], i["width"]) for i in data["images"]}
+    # area: pycocotools' pixel count of the polygons (close to COCO's own polygon area), or w*h
+    original = load(COCO_JSON)["annotations"]
+    for a_in, a_src, a_out in zip(data["annotations"], original, by_source["no_area"]):
+        if a_in is box_only:
+            assert a_out["area"] == a_in["bbox"][2] * a_in["bbox"][3]
+            continue
+        h, w = size[a_in["image_id"]]
+        rle = mask_utils.merge(mask_utils.frPyObjects(a_in["segmentation"], h, w))
+        assert a_out["area"] == int(mask_utils.area(rle))
+        assert a_out["area"] == pytest.approx(a_src["area"], rel=0.05, abs=30)
+        assert {k: a_out[k] for k in WHOLEBODY_FIELDS} == WHOLEBODY_ZEROS
+    for a_in, a_out in zip(load(WB_JSON)["annotations"], by_source["coco_wholebody"]):
+        assert without(a_out, "id", "image_id") == without(a_in, "id", "image_id")
+    for a in coco["annotations"]:
+        assert "area" in a and "bbox" in a and set(WHOLEBODY_FIELDS) <= set(a)
+    rep = load(out / "mix_report.json")["splits"]["train"]
+    n_objects = sum(1 for a in by_source["kitchen"] if a["category_id"] != 1)
+    assert rep["wholebody_fields_completed"] == 14  # the real COCO-17 persons; synthgen's own
+    assert n_objects > 0                             # objects carry the fields already
+
+    persons = [a for a in coco["annotations"] if a["category_id"] == 1 and a["num_keypoints"]]
+    assert {kind[a["image_id"]] for a in persons} == set(by_source)
+    gt = _quiet(pycoco.COCO, str(path))
+    kp_res = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"],
+               "score": 1.0} for a in persons]
+    box_res = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"],
+                "score": 1.0} for a in coco["annotations"]]
+    assert _self_eval(pyeval, gt, "keypoints", kp_res) == pytest.approx(1.0)
+    assert _self_eval(pyeval, gt, "bbox", box_res) == pytest.approx(1.0)
+    parts = ("keypoints", "foot_kpts", "face_kpts", "lefthand_kpts", "righthand_kpts")
+    xt_res = [{"image_id": a["image_id"], "category_id": 1, "score": 1.0,
+               **{k: a[k] for k in parts}} for a in persons]
+    xt_gt = _quiet(xt_coco.COCO, str(path))
+    assert _self_eval(xt_eval, xt_gt, "keypoints_wholebody", xt_res, WHOLEBODY_SIGMAS,
+                      use_area=True) == pytest.approx(1.0)
+
+
+def test_mixed_manifest_passes_validates_manifest_check(synth, tmp_path):
+    """Lines used to carry the sources' ids (-1 for a photo's scene), so a COCO file mixed twice,
+    or an image drawn twice with replacement, gave duplicate (split, scene_id, im_id) keys, which
+    synthgen validate reports; and a curriculum's lines were not in (split, ...) order."""
+    from synthgen.validate.checks import DatasetChecker
+    from synthgen.validate.report import Report
+
+    out = tmp_path / "out"
+    rc, _, err = mix_inproc("--synthetic", synth, "--coco", COCO_JSON, "--images", IMAGES,
+                            "--coco", COCO_JSON, "--images", IMAGES, "--total", "9",
+                            "--replacement", "--curriculum", "0.5", "-q", "-o", out)
+    assert rc == 0, err
+    report = Report(out)
+    DatasetChecker(out, report).load_manifest()  # validate's schema, order and duplicate checks
+    assert report.problems == [] and report.counts["manifest_lines"] == 9 + 8 + 8
+    lines = manifest(out)
+    keys = [(ln["split"], ln["scene_id"], ln["im_id"]) for ln in lines]
+    assert len(set(keys)) == len(keys) and keys == sorted(keys)
+    assert [ln["split"] for ln in lines] == ["finetune"] * 16 + ["pretrain"] * 9
+    src_keys = [(ln["split"], ln["source_scene_id"], ln["source_im_id"]) for ln in lines]
+    assert len(set(src_keys)) < len(src_keys)  # what the old lines held: duplicates
+    # every line names an image of the mix, by its COCO id
+    ids = {i["id"]: i["file_name"] for split in ("pretrain", "finetune")
+           for i in load(out / "annotations" / f"coco_{split}.json")["images"]}
+    assert {ln["im_id"]: ln["image"] for ln in lines} == ids
 
 
 def test_total_with_replacement_is_seeded_and_deterministic(synth, tmp_path):

@@ -97,7 +97,17 @@ both. Annotations without keypoints get zero ``keypoints`` and ``num_keypoints``
 tools ignore them). Categories are unified by name after ``--category-map``: ``person`` is id 1
 with COCO-17's keypoints and skeleton, other names follow in order of first appearance. Image and
 annotation ids are renumbered 1.. across all output files (no collisions). Every other field of a
-real annotation is kept as read. Every image gets ``split``, ``source`` (real|synthetic) and
+real annotation is kept as read, and two are added where missing, because COCOeval and xtcocotools
+index them on every annotation: ``area``, the pixel count of the segmentation
+(``pycocotools.mask.area`` of its polygons merged, or of its RLE) or, without one, the box's
+``w * h``, as COCO's converters and ``COCO.loadRes`` do; and ``bbox``, the segmentation's
+``pycocotools.mask.toBbox`` (an annotation with neither box nor segmentation is a bad entry).
+COCO-WholeBody fields (``foot_kpts``, ``face_kpts``, ``lefthand_kpts``, ``righthand_kpts``,
+``*_box``, ``*_valid``) are on every annotation of an output file or on none: when any
+annotation of a file has them (a WholeBody or synthgen source; ``--wholebody-fields keep``), the
+others get them as COCO-WholeBody writes an invalid part (zeros, ``*_valid`` false); the report
+counts them per split (``wholebody_fields_completed``). ``--wholebody-fields drop`` removes them
+from every annotation. Every image gets ``split``, ``source`` (real|synthetic) and
 ``source_name``; real COCO images also ``source_image_id`` and ``source_file_name``; licences are
 merged by (name, url).
 
@@ -106,12 +116,26 @@ Output
 ::
 
     OUT/annotations/coco_<split>.json   merged COCO per output split
-    OUT/manifest.jsonl                  synthgen's manifest schema, "source": "real"|"synthetic";
-                                        -1 where a field does not apply (a photo has no scene_id);
-                                        plus "source_name" and "image_id" (the COCO id)
+    OUT/manifest.jsonl                  synthgen's manifest schema, "source": "real"|"synthetic",
+                                        sorted by (split, scene_id, im_id), its unique key: the
+                                        source's index in the mix and the image's COCO id; plus
+                                        "source_name", "image_id" (the COCO id) and the source's
+                                        own "source_scene_id", "source_im_id" (-1 where a field
+                                        does not apply: a photo has no scene or view)
     OUT/mix_report.json                 counts per split and source, keypoint visibility per
                                         source, keypoint mappings, bad entries skipped
     OUT/images/<source>/...             only with --images symlink|copy
+
+Bad entries (a missing image, a keypoint list of the wrong length, a duplicate id, a keypoint,
+box, area or polygon value that is NaN, infinite or not a number, ...; see
+:mod:`synthgen.mix.sources`) are a one-line error naming the file and the entry, or with
+``--skip-bad`` dropped with their image and counted in the report.
+
+Every image path read from an input (COCO ``file_name``, manifest ``image``, BOP ``rgb/`` files;
+symbolic links followed) must resolve inside its image root (``--images``, else the JSON's or
+manifest's folder, the dataset folder for synthetic/bop): one that leads out (``..``, an absolute
+path elsewhere, a link) is a one-line error naming the file and the entry, even with
+``--skip-bad``, in every image mode.
 
 ``file_name`` (and the manifest's ``image``) always resolves from OUT: ``OUT / file_name`` is the
 image (see :mod:`synthgen.mix.output` for the four modes).

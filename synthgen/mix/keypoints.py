@@ -121,6 +121,42 @@ def wholebody_rows(ann: dict[str, Any]) -> list[list[Any]]:
     return rows_of(flat)
 
 
+def empty_keypoint_fields() -> dict[str, Any]:
+    """The keypoint fields of an annotation with no keypoints (zeros, ``num_keypoints`` 0,
+    WholeBody parts invalid): synthgen's writer's own definition, one for the project."""
+    from synthgen.writers.coco import _empty_keypoint_fields
+
+    return _empty_keypoint_fields()
+
+
+def complete_wholebody(annotations: list[dict[str, Any]]) -> int:
+    """Give every annotation of one COCO file the WholeBody fields when any of them has one.
+
+    xtcocotools' WholeBody COCOeval (and mmpose's loaders) index ``foot_kpts`` ... ``*_valid``
+    on every annotation, so a file carries them on all annotations (persons and objects, as
+    synthgen's own files do) or on none. A missing ``*_kpts`` is written as zeros, a missing
+    ``*_box`` as ``[0, 0, 0, 0]`` (COCO-WholeBody's invalid part is all zeros) and a missing
+    ``*_valid`` as whether its part has a labelled (v > 0) point. Changes the dicts in place;
+    returns how many annotations were completed.
+    """
+    if not any(k in a for a in annotations for k in WHOLEBODY_EXTRA_FIELDS):
+        return 0
+    zeros = {k: v for k, v in empty_keypoint_fields().items() if k in WHOLEBODY_EXTRA_FIELDS}
+    n = 0
+    for ann in annotations:
+        missing = [k for k in WHOLEBODY_EXTRA_FIELDS if k not in ann]
+        if not missing:
+            continue
+        n += 1
+        for k in missing:
+            if not k.endswith("_valid"):
+                ann[k] = list(zeros[k])
+        for k in missing:
+            if k.endswith("_valid"):
+                ann[k] = any(_labelled(v) for v in ann[f"{k[:-len('_valid')]}_kpts"][2::3])
+    return n
+
+
 def count_labelled(flat: Sequence[Any]) -> int:
     """``num_keypoints``: how many triplets have v > 0."""
     return sum(1 for i in range(2, len(flat), 3) if _labelled(flat[i]))

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from synthgen.mix.config import MixConfig, MixError
-from synthgen.mix.keypoints import COCO17_NAMES, KeypointMap
+from synthgen.mix.keypoints import COCO17_NAMES, KeypointMap, complete_wholebody
 from synthgen.mix.plan import SplitPlan
-from synthgen.mix.sources import LoadedSource
+from synthgen.mix.sources import Entry, LoadedSource
 
 
 def check_output(out: Path, overwrite: bool, sources: list[LoadedSource] | None = None) -> None:
@@ -114,13 +114,35 @@ class _Visibility:
                                  for n, c in self.per_kp.items()]}
 
 
+def manifest_line(entry: Entry, file_name: str, split: str, src: LoadedSource, index: int,
+                  image_id: int) -> dict[str, Any]:
+    """The manifest line of one output image.
+
+    ``(split, scene_id, im_id)`` is the key synthgen's manifest schema (and ``synthgen
+    validate``) identifies a line by, so in a mix it identifies the image in the mix:
+    ``scene_id`` is the source's 0-based position among the mix's sources (the order of
+    ``mix_report.json``'s ``sources``), ``im_id`` (and ``image_id``) the image's COCO id in the mix,
+    unique over all splits; two sources, or one image drawn twice with replacement, never share
+    a key. The source's own ids are ``source_scene_id`` / ``source_im_id`` (-1 where the source
+    has none: a photo has no scene; a COCO photo's ``source_im_id`` is its COCO image id), and
+    ``view_id``, ``frame_id``, ``seed``, ``persons``, ``objects`` are the source's (-1 where they
+    do not apply)."""
+    meta = entry.meta
+    return {"image": file_name, "source": src.kind, "split": split, "scene_id": index,
+            "im_id": image_id, "view_id": meta["view_id"], "frame_id": meta["frame_id"],
+            "seed": meta["seed"], "width": int(entry.image["width"]),
+            "height": int(entry.image["height"]), "persons": meta["persons"],
+            "objects": meta["objects"], "source_name": src.name, "image_id": image_id,
+            "source_scene_id": meta["scene_id"], "source_im_id": meta["im_id"]}
+
+
 def write_mix(out: Path, plans: list[SplitPlan], sources: list[LoadedSource],
               cfg: MixConfig, *, overwrite: bool) -> dict[str, Any]:
     """Write the mix into OUT atomically; returns the report (also in ``mix_report.json``)."""
     from synthgen import __version__
     from synthgen.writers.coco import save_coco
     from synthgen.writers.jsonio import save_json
-    from synthgen.writers.manifest import save_manifest
+    from synthgen.writers.manifest import manifest_sort_key, save_manifest
 
     out = Path(out)
     real_out = out.resolve()
@@ -191,20 +213,19 @@ def write_mix(out: Path, plans: list[SplitPlan], sources: list[LoadedSource],
                         if cid == 1:
                             n_person += 1
                             vis.add(ann)
-                    manifest.append({"image": fname, "source": src.kind, "split": plan.name,
-                                     **entry.meta, "width": int(entry.image["width"]),
-                                     "height": int(entry.image["height"]),
-                                     "source_name": src.name, "image_id": img_id})
+                    manifest.append(manifest_line(entry, fname, plan.name, src, i, img_id))
                 vis_by_source[src.name].merge(vis)
                 per_source[src.name] = {
                     "kind": src.kind, "images": int(len(idx)),
                     "unique_images": int(len(np.unique(idx))), "annotations": n_ann,
                     "persons": n_person, "objects": n_ann - n_person,
                     "keypoint_visibility": vis.report()}
+            n_wholebody = complete_wholebody(annotations)  # on all annotations or on none
             n_syn = sum(1 for im in images if im["source"] == "synthetic")
             split_reports[plan.name] = {
                 "real_only": plan.real_only, "images": len(images),
                 "annotations": len(annotations), "synthetic": n_syn,
+                "wholebody_fields_completed": n_wholebody,
                 "real": len(images) - n_syn,
                 "synthetic_fraction": n_syn / len(images) if images else 0.0,
                 "sources": per_source}
@@ -216,7 +237,7 @@ def write_mix(out: Path, plans: list[SplitPlan], sources: list[LoadedSource],
                          "version": __version__, "contributor": "synthgen mix"},
                 "licenses": license_list, "images": images, "annotations": annotations,
                 "categories": cats})
-        save_manifest(tmp / "manifest.jsonl", manifest)
+        save_manifest(tmp / "manifest.jsonl", sorted(manifest, key=manifest_sort_key))
         for dest, original in placed.items():
             dest.parent.mkdir(parents=True, exist_ok=True)
             if cfg.images == "symlink":
