@@ -703,3 +703,12 @@ def test_render_with_another_pyrender_is_one_line_and_writes_nothing(pyrender_re
     assert code == 2 and len(err) == 1, err
     assert "pyrender 0.2.0 is installed" in err[0] and "pyrender==0.1.45" in err[0]
     assert not out.exists()
+
+
+def test_renderer_clips_where_datasets_do():
+    """The Renderer's default clip planes are the dataset renders' (one constant, used by the
+    runner and validate): the default used to be 1 cm while every dataset rendered at 5 cm."""
+    from synthgen.render import RENDER_ZFAR, RENDER_ZNEAR
+
+    with Renderer(8, 8) as r:
+        assert (r.znear, r.zfar) == (RENDER_ZNEAR, RENDER_ZFAR) == (0.05, 50.0)

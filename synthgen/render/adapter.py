@@ -54,6 +54,13 @@ PART_UNKNOWN = -2
 NUM_PARTS = 55
 #: Meshes whose shading geometry a renderer keeps between scenes (an asset library's size).
 GEOMETRY_CACHE_SIZE = 512
+#: Near clip plane of every dataset render (the runner's and ``validate``'s), metres: the
+#: :class:`Renderer`'s default. At 5 cm the colour pass's 24-bit depth buffer separates surfaces
+#: < 0.1 mm apart (BOP's depth step) to ~9 m (labels and depth have their own float depth buffer).
+#: Dataset bytes depend on it: parts of objects nearer than this are clipped.
+RENDER_ZNEAR = 0.05
+#: Far clip plane of every dataset render, metres: the :class:`Renderer`'s default.
+RENDER_ZFAR = 50.0
 
 
 def object_label(k: int) -> int:
@@ -178,7 +185,8 @@ class Renderer:
     """Offscreen renderer of synthgen scenes (pyrender on EGL/OSMesa); returns numpy arrays only.
 
     ``width``, ``height``: initial framebuffer size in pixels (each call renders at its camera's
-    ``width`` x ``height``). ``znear``/``zfar``: clip planes in metres. ``bg_color``: linear RGB of
+    ``width`` x ``height``). ``znear``/``zfar``: clip planes in metres (default
+    :data:`RENDER_ZNEAR`, :data:`RENDER_ZFAR`, as in datasets). ``bg_color``: linear RGB of
     empty pixels in ``rgb``. ``shadows``: shadow maps for directional lights (slow on llvmpipe).
     ``spot_cone``: (inner, outer) cone half-angles in radians for spot lights. ``msaa``: samples
     per pixel of the colour pass (1 = no anti-aliasing, 2, 4 or 8; labels and depth are always
@@ -196,8 +204,8 @@ class Renderer:
         width: int,
         height: int,
         *,
-        znear: float = 0.01,
-        zfar: float = 50.0,
+        znear: float = RENDER_ZNEAR,
+        zfar: float = RENDER_ZFAR,
         bg_color: tuple[float, float, float] = (0.0, 0.0, 0.0),
         shadows: bool = False,
         spot_cone: tuple[float, float] = (0.0, math.pi / 4.0),
