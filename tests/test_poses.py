@@ -6,9 +6,15 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from synthgen.bodies import poses as P
+from synthgen.bodies.contact import feet_on_floor, part_heights, pose_on_floor, seat_contact
+from synthgen.bodies.hand_poses import hand_pose, hand_pose_absolute, smplx_hand_mean
+from synthgen.bodies.motion import MotionError, load_motion, sample_motion_pose
+from synthgen.bodies.pose_library import (POSE_GROUPS, POSE_NAMES, POSTURES, NamedPose,
+                                          PoseBuilder, build_named_poses)
+from synthgen.bodies.pose_sampling import (PoseSample, blend_poses, classify_posture,
+                                           mirror_sample, sample_betas, sample_pose)
 from synthgen.bodies.base import BodyOutput, SMPLXParams
-from synthgen.bodies.joint_limits import (BODY_JOINT_NAMES, JOINT_LIMITS, body_rotvecs,
+from synthgen.bodies.joint_limits import (BODY_JOINT_NAMES, JOINT_LIMITS, SIDES, body_rotvecs,
                                           clamp_rotvec, from_anatomical, hand_rotvecs,
                                           limit_violations, to_anatomical)
 from synthgen.bodies.mannequin import MannequinBody
@@ -24,14 +30,14 @@ def body() -> MannequinBody:
 
 
 @pytest.fixture(scope="module")
-def lib() -> dict[str, P.NamedPose]:
-    return P.build_named_poses()
+def lib() -> dict[str, NamedPose]:
+    return build_named_poses()
 
 
 @pytest.fixture(scope="module")
 def placed(body, lib) -> dict[str, BodyOutput]:
     """Every named pose, noise-free, dropped on the floor z = 0 facing +X (feet planted)."""
-    return {n: P.pose_on_floor(body, P.blend_poses(p, p, 0.0), yaw=FACING_X)[1] for n, p in lib.items()}
+    return {n: pose_on_floor(body, blend_poses(p, p, 0.0), yaw=FACING_X)[1] for n, p in lib.items()}
 
 
 def _body_frame(body, bp=None, left_hand=None) -> BodyOutput:
@@ -71,7 +77,7 @@ SIGN_CASES = [
 def test_anatomical_axis_signs_on_the_mannequin(body, joint, angle, deg, watch, direction):
     rest = _body_frame(body)
     bp = np.zeros((21, 3))
-    b = P.PoseBuilder().set(joint, **{angle: deg})
+    b = PoseBuilder().set(joint, **{angle: deg})
     bp[BODY_JOINT_NAMES.index(joint)] = b.build()[1][BODY_JOINT_NAMES.index(joint)]
     moved = _body_frame(body, bp)
     get = (lambda o: o.landmarks[watch]) if isinstance(watch, str) else (lambda o: o.joints[watch])
@@ -82,14 +88,14 @@ def test_anatomical_axis_signs_on_the_mannequin(body, joint, angle, deg, watch, 
 
 def test_finger_flex_curls_towards_the_palm(body):
     """T-pose palms face -Y: a flexed finger's tip goes down, for both hands."""
-    for side in P.SIDES:
+    for side in SIDES:
         h = np.zeros((15, 3))
         for k in range(3):
             h[k] = from_anatomical(f"{side}_index{k + 1}", np.array([45.0, 0, 0]))
         p = SMPLXParams()
-        setattr(p, f"{side}_hand_pose", (h - P.smplx_hand_mean()[P.SIDES.index(side)]).ravel())
+        setattr(p, f"{side}_hand_pose", (h - smplx_hand_mean()[SIDES.index(side)]).ravel())
         tip = body.forward(p).landmarks[f"{side}_index"]
-        flat = body.forward(SMPLXParams(**{f"{side}_hand_pose": P.hand_pose("flat", side)}))
+        flat = body.forward(SMPLXParams(**{f"{side}_hand_pose": hand_pose("flat", side)}))
         assert tip[1] < flat.landmarks[f"{side}_index"][1] - 0.03
 
 
@@ -121,17 +127,17 @@ def test_right_side_limits_mirror_the_left():
 def test_every_named_pose_is_within_limits_and_labelled(lib):
     for name, p in lib.items():
         assert limit_violations(body_rotvecs(p.body)) == [], name
-        for side, hand in zip(P.SIDES, (p.left_hand, p.right_hand)):
-            assert limit_violations(hand_rotvecs(side, P.hand_pose_absolute(hand, side))) == [], name
-        assert p.posture in P.POSTURES
-        assert P.classify_posture(p.body, p.root) == p.posture, name
+        for side, hand in zip(SIDES, (p.left_hand, p.right_hand)):
+            assert limit_violations(hand_rotvecs(side, hand_pose_absolute(hand, side))) == [], name
+        assert p.posture in POSTURES
+        assert classify_posture(p.body, p.root) == p.posture, name
         for q in p.partners:       # blends never change the base posture
             assert lib[q].posture == p.posture and name in lib[q].partners + (q,), (name, q)
-    for group, members in P.POSE_GROUPS.items():
+    for group, members in POSE_GROUPS.items():
         assert all(m in lib for m in members), group
     assert {"standing", "walking", "reaching_forward", "reaching_up", "reaching_down", "crouching",
             "kneeling", "sitting", "bending_over", "two_handed_manipulation",
-            "carrying"} <= set(P.POSE_NAMES)
+            "carrying"} <= set(POSE_NAMES)
 
 
 def test_named_poses_do_what_their_names_say(placed):
@@ -147,10 +153,10 @@ def test_named_poses_do_what_their_names_say(placed):
     for low, margin in (("crouching", 0.3), ("kneeling", 0.3), ("kneeling_one_knee", 0.25),
                         ("sitting", 0.25)):
         assert placed[low].joints[PELVIS, 2] < st[PELVIS, 2] - margin, low
-    h = P.part_heights(placed["kneeling"])
+    h = part_heights(placed["kneeling"])
     assert max(h["left_shin"], h["right_shin"]) < 0.015              # both knees down
     assert placed["kneeling"].joints[[KNEE_L, KNEE_R], 2].max() < 0.1
-    h1 = P.part_heights(placed["kneeling_one_knee"])
+    h1 = part_heights(placed["kneeling_one_knee"])
     assert h1["left_shin"] < 0.015 and h1["right_foot"] < 0.01 and h1["right_shin"] > 0.05
     for phase in ("walking_contact_left", "walking_contact_right"):
         j = placed[phase].joints
@@ -169,7 +175,7 @@ def test_named_poses_do_what_their_names_say(placed):
     assert bend[HEAD, 2] < st[HEAD, 2] - 0.1 and bend[HEAD, 0] > bend[PELVIS, 0] + 0.25
     assert min(bend[WRIST_L, 0], bend[WRIST_R, 0]) > bend[PELVIS, 0] + 0.35
     assert 0.7 < bend[WRIST_L, 2] < 1.0                                # hands on a counter
-    seat = P.seat_contact(placed["sitting"])
+    seat = seat_contact(placed["sitting"])
     assert 0.38 < seat.height < 0.5                                    # a chair-height seat
     assert seat.center_xy[0] < placed["sitting"].joints[KNEE_L, 0] - 0.1   # behind the knees
 
@@ -192,14 +198,14 @@ def test_hands_stay_out_of_the_torso(placed):
 
 def test_feet_planted_on_the_floor(placed, lib):
     for name, out in placed.items():
-        assert P.feet_on_floor(out), name
+        assert feet_on_floor(out), name
         if lib[name].both_feet:
-            assert P.feet_on_floor(out, both=True), name
+            assert feet_on_floor(out, both=True), name
 
 
 def test_hand_poses(body):
     def tips_to_palm(name):
-        out = _body_frame(body, left_hand=P.hand_pose(name, "left"))
+        out = _body_frame(body, left_hand=hand_pose(name, "left"))
         palm = out.joints[[WRIST_L, 25, 28, 31, 34]].mean(axis=0)
         return {t: np.linalg.norm(out.landmarks[f"left_{t}"] - palm)
                 for t in ("thumb", "index", "middle", "ring", "pinky")}, out
@@ -212,25 +218,25 @@ def test_hand_poses(body):
     assert all(grasp[f] < flat[f] - 0.005 for f in fingers + ("thumb",))
     assert mean(grasp) < mean(flat) - 0.02 and mean(grasp) < mean(relaxed) - 0.005
     assert np.linalg.norm(pinch.landmarks["left_thumb"] - pinch.landmarks["left_index"]) < 0.012
-    np.testing.assert_array_equal(P.hand_pose("relaxed", "right"), np.zeros(45))
+    np.testing.assert_array_equal(hand_pose("relaxed", "right"), np.zeros(45))
     with pytest.raises(ValueError, match="unknown hand pose"):
-        P.hand_pose("spock", "left")
+        hand_pose("spock", "left")
 
 
 # ----------------------------------------------------------------------------------- sampling
 
-def _same(a: P.PoseSample, b: P.PoseSample) -> bool:
+def _same(a: PoseSample, b: PoseSample) -> bool:
     return (a.names == b.names and a.mix == b.mix and a.mirrored == b.mirrored
             and all(np.array_equal(getattr(a, k), getattr(b, k))
                     for k in ("body_pose", "left_hand_pose", "right_hand_pose", "root_orient")))
 
 
 def test_sampling_is_seeded(lib):
-    a = [P.sample_pose(np.random.default_rng(11), poses=lib) for _ in range(3)]
+    a = [sample_pose(np.random.default_rng(11), poses=lib) for _ in range(3)]
     assert _same(a[0], a[1]) and _same(a[1], a[2])
     rng1, rng2 = np.random.default_rng(5), np.random.default_rng(5)
-    s1 = [P.sample_pose(rng1, poses=lib) for _ in range(5)]
-    s2 = [P.sample_pose(rng2, poses=lib) for _ in range(5)]
+    s1 = [sample_pose(rng1, poses=lib) for _ in range(5)]
+    s2 = [sample_pose(rng2, poses=lib) for _ in range(5)]
     assert all(_same(x, y) for x, y in zip(s1, s2))
     assert not _same(s1[0], s1[1])
 
@@ -239,50 +245,50 @@ def test_samples_stay_within_limits_after_noise(lib):
     rng = np.random.default_rng(7)
     seen = set()
     for _ in range(40):
-        s = P.sample_pose(rng, noise_deg=12.0, poses=lib)
+        s = sample_pose(rng, noise_deg=12.0, poses=lib)
         seen.add(s.posture)
         assert s.body_pose.shape == (63,) and s.left_hand_pose.shape == (45,)
         assert limit_violations(body_rotvecs(s.body_pose)) == [], s.label
-        mean = P.smplx_hand_mean()
-        for k, side in enumerate(P.SIDES):
+        mean = smplx_hand_mean()
+        for k, side in enumerate(SIDES):
             h = np.reshape(s.left_hand_pose if k == 0 else s.right_hand_pose, (15, 3)) + mean[k]
             assert limit_violations(hand_rotvecs(side, h)) == [], s.label
         assert s.needs_seat == (s.posture == "sitting")
-    assert seen == set(P.POSTURES)
+    assert seen == set(POSTURES)
 
 
 def test_weights_pick_only_weighted_poses(lib):
     rng = np.random.default_rng(8)
-    names = {P.sample_pose(rng, weights={"walking": 1.0, "sitting": 0.0}, interpolate=False,
+    names = {sample_pose(rng, weights={"walking": 1.0, "sitting": 0.0}, interpolate=False,
                            poses=lib).names[0] for _ in range(12)}
-    assert names <= set(P.POSE_GROUPS["walking"]) and len(names) > 1
+    assert names <= set(POSE_GROUPS["walking"]) and len(names) > 1
     with pytest.raises(ValueError, match="unknown pose 'dancing'"):
-        P.sample_pose(rng, name="dancing", poses=lib)
+        sample_pose(rng, name="dancing", poses=lib)
 
 
 def test_interpolation_endpoints_and_midpoint(lib):
     kw = dict(name="reaching_up", noise_deg=0.0, mirror=False, poses=lib)
-    s0 = P.sample_pose(np.random.default_rng(1), mix=0.0, **kw)
-    s1 = P.sample_pose(np.random.default_rng(1), mix=1.0, **kw)
+    s0 = sample_pose(np.random.default_rng(1), mix=0.0, **kw)
+    s1 = sample_pose(np.random.default_rng(1), mix=1.0, **kw)
     a, b = lib["reaching_up"], lib[s1.names[1]]
     assert s0.names == s1.names and s1.names[1] in a.partners
     np.testing.assert_allclose(s0.body_pose, a.body.ravel(), atol=1e-9)
     np.testing.assert_allclose(s1.body_pose, b.body.ravel(), atol=1e-9)
-    np.testing.assert_allclose(s1.right_hand_pose, P.hand_pose(b.right_hand, "right"), atol=1e-9)
-    np.testing.assert_allclose(s0.right_hand_pose, P.hand_pose(a.right_hand, "right"), atol=1e-9)
-    mid = P.blend_poses(a, b, 0.5)
+    np.testing.assert_allclose(s1.right_hand_pose, hand_pose(b.right_hand, "right"), atol=1e-9)
+    np.testing.assert_allclose(s0.right_hand_pose, hand_pose(a.right_hand, "right"), atol=1e-9)
+    mid = blend_poses(a, b, 0.5)
     Ra, Rm, Rb = (Rotation.from_rotvec(np.reshape(x, (21, 3)))
                   for x in (a.body, mid.body_pose, b.body))
     np.testing.assert_allclose((Ra.inv() * Rm).magnitude(), (Rm.inv() * Rb).magnitude(), atol=1e-9)
 
 
 def test_mirror_swaps_sides(body, lib):
-    s = P.blend_poses(lib["reaching_up"], lib["reaching_up"], 0.0)
-    m = P.mirror_sample(s)
+    s = blend_poses(lib["reaching_up"], lib["reaching_up"], 0.0)
+    m = mirror_sample(s)
     assert limit_violations(body_rotvecs(m.body_pose)) == []
-    out = P.pose_on_floor(body, m, yaw=FACING_X)[1].joints
+    out = pose_on_floor(body, m, yaw=FACING_X)[1].joints
     assert out[WRIST_L, 2] > out[HEAD, 2] + 0.2 and out[WRIST_R, 2] < out[HEAD, 2]
-    back = P.mirror_sample(m)
+    back = mirror_sample(m)
     np.testing.assert_allclose(back.body_pose, s.body_pose, atol=1e-12)
     np.testing.assert_allclose(back.left_hand_pose, s.left_hand_pose, atol=1e-12)
 
@@ -290,22 +296,22 @@ def test_mirror_swaps_sides(body, lib):
 def test_noisy_planted_poses_keep_both_feet_flat(body, lib):
     rng = np.random.default_rng(21)
     for name in ("sitting", "crouching", "standing", "sitting_working"):
-        s = P.sample_pose(rng, name=name, noise_deg=6.0, poses=lib)
-        out = P.pose_on_floor(body, s, yaw=float(rng.uniform(0, 6.28)))[1]
-        assert P.feet_on_floor(out, both=True, tol=0.01), name
+        s = sample_pose(rng, name=name, noise_deg=6.0, poses=lib)
+        out = pose_on_floor(body, s, yaw=float(rng.uniform(0, 6.28)))[1]
+        assert feet_on_floor(out, both=True, tol=0.01), name
         z, sj = out.vertices[:, 2], out.skin_joint
         for heel, toes in ((7, 10), (8, 11)):   # heel and toes both down: the sole is flat
             assert z[sj == heel].min() < 0.02 and z[sj == toes].min() < 0.02, name
 
 
 def test_sample_betas():
-    b = P.sample_betas(np.random.default_rng(2), -1.0, 2.0, n=16)
+    b = sample_betas(np.random.default_rng(2), -1.0, 2.0, n=16)
     assert b.shape == (16,) and b.min() >= -1.0 and b.max() <= 2.0 and b.std() > 0.3
-    np.testing.assert_array_equal(b, P.sample_betas(np.random.default_rng(2), -1.0, 2.0, n=16))
+    np.testing.assert_array_equal(b, sample_betas(np.random.default_rng(2), -1.0, 2.0, n=16))
 
 
 def test_to_params_places_the_body_upright(body, lib):
-    s = P.blend_poses(lib["standing"], lib["standing"], 0.0)
+    s = blend_poses(lib["standing"], lib["standing"], 0.0)
     out = body.forward(s.to_params(yaw=0.0))
     j = out.joints
     assert j[HEAD, 2] > j[PELVIS, 2] + 0.5                        # Z up
@@ -327,8 +333,8 @@ def _amass(path, width, T=4, **extra):
 
 def test_load_smplh_motion_maps_columns(tmp_path):
     poses, data = _amass(tmp_path / "walk_poses.npz", 156)
-    m = P.load_motion(tmp_path / "walk_poses.npz")
-    mean = P.smplx_hand_mean().reshape(2, 45)
+    m = load_motion(tmp_path / "walk_poses.npz")
+    mean = smplx_hand_mean().reshape(2, 45)
     assert m.layout == "smplh" and m.num_frames == 4 and m.gender == "female" and m.fps == 120.0
     np.testing.assert_array_equal(m.global_orient, poses[:, 0:3])
     np.testing.assert_array_equal(m.body_pose, poses[:, 3:66])
@@ -339,15 +345,15 @@ def test_load_smplh_motion_maps_columns(tmp_path):
     p = m.params(2)
     np.testing.assert_array_equal(p.betas, data["betas"][:10])
     np.testing.assert_array_equal(p.transl, data["trans"][2])
-    raw = P.load_motion(tmp_path / "walk_poses.npz", hands_absolute=False)
+    raw = load_motion(tmp_path / "walk_poses.npz", hands_absolute=False)
     np.testing.assert_array_equal(raw.left_hand_pose, poses[:, 66:111])
 
 
 def test_load_smplx_motion_maps_columns(tmp_path):
     poses, _ = _amass(tmp_path / "x.npz", 165, gender=np.array(b"male"), mocap_framerate=None,
                       mocap_frame_rate=np.array(30.0))
-    m = P.load_motion(tmp_path / "x.npz")
-    mean = P.smplx_hand_mean().reshape(2, 45)
+    m = load_motion(tmp_path / "x.npz")
+    mean = smplx_hand_mean().reshape(2, 45)
     assert m.layout == "smplx" and m.gender == "male" and m.fps == 30.0
     np.testing.assert_array_equal(m.body_pose, poses[:, 3:66])
     np.testing.assert_array_equal(m.jaw_pose, poses[:, 66:69])
@@ -363,11 +369,11 @@ def test_motion_frame_keeps_the_world_root_and_stands_upright(tmp_path, body):
     # AMASS Z-up: an upright body is SMPL's Y-up frame turned +90 deg about X, then any heading
     roots = Rotation.from_rotvec([0, 0, 0.7]) * Rotation.from_rotvec([np.pi / 2, 0, 0])
     poses[:, 0:3] = roots.as_rotvec()
-    poses[:, 3:66] = P.build_named_poses()["walking_contact_left"].body.ravel()
-    poses[:, 66:156] = np.tile(P.smplx_hand_mean().reshape(90), (T, 1))   # relaxed, absolute
+    poses[:, 3:66] = build_named_poses()["walking_contact_left"].body.ravel()
+    poses[:, 66:156] = np.tile(smplx_hand_mean().reshape(90), (T, 1))   # relaxed, absolute
     np.savez(tmp_path / "m.npz", poses=poses, trans=np.zeros((T, 3)), betas=np.zeros(16))
-    m = P.load_motion(tmp_path / "m.npz")
-    s = P.sample_motion_pose(m, np.random.default_rng(0))
+    m = load_motion(tmp_path / "m.npz")
+    s = sample_motion_pose(m, np.random.default_rng(0))
     assert s.posture == "standing" and s.names[0].startswith("motion:m.npz#")
     np.testing.assert_allclose(s.left_hand_pose, 0.0, atol=1e-12)
     p = s.to_params(yaw=0.0)
@@ -403,8 +409,8 @@ BAD = {
 def test_bad_motion_files_give_one_line_errors(tmp_path, case):
     arrays, key, found = BAD[case]
     path = _write(tmp_path / f"{case}.npz", **arrays)
-    with pytest.raises(P.MotionError) as exc:
-        P.load_motion(path)
+    with pytest.raises(MotionError) as exc:
+        load_motion(path)
     msg = str(exc.value)
     assert "\n" not in msg and f"{case}.npz" in msg and f"'{key}'" in msg, msg
     assert "expected" in msg and "found" in msg and found in msg, msg
@@ -415,8 +421,8 @@ def test_unreadable_motion_files(tmp_path):
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"this is not a zip archive\n" * 3)
     for path in (junk, tmp_path / "missing.npz"):
-        with pytest.raises(P.MotionError) as exc:
-            P.load_motion(path)
+        with pytest.raises(MotionError) as exc:
+            load_motion(path)
         assert "\n" not in str(exc.value) and path.name in str(exc.value)
 
 
@@ -431,12 +437,12 @@ def _shifted(out: BodyOutput, dz: float) -> BodyOutput:
 
 def test_feet_on_floor_detects_lifted_and_sunk_bodies(placed):
     st = placed["standing"]
-    assert P.feet_on_floor(st) and P.feet_on_floor(st, both=True)
-    assert not P.feet_on_floor(_shifted(st, 0.03))          # hovering 3 cm
-    assert not P.feet_on_floor(_shifted(st, -0.03))         # sunk 3 cm into the floor
-    assert P.feet_on_floor(_shifted(st, 0.5), floor_z=0.5)  # on a raised floor
+    assert feet_on_floor(st) and feet_on_floor(st, both=True)
+    assert not feet_on_floor(_shifted(st, 0.03))          # hovering 3 cm
+    assert not feet_on_floor(_shifted(st, -0.03))         # sunk 3 cm into the floor
+    assert feet_on_floor(_shifted(st, 0.5), floor_z=0.5)  # on a raised floor
     mid = placed["walking_midstance_left"]
-    assert P.feet_on_floor(mid) and not P.feet_on_floor(mid, both=True)   # swing foot in the air
+    assert feet_on_floor(mid) and not feet_on_floor(mid, both=True)   # swing foot in the air
     # kneeling touches the floor with the knees, not only the feet
     kn = placed["kneeling"]
-    assert P.feet_on_floor(kn) and min(P.part_heights(kn)["left_shin"], 1.0) < 0.015
+    assert feet_on_floor(kn) and min(part_heights(kn)["left_shin"], 1.0) < 0.015

@@ -626,3 +626,89 @@ def test_unusable_egl_device_gives_one_line_install_hint(monkeypatch):
         Renderer(8, 8)
     msg = str(info.value)
     assert "\n" not in msg and "999" in msg and "libegl1" in msg
+
+
+# --- the pinned pyrender (render/pyrender_compat.py) --------------------------------------------
+
+@pytest.fixture
+def pyrender_reports(monkeypatch):
+    """Call with a version string (or None: not installed) to make the package metadata report it
+    for pyrender and to have pyrender_compat imported afresh on its next import."""
+    import importlib.metadata as md
+
+    import synthgen.render as render_pkg
+
+    real = md.version
+
+    def report(found):
+        def version(name):
+            if name != "pyrender":
+                return real(name)
+            if found is None:
+                raise md.PackageNotFoundError(name)
+            return found
+
+        monkeypatch.setattr(md, "version", version)
+        monkeypatch.delitem(sys.modules, "synthgen.render.pyrender_compat", raising=False)
+        monkeypatch.delattr(render_pkg, "pyrender_compat", raising=False)
+
+    return report
+
+
+def test_pinned_pyrender_is_pyprojects_pin_and_the_installed_one():
+    import tomllib
+
+    from conftest import REPO
+    from synthgen.render.pyrender_compat import PINNED_VERSION, installed_version
+
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert f"pyrender=={PINNED_VERSION}" in deps
+    assert installed_version() == PINNED_VERSION == "0.1.45"
+
+
+@pytest.mark.parametrize("found, says", [("0.1.46", "pyrender 0.1.46 is installed"),
+                                          (None, "pyrender is not installed")])
+def test_another_pyrender_is_refused_at_import_in_one_line(pyrender_reports, found, says):
+    """The patches reach into pyrender 0.1.45's private attributes: importing them with any other
+    version fails at once, in one line naming both versions, and so does making a Renderer."""
+    import importlib
+
+    pyrender_reports(found)
+    with pytest.raises(GLUnavailableError) as info:
+        importlib.import_module("synthgen.render.pyrender_compat")
+    msg = str(info.value)
+    assert type(info.value).__name__ == "PyrenderVersionError"
+    assert "\n" not in msg and says in msg and "pip install pyrender==0.1.45" in msg
+    with pytest.raises(GLUnavailableError, match="pyrender==0.1.45"):
+        Renderer(8, 8)
+
+
+def test_pyrender_version_error_pickles():
+    from synthgen.render.pyrender_compat import PyrenderVersionError
+
+    err = PyrenderVersionError("0.2.0")
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is PyrenderVersionError and str(back) == str(err) and back.found == "0.2.0"
+
+
+def test_render_with_another_pyrender_is_one_line_and_writes_nothing(pyrender_reports, tmp_path, capsys):
+    from conftest import REPO
+    from synthgen.cli import main
+
+    pyrender_reports("0.2.0")
+    out = tmp_path / "out"
+    code = main(["render", str(REPO / "scenes" / "kitchen.yaml"), "frames=1", "camera.width=32",
+                 "camera.height=24", "-o", str(out), "--quiet", "--workers", "1"])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(err) == 1, err
+    assert "pyrender 0.2.0 is installed" in err[0] and "pyrender==0.1.45" in err[0]
+    assert not out.exists()
+
+
+def test_renderer_clips_where_datasets_do():
+    """The Renderer's default clip planes are the dataset renders' (one constant, used by the
+    runner and validate): the default used to be 1 cm while every dataset rendered at 5 cm."""
+    from synthgen.render import RENDER_ZFAR, RENDER_ZNEAR
+
+    with Renderer(8, 8) as r:
+        assert (r.znear, r.zfar) == (RENDER_ZNEAR, RENDER_ZFAR) == (0.05, 50.0)

@@ -1,7 +1,7 @@
 """Sensor noise models against their published formulas, on analytic depth images and flat patches.
 
-Pure numpy: no rendering. Presets are read from configs/sensors/ with plain yaml.safe_load
-(``load_sensor_preset``), independently of the config loader.
+Pure numpy: no rendering. Presets are read from configs/sensors/ by the config loader, as a
+scene's ``sensor=<name>`` reads them.
 """
 from __future__ import annotations
 
@@ -15,17 +15,21 @@ from PIL import Image
 
 from synthgen.config.errors import FieldValueError
 from synthgen.sensors.apply import apply_sensor, sensor_rng
-from synthgen.config.sensor_noise import DepthNoiseConfig, RgbNoiseConfig, load_sensor_preset
+from synthgen.config import load_scene_config
+from synthgen.config.sensor_noise import DepthNoiseConfig, RgbNoiseConfig
 from synthgen.sensors.depth import apply_depth_noise, incidence_angle
 from synthgen.sensors.rgb import (apply_rgb_noise, jpeg_roundtrip, linear_to_srgb, srgb_to_linear)
 from synthgen.writers.bop import save_rgb
 
 PRESET_DIR = Path(__file__).resolve().parents[1] / "configs" / "sensors"
+SCENE = PRESET_DIR.parents[1] / "scenes" / "kitchen.yaml"
 PRESETS = ["ideal", "kinect_v1", "realsense_d435", "azure_kinect_nfov", "zed2"]
 
 
 def preset(name):
-    return load_sensor_preset(PRESET_DIR / f"{name}.yaml")
+    """(SensorConfig, its depth noise, its RGB noise) of preset ``name``, through the loader."""
+    s = load_scene_config(SCENE, [f"sensor={name}"]).sensor
+    return s, s.depth_noise, s.rgb_noise
 
 
 def K_of(s) -> np.ndarray:

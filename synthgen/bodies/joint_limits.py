@@ -28,7 +28,7 @@ mirror image through the body's sagittal plane (x -> -x), under which an axis-an
 both sides, so mirroring a pose keeps it inside the limits.
 
 Hand joints use absolute finger rotations (a flat hand is zero), not SMPL-X's parameters
-relative to the relaxed hand mean; :mod:`synthgen.bodies.poses` converts.
+relative to the relaxed hand mean; :mod:`synthgen.bodies.hand_poses` converts.
 """
 from __future__ import annotations
 

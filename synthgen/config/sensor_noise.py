@@ -12,10 +12,7 @@ does, so the config loader reports them with the full key path (``sensor.depth_n
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from .errors import check, check_range
 
@@ -174,29 +171,3 @@ class RgbNoiseConfig:
         return (no_vignetting and self.shot[1] == 0 and self.read[1] == 0 and self.exposure_ev == [0, 0]
                 and self.white_balance == [1, 1] and self.saturation == [1, 1]
                 and self.motion_blur_px[1] == 0 and self.defocus_px[1] == 0 and self.jpeg_quality == 0)
-
-
-def noise_configs_from_mapping(mapping: dict[str, Any]) -> tuple[dict[str, Any], DepthNoiseConfig,
-                                                                    RgbNoiseConfig]:
-    """Split a sensor preset mapping (as ``yaml.safe_load`` returns it) into the plain
-    ``SensorConfig`` keys and the two noise dataclasses (absent mappings give no noise)."""
-    rest = dict(mapping)
-    depth = DepthNoiseConfig(**(rest.pop("depth_noise", None) or {}))
-    rgb = RgbNoiseConfig(**(rest.pop("rgb_noise", None) or {}))
-    return rest, depth, rgb
-
-
-def load_sensor_preset(path: str | Path):
-    """A preset file as ``(SensorConfig, DepthNoiseConfig, RgbNoiseConfig)``, read with plain
-    ``yaml.safe_load`` (no presets resolution, no overrides: that is the config loader's job)."""
-    import yaml
-
-    from synthgen.config.schema import SensorConfig
-
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
-    rest, depth, rgb = noise_configs_from_mapping(data)
-    fields = {f.name for f in dataclasses.fields(SensorConfig)}
-    # Once SensorConfig has the noise fields, give it them too; until then it takes the rest.
-    extra = {k: v for k, v in (("depth_noise", depth), ("rgb_noise", rgb)) if k in fields}
-    return SensorConfig(**rest, **extra), depth, rgb

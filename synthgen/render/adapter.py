@@ -29,17 +29,15 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import MutableSet
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import trimesh
 
-from synthgen.render.camera import gl_camera_pose, gl_projection_matrix
+from synthgen.render.camera import gl_camera_pose
 from synthgen.render.flat import FlatDraw, FlatRasterizer, Tile
-from synthgen.render.gl import (create_offscreen_renderer, import_pyrender, keep_current_context,
-                                release_offscreen_renderer)
+from synthgen.render.gl import create_offscreen_renderer, import_pyrender, keep_current_context
 from synthgen.scene.description import Camera, Light, Material, MeshData, Scene, mesh_digest
 
 #: Label of background pixels and of ``scene.structures`` in ``seg``.
@@ -56,6 +54,13 @@ PART_UNKNOWN = -2
 NUM_PARTS = 55
 #: Meshes whose shading geometry a renderer keeps between scenes (an asset library's size).
 GEOMETRY_CACHE_SIZE = 512
+#: Near clip plane of every dataset render (the runner's and ``validate``'s), metres: the
+#: :class:`Renderer`'s default. At 5 cm the colour pass's 24-bit depth buffer separates surfaces
+#: < 0.1 mm apart (BOP's depth step) to ~9 m (labels and depth have their own float depth buffer).
+#: Dataset bytes depend on it: parts of objects nearer than this are clipped.
+RENDER_ZNEAR = 0.05
+#: Far clip plane of every dataset render, metres: the :class:`Renderer`'s default.
+RENDER_ZFAR = 50.0
 
 
 def object_label(k: int) -> int:
@@ -176,35 +181,21 @@ class _Prepared:
     flat_of_label: dict  # label -> index into ``flat``
 
 
-def _make_camera_class(pyrender):
-    """pyrender.Camera subclass whose projection follows the OpenCV pixel-centre convention."""
-
-    class OpenCVCamera(pyrender.Camera):
-        def __init__(self, znear: float, zfar: float):
-            super().__init__(znear=znear, zfar=zfar)
-            self.K = np.eye(3)
-
-        def get_projection_matrix(self, width=None, height=None):
-            return gl_projection_matrix(self.K, width, height, self.znear, self.zfar)
-
-    return OpenCVCamera
-
-
 class Renderer:
     """Offscreen renderer of synthgen scenes (pyrender on EGL/OSMesa); returns numpy arrays only.
 
     ``width``, ``height``: initial framebuffer size in pixels (each call renders at its camera's
-    ``width`` x ``height``). ``znear``/``zfar``: clip planes in metres. ``bg_color``: linear RGB of
+    ``width`` x ``height``). ``znear``/``zfar``: clip planes in metres (default
+    :data:`RENDER_ZNEAR`, :data:`RENDER_ZFAR`, as in datasets). ``bg_color``: linear RGB of
     empty pixels in ``rgb``. ``shadows``: shadow maps for directional lights (slow on llvmpipe).
     ``spot_cone``: (inner, outer) cone half-angles in radians for spot lights. ``msaa``: samples
     per pixel of the colour pass (1 = no anti-aliasing, 2, 4 or 8; labels and depth are always
     sampled once, at the pixel centre). Use as a context manager, or call :meth:`close` to
     release the GL context.
 
-    The colour pass is pyrender 0.1.45's, adjusted on this renderer's instances only (pyrender is
-    pinned in pyproject.toml; check these when upgrading it): node sets iterated in insertion
-    order (:func:`_order_node_sets`), the multisample count (:func:`_set_colour_samples`) and
-    light uniforms bound once per program (:func:`_bind_lights_once_per_program`).
+    The colour pass is pyrender 0.1.45's, adjusted on this renderer's instances only by
+    :mod:`synthgen.render.pyrender_compat` (node sets iterated in insertion order, the
+    multisample count, light uniforms bound once per program, an OpenCV camera).
     Raises :class:`~synthgen.render.gl.GLUnavailableError` when no context can be made.
     """
 
@@ -213,8 +204,8 @@ class Renderer:
         width: int,
         height: int,
         *,
-        znear: float = 0.01,
-        zfar: float = 50.0,
+        znear: float = RENDER_ZNEAR,
+        zfar: float = RENDER_ZFAR,
         bg_color: tuple[float, float, float] = (0.0, 0.0, 0.0),
         shadows: bool = False,
         spot_cone: tuple[float, float] = (0.0, math.pi / 4.0),
@@ -233,10 +224,16 @@ class Renderer:
             raise ValueError(f"msaa must be 1, 2, 4 or 8 samples per pixel, got {msaa!r}")
         self.msaa = int(msaa)
         self._pr = import_pyrender()
+        # Imported here, not at the top: its import asserts pyrender's pinned version, which must
+        # surface as a one-line GLUnavailableError when a Renderer is made, not when synthgen.render
+        # is imported (import_pyrender has already imported it).
+        from synthgen.render import pyrender_compat
+
+        self._compat = pyrender_compat
         self._offscreen = create_offscreen_renderer(self.width, self.height)
-        _set_colour_samples(self._offscreen, self.msaa)
-        _bind_lights_once_per_program(self._offscreen)
-        self._camera_cls = _make_camera_class(self._pr)
+        pyrender_compat.set_colour_samples(self._offscreen, self.msaa)
+        pyrender_compat.bind_lights_once_per_program(self._offscreen)
+        self._camera_cls = pyrender_compat.opencv_camera_class(self._pr)
         self._prepared: _Prepared | None = None
         self._flat: FlatRasterizer | None = None
         self._geometry_cache: OrderedDict[tuple[str, bool], _Geometry] = OrderedDict()
@@ -252,7 +249,7 @@ class Renderer:
     def close(self) -> None:
         """Release the GL context and all GPU buffers. Safe to call twice."""
         if self._offscreen is not None:
-            mine = getattr(getattr(self._offscreen, "_platform", None), "_egl_context", None)
+            mine = self._compat.egl_context(self._offscreen)
             # whatever context was current stays current (this may run from __del__, mid-render)
             with keep_current_context(exclude=mine):
                 self._prepared = None
@@ -264,7 +261,7 @@ class Renderer:
                     except Exception:  # noqa: BLE001 - the context goes next; its objects go with it
                         pass
                 offscreen, self._offscreen = self._offscreen, None
-                release_offscreen_renderer(offscreen)
+                self._compat.release_offscreen_renderer(offscreen)
 
     def __del__(self):
         # pyrender's own finalizer would eglTerminate the display shared by every live Renderer.
@@ -286,7 +283,7 @@ class Renderer:
 
     def _make_current(self) -> None:
         # Several renderers (contexts) may live in one thread: the label passes must draw into ours.
-        self._require_open()._platform.make_current()
+        self._compat.make_current(self._require_open())
 
     # -- scene graph -----------------------------------------------------------------------------
 
@@ -302,7 +299,7 @@ class Renderer:
         self._make_current()
         self._flat.clear_meshes()
         pr_scene = pr.Scene(bg_color=(*self.bg_color, 1.0), ambient_light=np.asarray(scene.ambient, float))
-        _order_node_sets(pr_scene)
+        self._compat.order_node_sets(pr_scene)
         posed: list = []
         flat: list = []
         flat_of_label: dict[int, int] = {}
@@ -316,7 +313,7 @@ class Renderer:
             key = (id(mesh), _material_key(material))
             if key not in mesh_cache:
                 textured = mesh.uv is not None and material.texture is not None
-                mesh_cache[key] = _pyrender_mesh(pr, self._geometry(mesh, textured), material, mesh.uv)
+                mesh_cache[key] = self._mesh(self._geometry(mesh, textured), material, mesh.uv)
             return mesh_cache[key]
 
         def flat_mesh(mesh: MeshData) -> int:
@@ -336,7 +333,7 @@ class Renderer:
             flat.append((obj, flat_mesh(obj.mesh), object_label(k), PART_NONE))
         for j, person in enumerate(scene.persons):
             # Body meshes are smooth: plain vertex normals, no crease splitting (24k vertices).
-            mesh = _pyrender_mesh(pr, _shading_geometry(person.vertices, person.faces, None, False), person.material)
+            mesh = self._mesh(_shading_geometry(person.vertices, person.faces, None, False), person.material)
             pr_scene.add(mesh, pose=np.eye(4))
             flat_of_label[person_label(j)] = len(flat)
             if person.skin_joint is None:
@@ -379,6 +376,35 @@ class Renderer:
             inner, outer = self.spot_cone
             return pr.SpotLight(color=color, intensity=light.intensity, innerConeAngle=inner, outerConeAngle=outer)
         raise ValueError(f"unknown light kind {light.kind!r} (expected directional, point or spot)")
+
+    def _mesh(self, geometry: _Geometry, material: Material, uv=None):
+        """pyrender.Mesh of one triangle mesh; with ``uv`` (matching ``geometry``'s vertices) and a
+        ``material.texture`` the texture is applied."""
+        pr = self._pr
+        textured = uv is not None and material.texture is not None
+        alpha = float(material.base_color[3])
+        pr_material = pr.MetallicRoughnessMaterial(
+            baseColorFactor=np.asarray(material.base_color, float),
+            metallicFactor=float(material.metallic),
+            roughnessFactor=float(material.roughness),
+            alphaMode="BLEND" if alpha < 1.0 else "OPAQUE",
+            # Double-sided: open meshes (bowls, cups, single-quad floors) must show their inside.
+            doubleSided=True,
+            baseColorTexture=(pr.Texture(source=np.ascontiguousarray(material.texture[..., :3], np.uint8),
+                                         source_channels="RGB") if textured else None),
+        )
+        primitive = pr.Primitive(
+            positions=geometry.positions,
+            normals=geometry.normals,
+            indices=geometry.indices,
+            texcoord_0=np.asarray(uv, np.float32) if textured else None,
+            color_0=geometry.colors,
+            material=pr_material,
+            mode=pr.GLTF.TRIANGLES,
+        )
+        mesh = pr.Mesh(primitives=[primitive])
+        self._compat.fill_mesh_bounds(mesh)   # shadow mapping needs them; pyrender's fail on NumPy 2
+        return mesh
 
     def _sync(self, scene: Scene) -> _Prepared:
         """The prepared graph of ``scene`` with poses and ambient light re-read from it."""
@@ -501,111 +527,6 @@ class Renderer:
         return int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1])
 
 
-class _InsertionOrderedSet(MutableSet):
-    """A set that iterates in insertion order (a dict's keys)."""
-
-    def __init__(self, items=()):
-        self._d = dict.fromkeys(items)
-
-    def __contains__(self, x) -> bool:
-        return x in self._d
-
-    def __iter__(self):
-        return iter(self._d)
-
-    def __len__(self) -> int:
-        return len(self._d)
-
-    def add(self, x) -> None:
-        self._d[x] = None
-
-    def discard(self, x) -> None:
-        self._d.pop(x, None)
-
-
-def _order_node_sets(pr_scene) -> None:
-    """Make an empty pyrender 0.1.45 Scene iterate its nodes in insertion order.
-
-    pyrender keeps nodes in plain sets, which iterate by object address: the order of draws
-    (``_sorted_mesh_nodes`` sorts by distance, stably, so equal distances -- people posed at the
-    origin, coplanar structures -- keep set order) and of lights in the shader's sums changed
-    between runs, and with them a few pixels where depths tie or a sum rounds differently. With
-    insertion order, the same scene gives the same bytes in every process."""
-    for name in ("_nodes", "_mesh_nodes", "_point_light_nodes", "_spot_light_nodes",
-                 "_directional_light_nodes", "_camera_nodes"):
-        current = getattr(pr_scene, name)
-        if len(current):
-            raise RuntimeError(f"pyrender Scene.{name} must be empty here")
-        setattr(pr_scene, name, _InsertionOrderedSet())
-
-
-def _bind_lights_once_per_program(offscreen) -> None:
-    """Bind the lights' uniforms once per shader program and frame instead of once per primitive.
-
-    pyrender 0.1.45 re-sends every light uniform (~20 calls for 4 lights) before each primitive,
-    although a program's uniforms keep their values until changed: with ~55 primitives that is
-    the largest part of its per-frame Python cost, which on a GPU is most of the colour pass. The
-    values it sends depend on the primitive only when there are more lights than the shader takes
-    (then the nearest are chosen) and shadow maps are re-bound per primitive, so those frames go
-    through pyrender's own binding unchanged. Wraps this renderer instance's methods only."""
-    r = offscreen._renderer
-    base_bind, base_pass = r._bind_lighting, r._forward_pass
-    from pyrender.constants import RenderFlags
-
-    shadow_flags = RenderFlags.SHADOWS_DIRECTIONAL | RenderFlags.SHADOWS_SPOT | RenderFlags.SHADOWS_POINT
-    bound: set[int] = set()     # id() of the programs whose lights this frame has bound
-    frame = {"cacheable": False}
-
-    def forward_pass(scene, flags, seg_node_map=None):
-        bound.clear()      # lights may have moved since the last frame
-        max_d, max_s, max_p = r._compute_max_n_lights(flags)
-        frame["cacheable"] = not (flags & shadow_flags) and len(scene.directional_light_nodes) <= max_d \
-            and len(scene.spot_light_nodes) <= max_s and len(scene.point_light_nodes) <= max_p
-        try:
-            return base_pass(scene, flags, seg_node_map=seg_node_map)
-        finally:
-            bound.clear()
-            frame["cacheable"] = False
-
-    def bind_lighting(scene, program, node, flags):
-        if frame["cacheable"]:
-            if id(program) in bound:
-                return
-            bound.add(id(program))
-        base_bind(scene, program, node, flags)
-
-    r._bind_lighting = bind_lighting
-    r._forward_pass = forward_pass
-
-
-def _set_colour_samples(offscreen, samples: int) -> None:
-    """Make this offscreen renderer's colour pass use ``samples`` per pixel.
-
-    pyrender 0.1.45 always allocates 4-sample colour and depth renderbuffers when it (re)creates
-    its framebuffer. This wraps that method *on this renderer instance only*: after pyrender
-    creates the buffers, their storage is re-specified with the requested count (0 = single
-    sample), which GL allows for attached renderbuffers. Nothing changes for samples == 4.
-    """
-    if samples == 4:
-        return
-    r = offscreen._renderer
-    base = r._configure_main_framebuffer
-
-    def configure():
-        fresh = r._main_fb is None or tuple(r._main_fb_dims) != (r.viewport_width, r.viewport_height)
-        base()
-        if fresh:
-            from OpenGL import GL
-
-            n = 0 if samples == 1 else samples
-            for rb, fmt in ((r._main_cb_ms, GL.GL_RGBA), (r._main_db_ms, GL.GL_DEPTH_COMPONENT24)):
-                GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, rb)
-                GL.glRenderbufferStorageMultisample(GL.GL_RENDERBUFFER, n, fmt, r.viewport_width, r.viewport_height)
-            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, 0)
-
-    r._configure_main_framebuffer = configure
-
-
 def _check_skin_joint(person) -> None:
     """A person's ``skin_joint``, when present, labels each vertex with a joint 0-54."""
     sj = person.skin_joint
@@ -649,36 +570,3 @@ def _shading_geometry(vertices, faces, vertex_colors, split_creases: bool) -> _G
     colors = np.asarray(tm.visual.vertex_colors) if vertex_colors is not None else None
     return _Geometry(np.asarray(tm.vertices, np.float32), np.asarray(tm.vertex_normals, np.float32),
                      np.asarray(tm.faces, np.uint32), colors)
-
-
-def _pyrender_mesh(pr, geometry: _Geometry, material: Material, uv=None):
-    """pyrender.Mesh of one triangle mesh; with ``uv`` (matching ``geometry``'s vertices) and a
-    ``material.texture`` the texture is applied."""
-    textured = uv is not None and material.texture is not None
-    alpha = float(material.base_color[3])
-    pr_material = pr.MetallicRoughnessMaterial(
-        baseColorFactor=np.asarray(material.base_color, float),
-        metallicFactor=float(material.metallic),
-        roughnessFactor=float(material.roughness),
-        alphaMode="BLEND" if alpha < 1.0 else "OPAQUE",
-        # Double-sided: open meshes (bowls, cups, single-quad floors) must show their inside.
-        doubleSided=True,
-        baseColorTexture=(pr.Texture(source=np.ascontiguousarray(material.texture[..., :3], np.uint8),
-                                     source_channels="RGB") if textured else None),
-    )
-    primitive = pr.Primitive(
-        positions=geometry.positions,
-        normals=geometry.normals,
-        indices=geometry.indices,
-        texcoord_0=np.asarray(uv, np.float32) if textured else None,
-        color_0=geometry.colors,
-        material=pr_material,
-        mode=pr.GLTF.TRIANGLES,
-    )
-    mesh = pr.Mesh(primitives=[primitive])
-    # pyrender 0.1.45's Mesh.bounds uses np.infty, removed in NumPy 2; shadow mapping needs the
-    # bounds (scene.scale), so fill its cache with the same value it would compute.
-    positions = primitive.positions
-    if len(positions):
-        mesh._bounds = np.stack([positions.min(axis=0), positions.max(axis=0)]).astype(np.float64)
-    return mesh

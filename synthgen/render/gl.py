@@ -75,9 +75,6 @@ def setup_gl_platform() -> str:
     return platform
 
 
-_EGL_EXTENSIONS = 0x3055
-
-
 def gpu_egl_devices() -> list[int]:
     """Indices, as ``$EGL_DEVICE_ID`` and pyrender count them, of the EGL devices that are
     hardware (GPUs): EGL's device list without Mesa's software device (llvmpipe). Empty when the
@@ -89,13 +86,10 @@ def gpu_egl_devices() -> list[int]:
         import_pyrender()
         from pyrender.platforms import egl
 
-        devices = egl.query_devices()
-        out = []
-        for i, device in enumerate(devices):
-            ext = egl._eglQueryDeviceStringEXT(device._display, _EGL_EXTENSIONS) or b""
-            if b"EGL_MESA_device_software" not in ext.split():
-                out.append(i)
-        return out
+        from synthgen.render.pyrender_compat import egl_device_extensions
+
+        return [i for i, device in enumerate(egl.query_devices())
+                if b"EGL_MESA_device_software" not in egl_device_extensions(device)]
     except Exception:  # noqa: BLE001 - no device list means no spreading, never a failure
         return []
 
@@ -117,11 +111,16 @@ def _describe(exc: BaseException) -> str:
 
 
 def import_pyrender():
-    """Select the GL platform, then import and return the ``pyrender`` module.
+    """Select the GL platform, check pyrender's version, then import and return ``pyrender``.
 
-    A missing GL library surfaces as :class:`GLUnavailableError` (PyOpenGL loads it at import).
+    A missing GL library surfaces as :class:`GLUnavailableError` (PyOpenGL loads it at import),
+    a pyrender other than the pinned one as its subclass
+    :class:`~synthgen.render.pyrender_compat.PyrenderVersionError`.
     """
     platform = setup_gl_platform()
+    # synthgen's patches of pyrender's internals; importing them asserts the pinned version
+    from synthgen.render import pyrender_compat  # noqa: F401
+
     try:
         import pyrender
     except (ImportError, OSError, RuntimeError, AttributeError) as exc:
@@ -172,49 +171,19 @@ def keep_current_context(exclude=None):
             EGL.eglMakeCurrent(*saved)
 
 
-def release_offscreen_renderer(offscreen) -> None:
-    """Free an offscreen renderer's GL objects and its context, without harming other contexts.
-
-    pyrender's ``OffscreenRenderer.delete()`` ends with ``eglTerminate`` on the EGL display, which
-    every context of this process shares: it would invalidate every other live ``Renderer`` (and
-    ``gl_info()`` would break a running renderer). For EGL we therefore destroy only our context and
-    leave the display initialized (EGL has no per-context reference count); other platforms'
-    teardown is per context and is used as is. Idempotent.
-    """
-    platform = getattr(offscreen, "_platform", None)
-    if platform is None:
-        return
-    display = getattr(platform, "_egl_display", None)
-    if display is None:
-        offscreen.delete()
-        return
-    from OpenGL import EGL
-
-    try:
-        platform.make_current()
-        offscreen._renderer.delete()
-    finally:
-        EGL.eglMakeCurrent(display, EGL.EGL_NO_SURFACE, EGL.EGL_NO_SURFACE, EGL.EGL_NO_CONTEXT)
-        if platform._egl_context is not None:
-            EGL.eglDestroyContext(display, platform._egl_context)
-        platform._egl_context = None
-        platform._egl_display = None
-        # With these gone, pyrender's own __del__ -> delete() fails early and is a no-op.
-        offscreen._renderer = None
-        offscreen._platform = None
-
-
 def gl_info() -> dict[str, str]:
     """Describe the GL implementation: ``vendor``, ``renderer``, ``version`` (glGetString) and
     ``platform`` (``egl``/``osmesa``). Creates a 1x1 offscreen context and releases it; the
     context current before (a live Renderer's) is current again after."""
     with keep_current_context():
         offscreen = create_offscreen_renderer(1, 1)
+        from synthgen.render.pyrender_compat import make_current, release_offscreen_renderer
+
         try:
             from OpenGL import GL
 
             # The context is current after construction; read the strings before anything else binds.
-            offscreen._platform.make_current()
+            make_current(offscreen)
             strings = {
                 key: GL.glGetString(enum)
                 for key, enum in (("vendor", GL.GL_VENDOR), ("renderer", GL.GL_RENDERER), ("version", GL.GL_VERSION))

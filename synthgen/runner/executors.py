@@ -60,16 +60,14 @@ class ShardRunner:
 
     def __init__(self, cfg: SceneConfig, out: Path, base_dir: Path | None, overlap: bool = True,
                  ctx=None):
-        from ..render import Renderer
+        from ..render import RENDER_ZNEAR, Renderer
         from .pipeline import JobContext
 
         # the in-process executor hands over the context the caller already built (assets, body
         # model, pose library); worker processes build their own
         self.ctx = ctx if ctx is not None else JobContext.build(cfg, base_dir)
         self.out = Path(out)
-        # znear 5 cm: the colour pass's 24-bit depth buffer then separates surfaces < 0.1 mm
-        # apart (BOP's depth step) to ~9 m (labels and depth have their own float depth buffer).
-        self.renderer = Renderer(cfg.camera.width, cfg.camera.height, znear=0.05, shadows=cfg.lights.shadows,
+        self.renderer = Renderer(cfg.camera.width, cfg.camera.height, znear=RENDER_ZNEAR, shadows=cfg.lights.shadows,
                                  msaa=cfg.camera.msaa)
         self._pool = ThreadPoolExecutor(max_workers=1) if overlap else None
         self._pending: tuple[ShardPlan, Future, object] | None = None   # shard, write, its StageTimes

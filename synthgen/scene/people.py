@@ -40,7 +40,7 @@ def yaw_facing(direction_xy: np.ndarray) -> float:
     return float(np.arctan2(direction_xy[0], -direction_xy[1]))
 
 
-# Pose names that suit each activity (the library's names, synthgen.bodies.poses).
+# Pose names that suit each activity (the library's names, synthgen.bodies.pose_library).
 ACTIVITY_POSES = {
     "hold": ("carrying", "two_handed_manipulation", "standing", "walking"),
     "reach": ("standing", "reaching_forward", "bending_over"),
@@ -55,7 +55,8 @@ class PoseSource:
     known."""
 
     def __init__(self, hc, base_dir=None):
-        from ..bodies.poses import POSE_GROUPS, POSE_NAMES, build_named_poses, load_motion
+        from ..bodies.motion import load_motion
+        from ..bodies.pose_library import POSE_GROUPS, POSE_NAMES, build_named_poses
 
         self.hc = hc
         self.poses = build_named_poses()
@@ -72,7 +73,8 @@ class PoseSource:
             self.motions.append(load_motion(path))
 
     def __call__(self, rng: np.random.Generator, activity: str):
-        from ..bodies.poses import sample_motion_pose, sample_pose
+        from ..bodies.motion import sample_motion_pose
+        from ..bodies.pose_sampling import sample_pose
 
         noise = self.hc.pose_noise_deg
         if activity == "idle" and self.motions:
@@ -144,7 +146,8 @@ def _pose_person(body: BodyModel, sample, betas: np.ndarray, yaw: float, xy: np.
                  flat_hand_mean: bool) -> SMPLXParams:
     """Params for ``sample`` facing ``yaw`` with the pelvis above ``xy`` and the lowest vertex
     on the floor (feet planted flat where the pose has both feet down)."""
-    from ..bodies.poses import pose_on_floor, smplx_hand_mean
+    from ..bodies.contact import pose_on_floor
+    from ..bodies.hand_poses import smplx_hand_mean
 
     # motion-capture frames are kept as recorded (only the library's poses get their feet planted)
     from_motion = sample.names[0].startswith("motion:")
@@ -160,7 +163,7 @@ def _seat_for(person: PersonInstance, yaw: float):
     """A stool under a seated person: top at the lowest pelvis/thigh point, footprint the seat
     contact points behind the knees (so the shins hang clear), as an axis-aligned box."""
     from ..bodies.base import BodyOutput
-    from ..bodies.poses import seat_contact
+    from ..bodies.contact import seat_contact
 
     out = BodyOutput(person.vertices, person.faces, person.joints_world, person.landmarks_world, person.skin_joint)
     sc = seat_contact(out)

@@ -39,11 +39,6 @@ from synthgen.writers.bop import load_image, uint16_to_depth
 
 from .report import PoseResult, Report
 
-#: Clip planes the render workers use (``synthgen.runner.executors``: ``Renderer(..., znear=0.05)``
-#: and the default zfar), metres. The same near plane clips the same parts of objects close to
-#: the camera and gives the same depth-buffer resolution.
-RENDER_ZNEAR = 0.05
-RENDER_ZFAR = 50.0
 #: Silhouettes that differ in at most this many pixels pass whatever their IoU, and this many
 #: "behind" pixels always pass: at 640x480 a sound label was seen once with 1 such pixel.
 MAX_DIFF_PX = 2
@@ -119,7 +114,7 @@ def check_poses(report: Report, out: Path, instances: list[Instance],
     """
     if not instances:
         return
-    from synthgen.render import Renderer, object_label
+    from synthgen.render import RENDER_ZFAR, RENDER_ZNEAR, Renderer, object_label
     from synthgen.scene.description import Camera, MeshData, ObjectInstance, Scene
 
     # Sorted by model: the renderer keeps one prepared scene and rebuilds only when it changes.
@@ -127,6 +122,8 @@ def check_poses(report: Report, out: Path, instances: list[Instance],
     scenes: dict[int, Scene] = {}
     label = object_label(0)
     first = todo[0]
+    # the render workers' clip planes: the same near plane clips the same parts of objects close
+    # to the camera and gives the same depth-buffer resolution
     with Renderer(first.width, first.height, znear=RENDER_ZNEAR, zfar=RENDER_ZFAR) as renderer:
         for n, inst in enumerate(todo):
             if progress is not None:
