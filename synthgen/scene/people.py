@@ -153,9 +153,9 @@ def _pose_person(body: BodyModel, sample, betas: np.ndarray, yaw: float, xy: np.
     from_motion = sample.names[0].startswith("motion:")
     p, _ = pose_on_floor(body, sample, betas=betas, yaw=yaw, xy=xy, plant=not from_motion)
     if flat_hand_mean:   # the library's hand poses are relative to SMPL-X's mean hand
-        mean = smplx_hand_mean()
-        p.left_hand_pose = p.left_hand_pose + mean[:45]
-        p.right_hand_pose = p.right_hand_pose + mean[45:]
+        mean = smplx_hand_mean()   # (2, 15, 3): [left, right]
+        p.left_hand_pose = p.left_hand_pose + mean[0].reshape(-1)
+        p.right_hand_pose = p.right_hand_pose + mean[1].reshape(-1)
     return p
 
 
