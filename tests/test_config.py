@@ -272,3 +272,22 @@ def test_config_to_dict_round_trips_through_json(scene):
     # The exported dict is a complete config: it rebuilds the same dataclass.
     rebuilt = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(SceneConfig), back))
     assert rebuilt == cfg
+
+
+def test_a_scene_that_lists_its_groups_gets_only_those(tmp_path: Path):
+    """The schema's default ``main`` group (five labelled primitives) is for scenes that list no
+    groups; OmegaConf's merge used to add it to every scene's own groups."""
+    own = tmp_path / "own.yaml"
+    own.write_text("objects:\n  groups:\n    mugs: {assets: ['builtin:mug'], count: [1, 2]}\n")
+    cfg = load_scene_config(own, configs_dir=REPO_CONFIGS)
+    assert list(cfg.objects.groups) == ["mugs"]
+    # overrides still add groups to the file's own
+    cfg = load_scene_config(own, ["objects.groups.cans.assets=[builtin:can]"], configs_dir=REPO_CONFIGS)
+    assert list(cfg.objects.groups) == ["mugs", "cans"]
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("frames: 2\n")
+    cfg = load_scene_config(bare, ["objects.groups.main.count=[2,3]"], configs_dir=REPO_CONFIGS)
+    assert list(cfg.objects.groups) == ["main"] and cfg.objects.groups["main"].count == [2, 3]
+    assert "builtin:box" in cfg.objects.groups["main"].assets
+    kitchen = load_scene_config(Path(__file__).resolve().parents[1] / "scenes" / "kitchen.yaml")
+    assert "main" not in kitchen.objects.groups

@@ -121,6 +121,10 @@ def load_scene_config(path: str | Path, overrides: Sequence[str] = (), *,
     loader = _Loader(cdir)
     raw = loader.read_mapping(scene_path, shown)
     loader.origins.set((), shown)
+    # a scene file that lists its object groups gets exactly those: OmegaConf would otherwise
+    # merge them with the schema's default 'main' group, adding five labelled primitives to
+    # every scene (overrides may still add groups or change the default one)
+    own_groups = isinstance(raw.get("objects"), dict) and "groups" in raw["objects"]
     for item in overrides:
         loader.apply_override(raw, item)
     inline_sensor = isinstance(raw.get("sensor"), dict) and "name" not in raw["sensor"]
@@ -134,7 +138,10 @@ def load_scene_config(path: str | Path, overrides: Sequence[str] = (), *,
         raw["sensor"]["name"] = "custom"
     loader.check(raw, SceneConfig, ())
     try:
-        merged = OmegaConf.merge(OmegaConf.structured(SceneConfig), OmegaConf.create(raw))
+        base = OmegaConf.structured(SceneConfig)
+        if own_groups:
+            base.objects.groups = {}
+        merged = OmegaConf.merge(base, OmegaConf.create(raw))
     except OmegaConfBaseException as exc:  # the check above should have caught it; keep it one line
         raise loader.from_omegaconf(exc) from None
     loader.check_finite(merged)
