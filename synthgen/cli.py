@@ -2,39 +2,50 @@
 
 Exit codes: 0 success; 1 a run that failed for a reason other than its input; 2 bad input
 (config, assets, CLI arguments, output folder) or no GL context, reported as one line on stderr
-with no traceback and nothing written.
+with no traceback and nothing written. Every such error is a :class:`synthgen.errors.InputError`,
+which each sub-command reports through :func:`_reports_input_errors`.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 from . import __version__
-
-EXIT_BAD_INPUT = 2
+from .errors import EXIT_BAD_INPUT, InputError, error_line
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's default exits 2 too; keep it to one line
-        self.exit(EXIT_BAD_INPUT, f"synthgen: error: {message}\n")
+        self.exit(EXIT_BAD_INPUT, error_line(message) + "\n")
 
 
 def _fail(message: str) -> int:
-    print(f"synthgen: error: {message}", file=sys.stderr)
+    """A bad CLI argument found by a sub-command itself: its one line, exit 2."""
+    print(error_line(message), file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
+def _reports_input_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``command`` with any :class:`~synthgen.errors.InputError` it lets out reported as the
+    error's one line on stderr and its exit code (2), without a traceback."""
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except InputError as exc:
+            print(exc.line(), file=sys.stderr)
+            return exc.exit_code
+    return run
+
+
+@_reports_input_errors
 def cmd_render(args: argparse.Namespace) -> int:
-    from .assets.library import AssetError
-    from .config import ConfigError, config_to_dict, load_scene_config
-    from .render import GLUnavailableError
-    from .runner.output import OutputError
-    from .runner.executors import ExecutorError, ExtraMissingError
+    from .config import config_to_dict, load_scene_config
     from .runner.pipeline import RenderFailed, run_render
-    from .bodies.smplx_backend import BodyModelError, SMPLXExtraMissingError
-    from .scene.lights_cameras import SamplingError
 
     try:
         cfg = load_scene_config(args.scene, args.overrides)
@@ -53,9 +64,6 @@ def cmd_render(args: argparse.Namespace) -> int:
         print(f"synthgen: {len(exc.failures)} of {exc.result.scenes} scenes failed; the others are complete in "
               f"{exc.result.out}; rerun with --resume to finish", file=sys.stderr)
         return 1
-    except (ConfigError, AssetError, OutputError, GLUnavailableError, SamplingError, BodyModelError,
-            SMPLXExtraMissingError, ExtraMissingError, ExecutorError) as exc:
-        return _fail(str(exc))
     except KeyboardInterrupt:
         print("synthgen: interrupted; finished scenes are kept: rerun with --resume to continue",
               file=sys.stderr)
@@ -88,9 +96,9 @@ def format_stage_times(seconds: dict[str, float], frames: int) -> str:
     return "\n".join(lines)
 
 
+@_reports_input_errors
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .render import GLUnavailableError
-    from .validate import DatasetUnreadable, format_report, validate_dataset
+    from .validate import format_report, validate_dataset
 
     if args.sample < 0:
         return _fail(f"--sample: expected an integer >= 0, found {args.sample}")
@@ -98,40 +106,34 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not args.quiet:
         def progress(stage: str, done: int, total: int) -> None:
             print(f"\rvalidate: {stage} {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
-    try:
-        report = validate_dataset(Path(args.dataset), sample=args.sample, seed=args.seed, progress=progress,
-                                  poses=not args.no_poses)
-    except (DatasetUnreadable, GLUnavailableError) as exc:
-        return _fail(str(exc))
+    report = validate_dataset(Path(args.dataset), sample=args.sample, seed=args.seed, progress=progress,
+                              poses=not args.no_poses)
     print(format_report(report))
     return 0 if report.ok else 1
 
 
+@_reports_input_errors
 def cmd_preview(args: argparse.Namespace) -> int:
-    from .viz import VizError, preview_dataset
+    from .viz import preview_dataset
 
     if args.n < 1:
         return _fail(f"--n: expected an integer >= 1, found {args.n}")
-    try:
-        png = preview_dataset(Path(args.dataset), Path(args.output), n=args.n, seed=args.seed,
-                              overwrite=args.overwrite)
-    except VizError as exc:
-        return _fail(str(exc))
+    png = preview_dataset(Path(args.dataset), Path(args.output), n=args.n, seed=args.seed,
+                          overwrite=args.overwrite)
     print(f"synthgen: wrote {png}")
     return 0
 
 
+@_reports_input_errors
 def cmd_report(args: argparse.Namespace) -> int:
-    from .viz import VizError, report_dataset
+    from .viz import report_dataset
 
-    try:
-        html = report_dataset(Path(args.dataset), Path(args.output), overwrite=args.overwrite)
-    except VizError as exc:
-        return _fail(str(exc))
+    html = report_dataset(Path(args.dataset), Path(args.output), overwrite=args.overwrite)
     print(f"synthgen: wrote {html}")
     return 0
 
 
+@_reports_input_errors
 def cmd_info(args: argparse.Namespace) -> int:
     import importlib.util
 
@@ -153,7 +155,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             print(f"GL devices:  {len(gpus)} GPU{'' if len(gpus) == 1 else 's'} "
                   f"(EGL devices {', '.join(map(str, gpus)) or 'none'}); {spread}")
         gl_ok = True
-    except GLUnavailableError as exc:
+    except GLUnavailableError as exc:   # info's own report of it, on stdout beside the rest
         print(f"GL: unavailable: {exc}")
         gl_ok = False
     extras = {"smplx": ("smplx", "torch"), "ray": ("ray",), "dev": ("pytest",),
@@ -198,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .mix import add_mix_arguments, run_mix
 
     add_mix_arguments(mx)
-    mx.set_defaults(func=run_mix)
+    mx.set_defaults(func=_reports_input_errors(run_mix))
     pv = sub.add_parser("preview", help="contact sheet of sampled frames with label overlays")
     pv.add_argument("dataset", help="a dataset folder written by 'synthgen render'")
     pv.add_argument("-o", "--output", default="preview.png",

@@ -16,12 +16,12 @@ from scipy.spatial.transform import Rotation
 
 from synthgen.groundtruth.masks import bbox_from_mask
 from synthgen.groundtruth.records import FrameRecord, ObjectGT, PersonGT
-from synthgen.writers import (compute_model_info, load_camera, load_coco, load_dataset_json,
+from synthgen.writers import (ModelGeometry, compute_model_info, load_camera, load_coco, load_dataset_json,
                               load_depth, load_json, load_manifest, load_mask, load_model_ply,
                               load_models_info, load_scene_camera, load_scene_gt,
                               load_scene_gt_info, load_scene_humans, merge_coco_parts,
                               merge_manifest_parts, save_camera, save_coco, save_dataset_json,
-                              save_json, save_manifest, save_model_ply, save_models_info,
+                              save_json, save_manifest, save_model_ply, save_models, save_models_info,
                               save_scene_camera, save_scene_gt, save_scene_gt_info,
                               save_scene_humans, write_shard_files)
 from synthgen.writers.bop import depth_to_uint16, load_image
@@ -492,6 +492,38 @@ def test_models_ply_and_info_roundtrip(tmp_path):
     assert back[1]["symmetries_continuous"] == [{"axis": [0.0, 0.0, 1.0], "offset": [0.0, 0.0, 0.0]}]
 
 
+def test_save_models_takes_metres_and_writes_millimetres(tmp_path):
+    box = trimesh.creation.box((0.1, 0.2, 0.3))                       # metres, centred
+    turn = np.diag([-1.0, -1.0, 1.0, 1.0])
+    turn[:3, 3] = [0.0, 0.0, 0.005]                                    # 5 mm along z
+    models = {7: ModelGeometry(box.vertices, box.faces,
+                               symmetries_continuous=[{"axis": [0, 0, 1], "offset": [0.01, 0.0, 0.02]}],
+                               symmetries_discrete=[turn]),
+              3: ModelGeometry(box.vertices * 0.5, box.faces)}
+    save_models(tmp_path / "models", models)
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == \
+        ["models_info.json", "obj_000003.ply", "obj_000007.ply"]
+    info = load_models_info(tmp_path / "models" / "models_info.json")
+    assert sorted(info) == [3, 7]
+    assert info[7]["diameter"] == pytest.approx(1000 * np.sqrt(0.1**2 + 0.2**2 + 0.3**2), rel=1e-12)
+    assert (info[7]["min_x"], info[7]["size_y"], info[7]["size_z"]) == pytest.approx((-50.0, 200.0, 300.0))
+    assert info[7]["symmetries_continuous"] == [{"axis": [0, 0, 1], "offset": [10.0, 0.0, 20.0]}]
+    assert info[7]["symmetries_discrete"] == [[-1.0, 0, 0, 0, 0, -1.0, 0, 0, 0, 0, 1.0, 5.0, 0, 0, 0, 1.0]]
+    assert turn[2, 3] == 0.005                                         # the caller's matrix stays in metres
+    assert info[3]["size_x"] == pytest.approx(50.0) and "symmetries_discrete" not in info[3]
+    np.testing.assert_array_equal(load_model_ply(tmp_path / "models" / "obj_000007.ply")["pts"],
+                                  (box.vertices * 1000).astype(np.float32))
+    # the bytes the runner wrote before save_models owned the conversion: PLY from metres,
+    # models_info from the mm entries built by hand
+    save_model_ply(tmp_path / "obj_000007.ply", box.vertices, box.faces)
+    entry = {**compute_model_info(box.vertices * 1000.0),
+             "symmetries_continuous": [{"axis": [0, 0, 1], "offset": [10.0, 0.0, 20.0]}],
+             "symmetries_discrete": [np.array([[-1.0, 0, 0, 0], [0, -1.0, 0, 0], [0, 0, 1.0, 5.0], [0, 0, 0, 1.0]])]}
+    save_models_info(tmp_path / "models_info.json", {7: entry, 3: compute_model_info(box.vertices * 500.0)})
+    for name in ("obj_000007.ply", "models_info.json"):
+        assert (tmp_path / "models" / name).read_bytes() == (tmp_path / name).read_bytes(), name
+
+
 def test_model_ply_vertex_colors(tmp_path):
     mesh = trimesh.creation.box((0.1, 0.2, 0.3))
     colors = np.tile(np.array([[10, 200, 30, 255]], np.uint8), (len(mesh.vertices), 1))
@@ -544,6 +576,25 @@ def test_coco_manifest_and_dataset_json_roundtrip(tmp_path):
             "images_per_split": {"train_synth": 4}, "time_s": 1.5}
     p = _twice(tmp_path, "dataset.json", save_dataset_json, info)
     assert load_dataset_json(p) == info
+
+
+def test_dataset_json_bytes_and_round_trip(tmp_path):
+    """The bytes finalize wrote before it called save_dataset_json (dumps_json, UTF-8), and a
+    file read back and saved again is the same file."""
+    from synthgen.writers.jsonio import dumps_json
+
+    info = {"generator": "synthgen", "version": "0.1.0", "seed": 3, "scenes": 2,
+            "images": {"train_synth": 4}, "objects": {"1": {"ref": "builtin:mug", "name": "mug"}},
+            "keypoint_schemas": {"coco17": ["nose", "left_eye"], "joints_3d": "smplx55"},
+            "config": {"camera": {"width": 64, "fov_deg": [50.0, 60.0]}, "name": "k\u00fcche"},
+            "renderer": {"vendor": "Mesa"}, "seconds": 1.234}
+    save_dataset_json(tmp_path / "dataset.json", info)
+    raw = (tmp_path / "dataset.json").read_bytes()
+    assert raw == dumps_json(info).encode()
+    back = load_dataset_json(tmp_path / "dataset.json")
+    assert back == info and back["config"]["name"] == "k\u00fcche"
+    save_dataset_json(tmp_path / "again.json", back)
+    assert (tmp_path / "again.json").read_bytes() == raw
 
 
 def test_json_writer_floats_and_numpy(tmp_path):

@@ -67,6 +67,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
 from ..scene.description import MeshData
 from . import geometry as g
 from .loaders import (UNITS, Loaded, Problem, bop_model_ids_sorted, bop_model_name, is_digits,
@@ -85,7 +86,7 @@ _KEYS = {
 }
 
 
-class AssetError(ValueError):
+class AssetError(InputError, ValueError):
     """A reference that cannot be resolved or loaded; ``str()`` is one line naming it."""
 
 

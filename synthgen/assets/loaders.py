@@ -17,6 +17,7 @@ import numpy as np
 import trimesh
 from scipy.spatial.transform import Rotation
 
+from ..errors import InputError
 from . import geometry as g
 
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".off")
@@ -29,7 +30,7 @@ UNITS = {"m": 1.0, "dm": 0.1, "cm": 0.01, "mm": 0.001, "in": 0.0254}
 PYBULLET_Y_UP = frozenset({"duck.obj", "duck_vhacd.obj", "teddy2_VHACD_CHs.obj"})
 
 
-class Problem(Exception):
+class Problem(InputError):
     """A reference could not be loaded: what was ``expected`` and what was ``found``."""
 
     def __init__(self, expected: str, found: str):

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from ..errors import InputError
+
 from .base import SMPLXParams
 from .hand_poses import smplx_hand_mean
 from .pose_sampling import BODY_TO_WORLD, PoseSample, classify_posture, perturb
 
 
-class MotionError(ValueError):
+class MotionError(InputError, ValueError):
     """A motion file that cannot be used; the message is one line naming file, key, expected
     and found."""
 

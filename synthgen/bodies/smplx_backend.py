@@ -58,6 +58,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
+
 from .base import BodyOutput, SMPLXParams
 from .keypoints import NUM_SMPLX_EXTENDED, NUM_SMPLX_JOINTS, SMPLX_LANDMARK_NAMES, extended_joints
 
@@ -85,7 +87,7 @@ SMPLX_ARRAYS = ("v_template", "f", "J_regressor", "kintree_table", "weights", "p
 ZIP_MAGIC = b"PK\x03\x04"   # a .npz is a zip archive of .npy files
 
 
-class BodyModelError(ValueError):
+class BodyModelError(InputError, ValueError):
     """The body model's files are missing or unusable. ``str()`` is one line: which file was
     expected where, or what is wrong with it, and what to do."""
 
@@ -93,7 +95,7 @@ class BodyModelError(ValueError):
         super().__init__(" ".join(str(message).split()))
 
 
-class SMPLXExtraMissingError(ImportError):
+class SMPLXExtraMissingError(InputError, ImportError):
     """smplx or torch is not installed; ``str()`` is :data:`MISSING_EXTRA_MESSAGE`."""
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import InputError
+
 
 def _one_line(text: str) -> str:
     # Messages are printed as a single line by the CLI; fold any newline a library put in.
     return " ".join(str(text).split())
 
 
-class ConfigError(Exception):
+class ConfigError(InputError):
     """A config problem the user can fix: bad key, type, value, file or override.
 
     ``str(err)`` is one line naming the key (full dotted path) or the file, what was expected and
@@ -32,7 +34,7 @@ class ConfigError(Exception):
         return self.message
 
 
-class FieldValueError(ValueError):
+class FieldValueError(InputError, ValueError):
     """A schema range check failed for one field.
 
     ``key`` is the field name relative to the dataclass that ran the check; ``str()`` reads

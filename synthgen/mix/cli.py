@@ -12,11 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from synthgen.errors import EXIT_BAD_INPUT, InputError, error_line
 from synthgen.mix.config import (IMAGE_MODES, WHOLEBODY_MODES, MixConfig, MixError,
                                  SourceSpec, copy_config, load_category_map, load_mix_config,
                                  parse_synthetic_arg, set_source_field)
-
-EXIT_BAD_INPUT = 2
 
 _SOURCE_OPTIONS = {"synthetic": "OUT[:W]", "coco": "JSON", "wholebody": "JSON", "bop": "DIR",
                    "manifest": "FILE"}
@@ -202,11 +201,11 @@ def run_mix(args: argparse.Namespace) -> int:
     try:
         cfg = config_from_args(args)
         report = mix(cfg, overwrite=bool(args.overwrite))
-    except MixError as exc:
-        print(f"synthgen: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except InputError as exc:   # a MixError, or bad input found by a module mix calls
+        print(exc.line(), file=sys.stderr)
+        return exc.exit_code
     except OSError as exc:
-        print(f"synthgen: error: mix: {exc}", file=sys.stderr)
+        print(error_line(f"mix: {exc}"), file=sys.stderr)
         return 1
     if not args.quiet:
         print(format_table(report))

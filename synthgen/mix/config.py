@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.mix.keypoints import NAMED_SCHEMAS
+from synthgen.errors import InputError
 
 SOURCE_TYPES = ("synthetic", "coco", "wholebody", "bop", "manifest")
 IMAGE_MODES = ("relative", "absolute", "symlink", "copy")
@@ -25,7 +26,7 @@ CONFIG_KEYS = ("sources", "output", "seed", "total", "synthetic_ratio", "replace
                "curriculum", "images", "category_map", "skip_bad", "wholebody_fields")
 
 
-class MixError(ValueError):
+class MixError(InputError, ValueError):
     """A problem with the mix's input; ``str()`` is one line naming the file and the entry."""
 
     def __init__(self, message: str):

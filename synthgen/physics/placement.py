@@ -43,10 +43,11 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..scene.description import MeshData, SupportSurface
+from ..errors import InputError
 from .settle import PhysicsParams, Simulator, require
 
 
-class PlacementError(RuntimeError):
+class PlacementError(InputError, RuntimeError):
     """An object could not be placed in strict mode; ``str()`` is one line naming the object
     (position and key), its support(s), the tries used and the last reason."""
 

@@ -20,6 +20,8 @@ import contextlib
 import os
 import sys
 
+from ..errors import InputError
+
 #: Platforms synthgen knows how to drive; values of ``$SYNTHGEN_GL`` / ``$PYOPENGL_PLATFORM``.
 SUPPORTED_PLATFORMS = ("egl", "osmesa")
 
@@ -38,7 +40,7 @@ _INSTALL_HINT = {
 }
 
 
-class GLUnavailableError(RuntimeError):
+class GLUnavailableError(InputError, RuntimeError):
     """No offscreen OpenGL context could be created. ``str()`` is one line: why, and what to install."""
 
     def __init__(self, platform: str, reason: str):

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ..config.schema import SceneConfig
+from ..errors import InputError
 from .plan import ShardPlan
 
 FAIL_ENV = "SYNTHGEN_INJECT_FAILURE"
@@ -286,7 +287,7 @@ def run_local_workers(cfg, out, base_dir, shards: list[ShardPlan], workers: int,
 _RAY_RUNNER: dict[tuple, ShardRunner] = {}
 
 
-class ExtraMissingError(ImportError):
+class ExtraMissingError(InputError, ImportError):
     """An optional part the command asked for is not installed; ``str()`` is one line."""
 
 
@@ -300,7 +301,7 @@ def import_ray():
     return ray
 
 
-class ExecutorError(ValueError):
+class ExecutorError(InputError, ValueError):
     """The executor asked for cannot run (Ray unreachable); ``str()`` is one line."""
 
 

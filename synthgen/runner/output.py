@@ -20,8 +20,10 @@ import secrets
 import shutil
 from pathlib import Path
 
+from ..errors import InputError
 
-class OutputError(ValueError):
+
+class OutputError(InputError, ValueError):
     """The output directory cannot be used as asked; ``str()`` is one line."""
 
 

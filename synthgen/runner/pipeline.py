@@ -14,8 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from .. import __version__
 from ..assets.library import AssetModel, expand_ref, resolve_asset
 from ..bodies.smplx_backend import BodyModelError
@@ -26,12 +24,11 @@ from ..groundtruth.records import FrameRecord
 from ..scene.description import Scene
 from ..scene.sampler import AssetGroup, sample_scene, scene_rng
 from ..sensors.apply import apply_sensor, sensor_rng
-from ..writers.bop import save_camera, save_model_ply, save_models_info, compute_model_info
+from ..writers.bop import ModelGeometry, save_camera, save_models
 from ..writers.coco import save_merged_coco
-from ..writers.jsonio import dumps_json
-from ..writers.manifest import save_merged_manifest
+from ..writers.manifest import save_dataset_json, save_merged_manifest
 from ..writers.shard import COCO_PART_NAME, MANIFEST_PART_NAME, write_shard_files
-from .output import (MARKER, atomic_path, atomic_write_bytes, commit_shard, fsync_path, fsync_tree, prepare_output,
+from .output import (MARKER, atomic_path, commit_shard, fsync_path, fsync_tree, prepare_output,
                      shard_tmp_dir)
 from .plan import ShardPlan, plan_shards
 
@@ -268,26 +265,11 @@ class JobResult:
 
 
 def write_models(ctx: JobContext, out: Path) -> None:
-    """``OUT/models/``: every asset of the job's library as a BOP PLY (mm) + ``models_info.json``."""
-    models = Path(out) / "models"
-    models.mkdir(parents=True, exist_ok=True)
-    info = {}
-    for a in ctx.assets:
-        save_model_ply(models / f"obj_{a.obj_id:06d}.ply", a.mesh.vertices, a.mesh.faces)
-        entry = compute_model_info(a.mesh.vertices * 1000.0)
-        if a.symmetries_continuous:
-            entry["symmetries_continuous"] = [
-                {"axis": list(s["axis"]), "offset": [1000.0 * x for x in s["offset"]]}
-                for s in a.symmetries_continuous]
-        if a.symmetries_discrete:
-            mats = []
-            for m in a.symmetries_discrete:
-                m = np.array(m, dtype=np.float64)
-                m[:3, 3] *= 1000.0
-                mats.append(m)
-            entry["symmetries_discrete"] = mats
-        info[a.obj_id] = entry
-    save_models_info(models / "models_info.json", info)
+    """``OUT/models/``: every asset of the job's library as a BOP PLY + ``models_info.json``. The
+    assets are in metres; :func:`~synthgen.writers.bop.save_models` writes them in mm."""
+    save_models(Path(out) / "models",
+                {a.obj_id: ModelGeometry(a.mesh.vertices, a.mesh.faces, a.symmetries_continuous,
+                                         a.symmetries_discrete) for a in ctx.assets})
 
 
 def finalize(ctx: JobContext, out: Path, shards: list[ShardPlan], config_dict: dict,
@@ -322,7 +304,8 @@ def finalize(ctx: JobContext, out: Path, shards: list[ShardPlan], config_dict: d
         "host": {"python": platform.python_version(), "machine": platform.machine()},
         "seconds": round(seconds, 3),
     }
-    atomic_write_bytes(out / "dataset.json", dumps_json(info).encode())
+    with atomic_path(out / "dataset.json") as tmp:
+        save_dataset_json(tmp, info)
     # Everything DONE vouches for is on the disk before DONE is (power loss, not only crashes):
     # the atomically written files are already; the models and camera.json were written in place.
     size = fsync_tree(out / "models") + fsync_path(out / "camera.json")

@@ -7,13 +7,15 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from ..errors import InputError
+
 from .draws import uniform as _u
 from .description import Camera, Light
 from .layout import Layout
 from .materials import kelvin_to_rgb
 
 
-class SamplingError(ValueError):
+class SamplingError(InputError, ValueError):
     """The configuration asks for something no draw can satisfy (one line, names the keys)."""
 
 

@@ -27,6 +27,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..errors import InputError
+
 from .checks import DatasetChecker
 from .poses import DEPTH_TOL_MM, IOU_MIN, check_poses, spread_sample
 from .report import CHECKS, PoseResult, Problem, Report, format_report
@@ -38,7 +40,7 @@ __all__ = ["CHECKS", "DEFAULT_SAMPLE", "DatasetUnreadable", "PoseResult", "Probl
 DEFAULT_SAMPLE = 50
 
 
-class DatasetUnreadable(ValueError):
+class DatasetUnreadable(InputError, ValueError):
     """``out`` is not a readable directory (the CLI's exit 2); ``str()`` is one line."""
 
 

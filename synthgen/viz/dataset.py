@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from synthgen.errors import InputError
 from synthgen.writers import (load_coco, load_dataset_json, load_manifest, load_models_info,
                               load_scene_camera, load_scene_gt, load_scene_gt_info,
                               load_scene_humans)
 
 
-class VizError(ValueError):
+class VizError(InputError, ValueError):
     """Bad input to ``synthgen preview`` / ``synthgen report``; ``str()`` is one line."""
 
 

@@ -2,8 +2,9 @@
 
 Units: every BOP file is in **millimetres** (translations, depth, model vertices); rotations are
 row-major 3x3 matrices flattened to 9 numbers; camera frame OpenCV (x right, y down, z forward).
-The ``save_*`` functions here take values already in BOP units (mm); the metre -> mm conversion
-of frame records happens in :mod:`synthgen.writers.shard`.
+The ``save_*`` functions here take values already in BOP units (mm), except the model writers
+:func:`save_models` and :func:`save_model_ply`, which take the asset library's metres and own the
+metre -> mm conversion of models; that of frame records happens in :mod:`synthgen.writers.shard`.
 
 Loaders return numpy arrays where bop_toolkit's ``inout`` does, with its shapes:
 ``cam_K`` (3, 3), ``cam_R_w2c`` / ``cam_R_m2c`` (3, 3), ``cam_t_w2c`` / ``cam_t_m2c`` (3, 1),
@@ -12,8 +13,9 @@ Image ids and obj_ids come back as ``int`` keys.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import trimesh
@@ -303,6 +305,52 @@ def save_model_ply(path: str | Path, vertices_m: np.ndarray, faces: np.ndarray,
     data = trimesh.exchange.ply.export_ply(mesh, encoding="binary", vertex_normal=True,
                                            include_attributes=False)
     Path(path).write_bytes(data)
+
+
+@dataclass(frozen=True)
+class ModelGeometry:
+    """One object model as the asset library delivers it, in the model frame, in **metres**.
+
+    ``vertices`` (N, 3) metres; ``faces`` (M, 3) vertex indices; ``symmetries_continuous``: list
+    of ``{"axis": [3], "offset": [3] (metres)}``; ``symmetries_discrete``: list of 4x4 model-frame
+    transforms (translation in metres). Empty lists: no symmetry of that kind.
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    symmetries_continuous: list = field(default_factory=list)
+    symmetries_discrete: list = field(default_factory=list)
+
+
+def model_info_mm(model: ModelGeometry) -> dict[str, Any]:
+    """The ``models_info.json`` entry of ``model`` (metres in), in mm: :func:`compute_model_info`
+    of the vertices plus the symmetries with their offsets / translations scaled to mm."""
+    entry: dict[str, Any] = compute_model_info(np.asarray(model.vertices) * 1000.0)
+    if model.symmetries_continuous:
+        entry["symmetries_continuous"] = [
+            {"axis": list(s["axis"]), "offset": [1000.0 * x for x in s["offset"]]}
+            for s in model.symmetries_continuous]
+    if model.symmetries_discrete:
+        mats = []
+        for m in model.symmetries_discrete:
+            m = np.array(m, dtype=np.float64)   # a copy: the caller's matrix stays in metres
+            m[:3, 3] *= 1000.0
+            mats.append(m)
+        entry["symmetries_discrete"] = mats
+    return entry
+
+
+def save_models(models_dir: str | Path, models: Mapping[int, ModelGeometry]) -> None:
+    """Write a BOP ``models/`` folder from models in **metres**: ``obj_<obj_id:06d>.ply`` per model
+    (:func:`save_model_ply`, mm) and ``models_info.json`` (:func:`save_models_info`, mm). Creates
+    ``models_dir`` when missing. Read back with :func:`load_models_info` / :func:`load_model_ply`."""
+    models_dir = Path(models_dir)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    info = {}
+    for obj_id, model in models.items():
+        save_model_ply(models_dir / f"obj_{int(obj_id):06d}.ply", model.vertices, model.faces)
+        info[obj_id] = model_info_mm(model)
+    save_models_info(models_dir / "models_info.json", info)
 
 
 def load_model_ply(path: str | Path) -> dict[str, np.ndarray]:
