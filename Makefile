@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip setuptools wheel
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e ".[smplx,ray,dev]"
+	$(PIP) install --quiet -e ".[smplx,ray,dev,transfer]"
 	$(PIP) install --quiet cython
 	$(PIP) install --quiet --no-build-isolation --no-binary xtcocotools xtcocotools
 	touch $(STAMP)

@@ -16,6 +16,7 @@ from conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks" / "transfer"))
 
+import heatmaps  # noqa: E402
 import kpdata  # noqa: E402
 import metrics  # noqa: E402
 
@@ -120,37 +121,35 @@ def test_coco_people_filters_and_crops_land_on_the_joints(tmp_path: Path):
     crops = kpdata.make_crops(people, size=32)
     assert crops.images.shape == (2, 48, 48, 3)
     for i in range(2):
-        x, y = np.round(crops.joints[i, 4, :2]).astype(int)
+        x, y = np.round(crops.points[i, 4, :2]).astype(int)
         assert crops.images[i, y, x].min() > 200                     # the dot is where the joint is
-        np.testing.assert_allclose(crops.to_image(crops.joints[:, :, :2])[i], people[i].joints[:, :2], atol=1e-9)
+        np.testing.assert_allclose(crops.to_image(crops.points[:, :, :2])[i], people[i].joints[:, :2], atol=1e-9)
 
 
 def test_heatmap_targets_decode_back_to_the_joints_and_augmentation_moves_them(tmp_path: Path):
     pytest.importorskip("torch")
-    import keypoints as kp
-
+    aug = heatmaps.Augment(flip_order=kpdata.FLIP_ORDER)
     rng = np.random.default_rng(2)
     people = kpdata.load_coco_people(_coco(tmp_path, _joints(rng, 3)))
-    size = kp.SIZES["smoke"]
-    crops = kpdata.make_crops(people, size=size.crop * 2)
-    s = size.crop * 2
+    s = 64
+    crops = kpdata.make_crops(people, size=s)
     hm = s // 4
     # no augmentation: joints -> Gaussian targets -> decoded peaks -> image, within half a
     # heatmap pixel (argmax + quarter step) of where they were
     idx = np.arange(3)
-    _, j = kp._batch(crops, idx, s, None)
-    target, w = kp._targets(j, hm)
+    _, j = heatmaps.batch(crops, idx, s, None)
+    target, w = heatmaps.targets(j, hm)
     assert float(w.min()) == 1.0
-    back = kp.heatmap_to_image(kp.decode_heatmaps(target.numpy()), crops, hm)
+    back = heatmaps.heatmap_to_image(heatmaps.decode(target.numpy())[0], crops, hm)
     px_per_hm = crops.scale * crops.images.shape[1] / crops.context / hm
     err = np.linalg.norm(back - np.stack([p.joints[:, :2] for p in people]), axis=-1)
     assert (err <= 0.5 * np.sqrt(2) * px_per_hm[:, None] + 1e-6).all()
     # augmented (scale, rotation, mirror, shift): the dot of joint 4 follows the joint, which a
     # mirror renames to joint 5
     mirrored_seen = unmirrored_seen = 0
-    aug = np.random.default_rng(3)
+    draws = np.random.default_rng(3)
     for _ in range(6):
-        x, j = kp._batch(crops, idx, s, aug)
+        x, j = heatmaps.batch(crops, idx, s, draws, aug)
         img = x.numpy() + 0.5
         for b in range(3):
             for row in (4, 5):
@@ -159,3 +158,81 @@ def test_heatmap_targets_decode_back_to_the_joints_and_augmentation_moves_them(t
                     mirrored_seen += row == 5
                     unmirrored_seen += row == 4
     assert mirrored_seen > 0 and unmirrored_seen > 0
+
+
+# ---- object pose recipe ---------------------------------------------------------------------
+
+def test_farthest_points_pick_the_corners_of_a_cube_deterministically():
+    import objdata
+
+    rng = np.random.default_rng(4)
+    corners = np.array([[x, y, z] for x in (-50, 50) for y in (-50, 50) for z in (-50, 50)], np.float64)
+    inner = rng.uniform(-40, 40, size=(300, 3))
+    verts = np.concatenate([inner[:150], corners, inner[150:]])
+    picked = objdata.farthest_points(verts, 8, objdata.bbox_centre(verts))
+    assert {tuple(p) for p in picked} == {tuple(c) for c in corners}
+    np.testing.assert_array_equal(picked, objdata.farthest_points(verts, 8, objdata.bbox_centre(verts)))
+
+
+def test_source_frame_pose_and_pnp_recover_a_known_pose():
+    pytest.importorskip("cv2")
+    import objdata
+
+    K = np.array([[572.4, 0, 325.3], [0, 573.6, 242.0], [0, 0, 1]])
+    R = Rotation.from_euler("xyz", [30, -20, 75], degrees=True).as_matrix()
+    t = np.array([40.0, -30.0, 900.0])
+    centre = np.array([3.0, -2.0, 5.0])
+    pts = np.random.default_rng(5).uniform(-60, 60, size=(9, 3))
+    # a pose of the centred frame, moved to the source frame, maps source points alike
+    Rs, ts = objdata.to_source_frame(R, t, centre)
+    np.testing.assert_allclose((pts - centre) @ R.T + t, pts @ Rs.T + ts, atol=1e-9)
+    uv = objdata.project(K, Rs, ts, pts)
+    pose = objdata.solve_pose(K, pts, uv, np.ones(9))
+    assert pose is not None
+    assert metrics.add(pose[0], pose[1], Rs, ts, pts) < 1e-3
+    # too few confident points: no pose
+    assert objdata.solve_pose(K, pts, uv, np.array([1, 1, 1, 1, 1, 0, 0, 0, 0.05])) is None
+
+
+def test_bop_scene_instances_ids_and_blocks(tmp_path: Path):
+    import objdata
+    from synthgen.writers.bop import save_scene_camera, save_scene_gt, save_scene_gt_info
+
+    scene = tmp_path / "000002"
+    (scene / "rgb").mkdir(parents=True)
+    K = [572.4, 0, 325.3, 0, 573.6, 242.0, 0, 0, 1]
+    gt, info, cam = {}, {}, {}
+    for im in (3, 8):
+        Image.new("RGB", (64, 48)).save(scene / "rgb" / f"{im:06d}.jpg")
+        gt[im] = [{"obj_id": 6, "cam_R_m2c": np.eye(3), "cam_t_m2c": [0, 0, 800.0]},
+                  {"obj_id": 2, "cam_R_m2c": np.eye(3), "cam_t_m2c": [10, 0, 800.0]}]
+        info[im] = [dict(bbox_obj=[1, 2, 10, 10], bbox_visib=[1, 2, 10, 10], px_count_all=100, px_count_valid=100,
+                         px_count_visib=v, visib_fract=v / 100) for v in (50, 5)]
+        cam[im] = {"cam_K": K, "depth_scale": 1.0}
+    save_scene_gt(scene / "scene_gt.json", gt)
+    save_scene_gt_info(scene / "scene_gt_info.json", info)
+    save_scene_camera(scene / "scene_camera.json", cam)
+    # synthgen ids -> the BOP folder's ids; instances under 10 % visible are left out
+    (tmp_path / "dataset.json").write_text(json.dumps({"objects": {
+        "6": {"name": "lmo_obj_000005", "ref": "bop:/data/lmo/models#5"}, "2": {"name": "mug", "ref": "builtin:mug"}}}))
+    id_map = objdata.synthgen_source_ids(tmp_path / "dataset.json")
+    assert id_map == {6: 5}
+    insts = objdata.load_bop_scene(scene, id_map, centres={5: np.array([0.0, 0.0, 10.0])})
+    assert [(i.im_id, i.obj_id) for i in insts] == [(3, 5), (8, 5)]
+    np.testing.assert_allclose(insts[0].t, [0, 0, 790.0])            # moved to the source frame
+    assert insts[0].image.name == "000003.jpg" and insts[0].K[0, 0] == 572.4
+    # LM-O blocks: first frames fine-tune, a gap, the rest test; disjoint
+    many = [objdata.Instance(Path("x"), im, 1, np.eye(3), np.eye(3), np.zeros(3), np.zeros(4), 1.0)
+            for im in range(0, 280, 2)]
+    ft, test = objdata.real_blocks(many)
+    assert len({i.im_id for i in ft}) == 40 and len({i.im_id for i in test}) == 90
+    assert max(i.im_id for i in ft) + 2 * 10 < min(i.im_id for i in test)
+
+
+def test_object_augmentation_never_mirrors():
+    import heatmaps as hm
+
+    A, _ = hm.affines(500, np.random.default_rng(6), 1.25, hm.Augment(rotation_deg=20.0))
+    assert (np.linalg.det(A) > 0).all()
+    A, _ = hm.affines(500, np.random.default_rng(6), 1.25, hm.Augment(flip_order=tuple(range(12))))
+    assert (np.linalg.det(A) < 0).any()

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import subprocess
@@ -45,7 +44,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
-from kpdata import FLIP_ORDER, CropSet, load_coco_people, make_crops, real_subset, split_blocks  # noqa: E402
+from heatmaps import Augment, CropSet, model, predict, train  # noqa: E402
+from kpdata import FLIP_ORDER, load_coco_people, make_crops, real_subset, split_blocks  # noqa: E402
 from metrics import mean_spread, pck  # noqa: E402
 
 
@@ -71,155 +71,16 @@ SIZES = {
 }
 
 
-def model(n_joints: int = 12):
-    """ResNet-style encoder to 1/16 of the crop, two stride-2 deconvolutions to 1/4: heatmaps."""
-    import torch.nn as nn
-
-    def block(cin: int, cout: int, stride: int) -> nn.Module:
-        class Block(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.body = nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout),
-                                          nn.ReLU(inplace=True), nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
-                                          nn.BatchNorm2d(cout))
-                self.skip = (nn.Identity() if stride == 1 and cin == cout else
-                             nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)))
-
-            def forward(self, x):
-                return (self.body(x) + self.skip(x)).relu()
-        return Block()
-
-    def up(cin: int, cout: int) -> nn.Module:
-        return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout),
-                             nn.ReLU(inplace=True))
-
-    return nn.Sequential(
-        nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(inplace=True),
-        block(32, 32, 1), block(32, 64, 2), block(64, 64, 1), block(64, 128, 2), block(128, 256, 2),
-        up(256, 128), up(128, 128), nn.Conv2d(128, n_joints, 1))
-
-
-def _affines(n: int, rng: np.random.Generator | None, context: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per sample (A (n, 2, 2), t (n, 2)): input-normalised = A @ output-normalised + t
-    (grid_sample coordinates, align_corners=False). Without ``rng``: the central person window.
-    With it: scale 0.75-1.25, rotation +-30 deg, half of them mirrored, shift +-5 %."""
-    A = np.repeat(np.eye(2)[None] / context, n, axis=0)
-    t = np.zeros((n, 2))
-    if rng is None:
-        return A, t
-    s = rng.uniform(0.75, 1.25, n)
-    a = np.deg2rad(rng.uniform(-30, 30, n))
-    flip = np.where(rng.random(n) < 0.5, -1.0, 1.0)
-    rot = np.stack([np.stack([np.cos(a), -np.sin(a)], -1), np.stack([np.sin(a), np.cos(a)], -1)], 1)
-    A = A * s[:, None, None] @ rot * np.stack([flip, np.ones(n)], -1)[:, None, :]
-    t = rng.uniform(-0.05, 0.05, (n, 2))
-    return A, t
-
-
-def _batch(crops: CropSet, idx: np.ndarray, size: int, rng: np.random.Generator | None):
-    """Images (B, 3, size, size) float and heatmap-pixel joints (B, 12, 3) for crops ``idx``."""
-    import torch
-    import torch.nn.functional as F
-
-    C = crops.images.shape[1]
-    A, t = _affines(len(idx), rng, crops.context)
-    theta = torch.from_numpy(np.concatenate([A, t[:, :, None]], axis=2)).float()
-    img = torch.from_numpy(crops.images[idx]).permute(0, 3, 1, 2).float() / 255.0
-    if rng is not None:   # brightness and per-channel gain jitter
-        img = img * torch.from_numpy(rng.uniform(0.7, 1.3, (len(idx), 1, 1, 1)) *
-                                     rng.uniform(0.9, 1.1, (len(idx), 3, 1, 1))).float()
-    grid = F.affine_grid(theta, (len(idx), 3, size, size), align_corners=False)
-    x = F.grid_sample(img, grid, mode="bilinear", padding_mode="zeros", align_corners=False) - 0.5
-    hm = size // 4
-    j = crops.joints[idx].copy()
-    n_in = (2.0 * j[..., :2] + 1.0) / C - 1.0
-    n_out = np.einsum("bij,bkj->bki", np.linalg.inv(A), n_in - t[:, None, :])
-    j[..., :2] = ((n_out + 1.0) * hm - 1.0) / 2.0
-    mirrored = np.linalg.det(A) < 0
-    j[mirrored] = j[mirrored][:, list(FLIP_ORDER)]
-    return x, j
-
-
-def _targets(j: np.ndarray, hm: int):
-    """Gaussian heatmaps (B, 12, hm, hm) and weights (B, 12): 1 for labelled joints inside."""
-    import torch
-
-    sigma = max(1.0, hm / 24.0)
-    g = np.arange(hm, dtype=np.float64)
-    gx = np.exp(-((g[None, None, :] - j[..., 0:1]) ** 2) / (2 * sigma ** 2))
-    gy = np.exp(-((g[None, None, :] - j[..., 1:2]) ** 2) / (2 * sigma ** 2))
-    inside = (j[..., 0] > -0.5) & (j[..., 0] < hm - 0.5) & (j[..., 1] > -0.5) & (j[..., 1] < hm - 0.5)
-    w = (j[..., 2] > 0) & inside
-    return (torch.from_numpy(gy[..., :, None] * gx[..., None, :]).float(),
-            torch.from_numpy(w.astype(np.float32)))
-
-
-def train(net, crops: CropSet, iters: int, size: Size, seed: int, log: str) -> None:
-    """``iters`` steps of AdamW (lr 1e-3, weight decay 1e-4, 5 % warm-up, cosine decay) on
-    augmented batches of ``crops``; MSE on the heatmaps of labelled joints."""
-    import torch
-
-    device = next(net.parameters()).device
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 77]))
-    opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-4)
-    warm = max(1, iters // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda i: min(1.0, (i + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(i, iters) / iters)))
-    net.train()
-    t0 = time.time()
-    for it in range(iters):
-        idx = rng.integers(0, len(crops.images), size.batch)
-        x, j = _batch(crops, idx, size.crop, rng)
-        target, w = _targets(j, size.crop // 4)
-        pred = net(x.to(device))
-        loss = (((pred - target.to(device)) ** 2).mean(dim=(2, 3)) * w.to(device)).sum() / w.sum().clamp(min=1).to(device)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        if (it + 1) % max(1, iters // 5) == 0:
-            print(f"  {log}: iter {it + 1}/{iters} loss {loss.item():.5f} ({time.time() - t0:.0f} s)", flush=True)
-
-
-def decode_heatmaps(h: np.ndarray) -> np.ndarray:
-    """Heatmap-pixel peaks (B, J, 2) of heatmaps (B, J, hm, hm): the argmax, moved a quarter
-    pixel towards the higher neighbour along x and along y."""
-    b, j, hm, _ = h.shape
-    py, px = np.divmod(h.reshape(b, j, -1).argmax(-1), hm)
-    xy = np.stack([px, py], -1).astype(np.float64)
-    bi, ji = np.meshgrid(np.arange(b), np.arange(j), indexing="ij")
-    xl, xh = np.clip(px - 1, 0, hm - 1), np.clip(px + 1, 0, hm - 1)
-    yl, yh = np.clip(py - 1, 0, hm - 1), np.clip(py + 1, 0, hm - 1)
-    xy[..., 0] += 0.25 * np.sign(h[bi, ji, py, xh] - h[bi, ji, py, xl])
-    xy[..., 1] += 0.25 * np.sign(h[bi, ji, yh, px] - h[bi, ji, yl, px])
-    return xy
-
-
-def heatmap_to_image(xy: np.ndarray, crops: CropSet, hm: int) -> np.ndarray:
-    """Heatmap pixels (N, J, 2) of the un-augmented person windows -> image pixels (the inverse
-    of the mapping :func:`_batch` applies to the joints)."""
-    C = crops.images.shape[1]
-    n_in = ((2.0 * xy + 1.0) / hm - 1.0) / crops.context
-    return crops.to_image(((n_in + 1.0) * C - 1.0) / 2.0)
-
-
-def predict(net, crops: CropSet, size: Size) -> np.ndarray:
-    """Image-pixel predictions (N, 12, 2) for every crop's person window."""
-    import torch
-
-    device = next(net.parameters()).device
-    net.eval()
-    xy = np.zeros((len(crops.images), 12, 2))
-    with torch.no_grad():
-        for s in range(0, len(crops.images), 128):
-            idx = np.arange(s, min(s + 128, len(crops.images)))
-            x, _ = _batch(crops, idx, size.crop, None)
-            xy[idx] = decode_heatmaps(net(x.to(device)).cpu().numpy())
-    return heatmap_to_image(xy, crops, size.crop // 4)
+AUGMENT = Augment(flip_order=FLIP_ORDER)   # people: mirrored images swap left and right
 
 
 def evaluate(net, crops: CropSet, gt: np.ndarray, size: Size) -> float:
-    return pck(predict(net, crops, size), gt)[0]
+    """PCK@0.2 of ``net`` on ``crops`` against image-pixel ground truth (N, 12, 3)."""
+    return pck(predict(net, crops, size.crop)[0], gt)[0]
+
+
+def fit(net, crops: CropSet, iters: int, size: Size, seed: int, log: str) -> None:
+    train(net, crops, iters, size.crop, size.batch, seed, log, AUGMENT)
 
 
 def _synthgen(*args: str) -> None:
@@ -264,19 +125,19 @@ def run(size_name: str, work: Path, lspet: Path, workers: int, device: str) -> d
 
     for seed in size.seeds:
         torch.manual_seed(seed)
-        pre = model().to(device)
-        train(pre, synth_crops, size.pretrain_iters, size, seed, f"seed {seed} synthgen pretraining")
+        pre = model(12).to(device)
+        fit(pre, synth_crops, size.pretrain_iters, size, seed, f"seed {seed} synthgen pretraining")
         record("synthgen only", 0, evaluate(pre, test_crops, test_gt, size))
         state = {k: v.clone() for k, v in pre.state_dict().items()}
         for n in size.real_n:
             real_crops = make_crops(real_subset(pool, n, seed), size.crop)
             torch.manual_seed(seed)
-            scratch = model().to(device)
-            train(scratch, real_crops, size.real_iters, size, seed + 1000 * n, f"seed {seed} scratch N={n}")
+            scratch = model(12).to(device)
+            fit(scratch, real_crops, size.real_iters, size, seed + 1000 * n, f"seed {seed} scratch N={n}")
             record("scratch", n, evaluate(scratch, test_crops, test_gt, size))
-            ft = model().to(device)
+            ft = model(12).to(device)
             ft.load_state_dict(state)
-            train(ft, real_crops, size.real_iters, size, seed + 1000 * n, f"seed {seed} synthgen+ft N={n}")
+            fit(ft, real_crops, size.real_iters, size, seed + 1000 * n, f"seed {seed} synthgen+ft N={n}")
             record("synthgen+ft", n, evaluate(ft, test_crops, test_gt, size))
     return {"size": size_name, "settings": asdict(size), "results": results,
             "synthetic_persons": len(synth_people), "test_persons": len(test),

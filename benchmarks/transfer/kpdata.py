@@ -4,7 +4,7 @@
 Coordinates: image pixels as the COCO file gives them. A crop is a square window around the box
 of the person's labelled joints (side ``expand`` x its longer side, at least ``min_side`` px),
 enlarged by ``context`` so that training augmentation can rotate and scale without running out
-of image; ``CropSet.to_image`` maps crop pixels back to image pixels.
+of image (see :mod:`heatmaps`).
 """
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+
+from heatmaps import CropSet, crop_windows
 
 # COCO-17 rows of the 12 joints LSP and COCO share, in COCO order: shoulders, elbows, wrists,
 # hips, knees, ankles (left, right each)
@@ -91,23 +92,6 @@ def real_subset(pool: list[Person], n: int, seed: int) -> list[Person]:
     return [pool[i] for i in order[:n]]
 
 
-@dataclass
-class CropSet:
-    """Context crops, (N, C, C, 3) uint8; ``joints`` (N, 12, 3) in crop pixels (x, y, flag);
-    ``origin`` (N, 2) and ``scale`` (N,): image = origin + scale * crop (pixels). The crop's
-    central ``1 / context`` part is the person window the model sees without augmentation."""
-
-    images: np.ndarray
-    joints: np.ndarray
-    origin: np.ndarray
-    scale: np.ndarray
-    context: float
-
-    def to_image(self, crop_xy: np.ndarray) -> np.ndarray:
-        """Crop pixels (N, J, 2) -> image pixels."""
-        return self.origin[:, None, :] + self.scale[:, None, None] * crop_xy
-
-
 def person_window(joints: np.ndarray, expand: float = 1.25, min_side: float = 32.0) -> tuple[np.ndarray, float]:
     """Centre (2,) and side (px) of the square person window around the labelled joints."""
     lab = joints[joints[:, 2] > 0, :2]
@@ -116,27 +100,7 @@ def person_window(joints: np.ndarray, expand: float = 1.25, min_side: float = 32
 
 
 def make_crops(people: list[Person], size: int, context: float = 1.5, expand: float = 1.25) -> CropSet:
-    """Crop every person to a ``round(size * context)`` square (bilinear; outside the image is
-    black). Crop pixel (x, y) samples image point origin + scale * (x, y)."""
-    c = int(round(size * context))
-    images = np.zeros((len(people), c, c, 3), np.uint8)
-    joints = np.zeros((len(people), 12, 3))
-    origin = np.zeros((len(people), 2))
-    scale = np.zeros(len(people))
-    cache: dict[Path, Image.Image] = {}
-    for i, p in enumerate(people):
-        centre, side = person_window(p.joints, expand)
-        s = side * context / c
-        o = centre - s * (c - 1) / 2.0
-        if p.image not in cache:
-            cache.clear()   # people of one image are consecutive in COCO files
-            cache[p.image] = Image.open(p.image).convert("RGB")
-        img = cache[p.image]
-        # PIL's affine map takes output pixel centres (x + 0.5) to input coordinates; image
-        # pixel centres are integers here, as in the keypoint files
-        a = (s, 0.0, o[0] + 0.5 - 0.5 * s, 0.0, s, o[1] + 0.5 - 0.5 * s)
-        images[i] = np.asarray(img.transform((c, c), Image.Transform.AFFINE, a, resample=Image.Resampling.BILINEAR))
-        joints[i, :, :2] = (p.joints[:, :2] - o) / s
-        joints[i, :, 2] = p.joints[:, 2]
-        origin[i], scale[i] = o, s
-    return CropSet(images, joints, origin, scale, context)
+    """Every person's window (:func:`person_window`) as a crop for a ``size`` px model input."""
+    windows = [person_window(p.joints, expand) for p in people]
+    return crop_windows([p.image for p in people], np.array([w[0] for w in windows]).reshape(-1, 2),
+                        np.array([w[1] for w in windows]), np.stack([p.joints for p in people]), size, context)
