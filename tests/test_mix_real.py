@@ -1,0 +1,224 @@
+"""``synthgen mix`` readers of real datasets as they ship: LSP / LSPET ``joints.mat``, MPII's
+mmpose-style JSON list and real BOP scenes (``scene_gt.json`` + ``scene_camera.json`` + JPEG or
+PNG ``rgb/``).
+
+Every fixture is built by the test: a ``joints.mat`` written with ``scipy.io.savemat`` over copies
+of the COCO val2017 images in tests/data/coco_mini (LSPET's own images have no open licence and
+stay out of the repository), an MPII JSON over the same images, a BOP scene of two tiny JPEG
+frames. The main flow of each reader runs ``python -m synthgen.mix``; bad-input variants call the
+same entry point in-process.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+
+from test_mix import COCO17, IMAGES, load, mix_cli, mix_inproc, one_line_error
+
+#: The coco_mini images in file order, with their (width, height).
+PHOTOS = [("000000000785.jpg", 640, 425), ("000000040083.jpg", 500, 333),
+          ("000000196141.jpg", 640, 429), ("000000197388.jpg", 640, 392)]
+LSP14 = ["right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
+         "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",
+         "left_wrist", "neck", "head_top"]
+
+
+def _self_ap(path: Path) -> float:
+    """Keypoint AP of a COCO file's labelled persons scored against itself (pycocotools)."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(path))
+        res = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"],
+                "score": 1.0} for a in gt.dataset["annotations"] if a["num_keypoints"] > 0]
+        ev = COCOeval(gt, gt.loadRes(res), "keypoints")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return float(ev.stats[0])
+
+
+# --------------------------------------------------------------------------------------------
+# LSP / LSPET joints.mat
+# --------------------------------------------------------------------------------------------
+
+def _lsp_joints(n: int) -> np.ndarray:
+    """``n x 14 x 3`` joints: person k's joint j at (100 + 10 j + k, 50 + 7 j), all labelled."""
+    j = np.zeros((n, 14, 3))
+    for k in range(n):
+        j[k, :, 0] = 100 + 10 * np.arange(14) + k
+        j[k, :, 1] = 50 + 7 * np.arange(14)
+        j[k, :, 2] = 1
+    return j
+
+
+def _lsp_folder(tmp_path: Path, joints: np.ndarray, *, layout: str = "lspet",
+                digits: int | None = None, name: str = "lspet", var: str = "joints") -> Path:
+    """``tmp/<name>/joints.mat`` (``joints`` given as N x 14 x 3, written in ``layout``'s
+    orientation) over ``images/im<k>.jpg`` copies of the coco_mini photos."""
+    root = tmp_path / name
+    (root / "images").mkdir(parents=True)
+    digits = digits or (5 if layout == "lspet" else 4)
+    for k in range(len(joints)):
+        shutil.copyfile(IMAGES / PHOTOS[k][0], root / "images" / f"im{k + 1:0{digits}d}.jpg")
+    mat = np.transpose(joints, (1, 2, 0) if layout == "lspet" else (2, 1, 0))
+    scipy.io.savemat(root / "joints.mat", {var: mat})
+    return root / "joints.mat"
+
+
+def test_lspet_joints_mat_end_to_end_maps_by_name_and_evaluates(tmp_path):
+    joints = _lsp_joints(3)
+    joints[1, 0, :] = [-30.0, -26.1, 0]          # right ankle not labelled (outside the image)
+    joints[2, 5, :] = [700.0, 20.0, 1]           # left ankle labelled outside the image
+    mat = _lsp_folder(tmp_path, joints)
+    assert scipy.io.loadmat(mat)["joints"].shape == (14, 3, 3)
+    out = tmp_path / "out"
+    r = mix_cli("--lsp", mat, "-o", out)
+    assert r.returncode == 0, r.stderr
+    path = out / "annotations" / "coco_train.json"
+    coco = load(path)
+    assert [(i["source_file_name"], i["source_image_id"], i["width"], i["height"])
+            for i in coco["images"]] == [(f"im{k:05d}.jpg", k, PHOTOS[k - 1][1], PHOTOS[k - 1][2])
+                                         for k in (1, 2, 3)]
+    assert {i["source_name"] for i in coco["images"]} == {"lspet"}  # the .mat's folder
+    anns = coco["annotations"]
+    assert [a["image_id"] for a in anns] == [1, 2, 3]
+    for k, a in enumerate(anns):
+        kp = a["keypoints"]
+        assert len(kp) == 51 and kp[:15] == [0] * 15    # nose, eyes, ears: no LSP counterpart
+        for lsp_j, name in enumerate(LSP14[:12]):       # each limb joint lands on its name
+            c = COCO17.index(name)
+            x, y, flag = joints[k, lsp_j]
+            assert kp[3 * c:3 * c + 3] == ([x, y, 2] if flag else [0, 0, 0]), (k, name)
+        labelled = joints[k, :12][joints[k, :12, 2] > 0]
+        assert a["num_keypoints"] == len(labelled)
+    # The box: labelled joints (neck and head top included), clipped to the image; area w * h.
+    lab = joints[0][joints[0, :, 2] > 0]
+    x0, y0, x1, y1 = lab[:, 0].min(), lab[:, 1].min(), lab[:, 0].max(), lab[:, 1].max()
+    assert anns[0]["bbox"] == [x0, y0, x1 - x0, y1 - y0]
+    assert anns[0]["area"] == (x1 - x0) * (y1 - y0)
+    assert anns[2]["bbox"][0] + anns[2]["bbox"][2] == 640.0  # clipped at the image's right edge
+    assert anns[2]["keypoints"][3 * COCO17.index("left_ankle")] == 700.0  # the joint is not
+    assert "segmentation" not in anns[0]
+    rep = load(out / "mix_report.json")["sources"]["lspet"]
+    m = rep["keypoint_mapping"]["person"]
+    assert (m["schema"], m["dropped"]) == ("lsp14", ["neck", "head_top"])
+    assert m["unmatched"] == ["nose", "left_eye", "right_eye", "left_ear", "right_ear"]
+    assert m["labelled_points_dropped"] == 6
+    vis = rep["keypoint_visibility"]
+    assert (vis["v1"], vis["v2"]) == (0, 35)  # LSPET has no occlusion flag: never v=1
+    assert "lsp14 -> coco17; dropped: neck, head_top" in r.stdout
+    assert _self_ap(path) == pytest.approx(1.0)
+
+
+def test_lsp_original_orientation_flag_means_occluded(tmp_path):
+    joints = _lsp_joints(2)
+    joints[0, 0, 2] = 1   # LSP: 1 = occluded
+    joints[0, 1, 2] = 0   # 0 = visible
+    joints[1, :, 2] = 0
+    mat = _lsp_folder(tmp_path, joints, layout="lsp", name="lsp_dataset")
+    assert scipy.io.loadmat(mat)["joints"].shape == (3, 14, 2)
+    out = tmp_path / "out"
+    rc, _, err = mix_inproc("--lsp", mat, "--name", "lsp", "-o", out)
+    assert rc == 0, err
+    coco = load(out / "annotations" / "coco_train.json")
+    assert [i["source_file_name"] for i in coco["images"]] == ["im0001.jpg", "im0002.jpg"]
+    kp = coco["annotations"][0]["keypoints"]
+    assert kp[3 * COCO17.index("right_ankle") + 2] == 1   # occluded: labelled, not visible
+    assert kp[3 * COCO17.index("right_knee") + 2] == 2
+    assert coco["annotations"][0]["num_keypoints"] == 12   # every LSP joint is labelled
+    assert {v for v in coco["annotations"][1]["keypoints"][17::3]} == {2}
+
+
+def test_lsp_image_names_are_detected_by_what_exists(tmp_path):
+    # An LSPET-shaped file over LSP-style 4-digit names (a re-saved LSP file, say).
+    mat = _lsp_folder(tmp_path, _lsp_joints(2), layout="lspet", digits=4)
+    out = tmp_path / "out"
+    rc, _, err = mix_inproc("--lsp", mat, "-o", out)
+    assert rc == 0, err
+    assert [i["source_file_name"] for i in load(out / "annotations" / "coco_train.json")
+            ["images"]] == ["im0001.jpg", "im0002.jpg"]
+
+
+def test_lsp_images_option_and_config_file(tmp_path):
+    mat = _lsp_folder(tmp_path, _lsp_joints(2))
+    moved = tmp_path / "photos"
+    (mat.parent / "images").rename(moved)
+    cfg = tmp_path / "mix.yaml"
+    cfg.write_text(f"output: out\nsources:\n  - {{type: lsp, path: {mat}, images: photos, "
+                   f"split: val}}\n")
+    rc, _, err = mix_inproc("--config", cfg)
+    assert rc == 0, err
+    coco = load(tmp_path / "out" / "annotations" / "coco_val.json")
+    assert len(coco["images"]) == 2
+    assert all((tmp_path / "out" / i["file_name"]).resolve().parent == moved.resolve()
+               for i in coco["images"])
+
+
+def _bad_lsp(tmp_path: Path, case: str) -> tuple[Path, list[str]]:
+    """A broken LSP input and the words its one-line error must hold."""
+    joints = _lsp_joints(2)
+    if case == "no_joints_variable":
+        mat = _lsp_folder(tmp_path, joints, var="pts")
+        return mat, ["no variable 'joints'", "found: pts"]
+    if case == "wrong_shape":
+        mat = _lsp_folder(tmp_path, joints)
+        scipy.io.savemat(mat, {"joints": np.zeros((16, 3, 2))})
+        return mat, ["'joints' has shape 16x3x2", "14x3xN", "3x14xN"]
+    if case == "nan":
+        joints[1, 4, 1] = np.nan
+        return _lsp_folder(tmp_path, joints), ["image 2 (im00002.jpg)", "joint 4 (left_knee)",
+                                               "y is nan"]
+    if case == "inf":
+        joints[0, 13, 0] = np.inf
+        return _lsp_folder(tmp_path, joints), ["image 1", "joint 13 (head_top) x is inf"]
+    if case == "bad_flag":
+        joints[0, 2, 2] = 2
+        return _lsp_folder(tmp_path, joints), ["image 1", "joint 2 (right_hip) flag is 2",
+                                               "expected 0 or 1"]
+    if case == "missing_image":
+        mat = _lsp_folder(tmp_path, joints)
+        (mat.parent / "images" / "im00002.jpg").unlink()
+        return mat, ["image 2", "image file not found", "im00002.jpg or im0002.jpg"]
+    if case == "not_a_mat_file":
+        mat = _lsp_folder(tmp_path, joints)
+        mat.write_bytes(b"these are not the joints you are looking for\n" * 4)
+        return mat, ["not a MATLAB .mat file"]
+    if case == "truncated_file":
+        mat = _lsp_folder(tmp_path, joints)
+        mat.write_bytes(b"MATLAB")
+        return mat, ["not a MATLAB .mat file"]
+    if case == "nothing_labelled":
+        joints[1, :, 2] = 0
+        return _lsp_folder(tmp_path, joints), ["image 2", "no joint is labelled"]
+    raise AssertionError(case)
+
+
+LSP_BAD = ("no_joints_variable", "wrong_shape", "nan", "inf", "bad_flag", "missing_image",
+           "not_a_mat_file", "truncated_file", "nothing_labelled")
+LSP_SKIPPABLE = {"nan": "bad_number", "inf": "bad_number", "bad_flag": "bad_entry",
+                 "missing_image": "missing_image", "nothing_labelled": "bad_entry"}
+
+
+@pytest.mark.parametrize("case", LSP_BAD)
+def test_lsp_bad_input_is_one_line_naming_the_file(tmp_path, case):
+    mat, words = _bad_lsp(tmp_path, case)
+    out = tmp_path / "out"
+    rc, _, err = mix_inproc("--lsp", mat, "-o", out)
+    msg = one_line_error(rc, err, out)
+    for w in [str(mat), *words]:
+        assert w in msg, (w, msg)
+    if case in LSP_SKIPPABLE:  # a bad image, not a bad file: --skip-bad drops it and counts it
+        rc, _, err = mix_inproc("--lsp", mat, "--skip-bad", "-o", out)
+        assert rc == 0, err
+        rep = load(out / "mix_report.json")["sources"]["lspet"]
+        assert rep["bad_entries"] == {LSP_SKIPPABLE[case]: 1}
+        assert (rep["available"], rep["dropped_images"]) == (1, 1)
