@@ -222,3 +222,173 @@ def test_lsp_bad_input_is_one_line_naming_the_file(tmp_path, case):
         rep = load(out / "mix_report.json")["sources"]["lspet"]
         assert rep["bad_entries"] == {LSP_SKIPPABLE[case]: 1}
         assert (rep["available"], rep["dropped_images"]) == (1, 1)
+
+
+# --------------------------------------------------------------------------------------------
+# MPII, mmpose's JSON list
+# --------------------------------------------------------------------------------------------
+
+MPII16 = ["right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
+          "pelvis", "thorax", "upper_neck", "head_top", "right_wrist", "right_elbow",
+          "right_shoulder", "left_shoulder", "left_elbow", "left_wrist"]
+
+
+def _mpii_item(image: str, k: int, vis=None) -> dict:
+    """Person ``k`` on ``image``: joint j at (50 + 9 j + 100 k, 40 + 6 j), as mmpose ships it
+    (unlabelled joints at -1, -1)."""
+    vis = vis if vis is not None else [1] * 16
+    joints = [[50.0 + 9 * j + 100 * k, 40.0 + 6 * j] if v else [-1.0, -1.0]
+              for j, v in enumerate(vis)]
+    return {"joints_vis": vis, "joints": joints, "image": image, "scale": 1.5 + k,
+            "center": [120.0 + 100 * k, 90.0]}
+
+
+def _mpii_folder(tmp_path: Path, items: list[dict], images: tuple[str, ...] = ()) -> Path:
+    """mmpose's layout: ``mpii/annotations/mpii_train.json`` and ``mpii/images/`` holding
+    ``images`` (copies of coco_mini photos, in order)."""
+    root = tmp_path / "mpii"
+    (root / "annotations").mkdir(parents=True)
+    (root / "images").mkdir()
+    for name, (photo, _, _) in zip(images, PHOTOS):
+        shutil.copyfile(IMAGES / photo, root / "images" / name)
+    path = root / "annotations" / "mpii_train.json"
+    path.write_text(json.dumps(items))
+    return path
+
+
+def test_mpii_json_end_to_end_groups_persons_by_image_and_evaluates(tmp_path):
+    vis = [1] * 16
+    vis[0] = vis[15] = 0  # right ankle and left wrist not labelled
+    items = [_mpii_item("015601864.jpg", 0), _mpii_item("015601864.jpg", 1, vis),
+             _mpii_item("015599452.jpg", 0)]
+    path = _mpii_folder(tmp_path, items, ("015601864.jpg", "015599452.jpg"))
+    out = tmp_path / "out"
+    r = mix_cli("--mpii", path, "-o", out)  # images/ beside annotations/: mmpose's layout
+    assert r.returncode == 0, r.stderr
+    coco_path = out / "annotations" / "coco_train.json"
+    coco = load(coco_path)
+    assert [(i["source_file_name"], i["source_image_id"], i["width"], i["height"])
+            for i in coco["images"]] == [("015601864.jpg", 15601864, 640, 425),
+                                         ("015599452.jpg", 15599452, 500, 333)]
+    assert {i["source_name"] for i in coco["images"]} == {"mpii_train"}
+    anns = coco["annotations"]
+    assert [a["image_id"] for a in anns] == [1, 1, 2]  # one COCO image per MPII image
+    for a, item in zip(anns, items):
+        kp = a["keypoints"]
+        assert kp[:15] == [0] * 15
+        for j, name in enumerate(MPII16):
+            if name in COCO17:
+                c = COCO17.index(name)
+                want = ([*item["joints"][j], 2] if item["joints_vis"][j] else [0, 0, 0])
+                assert kp[3 * c:3 * c + 3] == want, name
+        assert (a["center"], a["scale"]) == (item["center"], item["scale"])  # kept as read
+        lab = [p for p, v in zip(item["joints"], item["joints_vis"]) if v]
+        x0, y0 = min(p[0] for p in lab), min(p[1] for p in lab)
+        x1, y1 = max(p[0] for p in lab), max(p[1] for p in lab)
+        assert a["bbox"] == [x0, y0, x1 - x0, y1 - y0] and a["area"] == (x1 - x0) * (y1 - y0)
+    assert [a["num_keypoints"] for a in anns] == [12, 10, 12]
+    rep = load(out / "mix_report.json")["sources"]["mpii_train"]
+    m = rep["keypoint_mapping"]["person"]
+    assert m["schema"] == "mpii16"
+    assert m["dropped"] == ["pelvis", "thorax", "upper_neck", "head_top"]
+    assert m["labelled_points_dropped"] == 12
+    assert rep["keypoint_visibility"]["v1"] == 0
+    assert _self_ap(coco_path) == pytest.approx(1.0)
+
+
+def test_mpii_images_option_wins_over_the_layout(tmp_path):
+    path = _mpii_folder(tmp_path, [_mpii_item("a.jpg", 0)])
+    elsewhere = tmp_path / "photos"
+    elsewhere.mkdir()
+    shutil.copyfile(IMAGES / PHOTOS[3][0], elsewhere / "a.jpg")
+    out = tmp_path / "out"
+    rc, _, err = mix_inproc("--mpii", path, "--images", elsewhere, "-o", out)
+    assert rc == 0, err
+    img = load(out / "annotations" / "coco_train.json")["images"][0]
+    assert (img["width"], img["height"]) == (640, 392)
+    assert "source_image_id" not in img  # a stem that is not a number
+    assert (out / img["file_name"]).resolve() == (elsewhere / "a.jpg").resolve()
+
+
+def _bad_mpii(tmp_path: Path, case: str) -> tuple[Path, list[str]]:
+    good = _mpii_item("000000001.jpg", 0)
+    bad = _mpii_item("000000002.jpg", 0)
+    words = ["item #1 (000000002.jpg)"]
+    if case == "short_joints":
+        bad["joints"] = bad["joints"][:14]
+        words += ["joints has 14 entries, expected 16"]
+    elif case == "short_vis":
+        bad["joints_vis"] = bad["joints_vis"][:15]
+        words += ["joints_vis has 15 values, expected 16"]
+    elif case == "nan_joint":
+        bad["joints"][3][1] = float("nan")
+        words += ["joints[3] holds nan"]
+    elif case == "string_joint":
+        bad["joints"][3][0] = "12"
+        words += ["joints[3] holds '12'"]
+    elif case == "infinite_scale":
+        bad["scale"] = float("inf")
+        words += ["scale is inf"]
+    elif case == "nothing_labelled":
+        bad["joints_vis"] = [0] * 16
+        words += ["no joint is labelled"]
+    elif case == "missing_image":
+        words += ["image file not found"]
+    elif case == "no_image_field":
+        del bad["image"]
+        words = ["item #1", "lacks a valid 'image'"]
+    elif case == "not_a_list":
+        path = _mpii_folder(tmp_path, [], ("000000001.jpg",))
+        path.write_text(json.dumps({"annotations": [good]}))
+        return path, ["expected mmpose's MPII JSON list", "found dict"]
+    elif case == "broken_json":
+        path = _mpii_folder(tmp_path, [], ("000000001.jpg",))
+        path.write_text('[{"image": "000000001.jpg", ')
+        return path, ["broken JSON at line 1"]
+    else:
+        raise AssertionError(case)
+    images = ("000000001.jpg",) if case == "missing_image" else ("000000001.jpg",
+                                                                  "000000002.jpg")
+    return _mpii_folder(tmp_path, [good, bad], images), words
+
+
+MPII_SKIPPABLE = {"short_joints": "keypoint_length", "short_vis": "keypoint_length",
+                  "nan_joint": "bad_number", "string_joint": "bad_number",
+                  "infinite_scale": "bad_number", "nothing_labelled": "bad_entry",
+                  "missing_image": "missing_image", "no_image_field": "bad_entry"}
+
+
+@pytest.mark.parametrize("case", [*MPII_SKIPPABLE, "not_a_list", "broken_json"])
+def test_mpii_bad_input_is_one_line_naming_the_file(tmp_path, case):
+    path, words = _bad_mpii(tmp_path, case)
+    out = tmp_path / "out"
+    rc, _, err = mix_inproc("--mpii", path, "-o", out)
+    msg = one_line_error(rc, err, out)
+    for w in [str(path), *words]:
+        assert w in msg, (w, msg)
+    if case in MPII_SKIPPABLE:
+        rc, _, err = mix_inproc("--mpii", path, "--skip-bad", "-o", out)
+        assert rc == 0, err
+        rep = load(out / "mix_report.json")["sources"]["mpii_train"]
+        assert rep["bad_entries"] == {MPII_SKIPPABLE[case]: 1}
+        assert rep["available"] == 1
+        assert rep["dropped_annotations"] == 1
+
+
+@pytest.mark.parametrize("reader", ["mpii", "lsp"])
+def test_image_paths_leading_out_of_the_root_are_refused_even_with_skip_bad(tmp_path, reader):
+    secret = tmp_path / "secret.jpg"
+    shutil.copyfile(IMAGES / PHOTOS[0][0], secret)
+    if reader == "mpii":  # a '..' name
+        path = _mpii_folder(tmp_path, [_mpii_item("../../secret.jpg", 0)])
+        words = ["item #0 (../../secret.jpg)", "outside the image root"]
+    else:                 # a link inside the root that leads out
+        path = _lsp_folder(tmp_path, _lsp_joints(1))
+        (path.parent / "images" / "im00001.jpg").unlink()
+        (path.parent / "images" / "im00001.jpg").symlink_to(secret)
+        words = ["image 1 (im00001.jpg)", "outside the image root"]
+    out = tmp_path / "out"
+    rc, _, err = mix_inproc(f"--{reader}", path, "--skip-bad", "-o", out)
+    msg = one_line_error(rc, err, out)
+    for w in [str(path), str(secret), *words]:
+        assert w in msg, (w, msg)

@@ -19,12 +19,15 @@ Sources (repeatable, in any number)::
     --manifest FILE       a JSONL manifest in synthgen's manifest schema
     --lsp FILE.mat        an LSP or LSPET ``joints.mat`` (14 joints, one person per image;
                           images ``im0001.jpg`` / ``im00001.jpg``, see :mod:`.sources.lsp`)
+    --mpii JSON           MPII Human Pose as mmpose's JSON list (16 joints, one item per
+                          person; see :mod:`.sources.mpii`)
 
 Modifiers apply to the source named just before them::
 
     --images DIR (--image-root DIR)  image root: coco/wholebody default the JSON's folder,
                           manifest default the manifest's folder, lsp default ``images/``
-                          beside the .mat (synthetic/bop: the dataset)
+                          beside the .mat, mpii ``images/`` beside the JSON's folder (mmpose's
+                          layout) else its folder (synthetic/bop: the dataset)
     --weight W            sampling weight (default 1)
     --count N             take exactly N images of it (all sources of its split, or none)
     --split NAME          output split it feeds (default ``train``)
@@ -32,7 +35,7 @@ Modifiers apply to the source named just before them::
     --name NAME           its name (``source_name`` field, ``images/<name>/``, report)
     --keypoints SCHEMA    coco17 | wholebody133 | crowdpose14 | lsp14 | mpii16 |
                           name1,name2,... (default: the ``keypoints`` list of the file's
-                          category; lsp: lsp14)
+                          category; lsp: lsp14; mpii: mpii16)
     --as real|synthetic   how it counts (default: synthetic for --synthetic, else real)
 
 ``--images`` is both a modifier and the image-mode option: a mode word (``relative``,
@@ -80,7 +83,7 @@ unknown keys are one-line errors naming the key and the file)::
       - {type: coco, path: person_keypoints_train.json, images: train2017/}
       - {type: coco, path: person_keypoints_val.json, images: val2017/, split: val}
       # per source also: name, count, from_split, keypoints, as; types: synthetic, coco,
-      # wholebody, bop, manifest, lsp
+      # wholebody, bop, manifest, lsp, mpii
 
 Mixing
 ------
@@ -97,7 +100,8 @@ Labels
 Keypoints become COCO-17 by name (:mod:`synthgen.mix.keypoints`): WholeBody-133's body rows are
 copied bit-exact, a CrowdPose-style 14-point set keeps its 12 body joints, COCO-17 points it lacks
 (nose, eyes, ears) are written ``[0, 0, 0]``, and ``head``/``neck`` are dropped; LSP's 14 joints
-(``lsp14``) keep the same 12 and drop ``neck``/``head_top``; the report lists both. Annotations without keypoints get zero ``keypoints`` and ``num_keypoints`` 0 (so keypoint
+(``lsp14``) keep the same 12 and drop ``neck``/``head_top``, MPII's 16 (``mpii16``) keep them
+and drop ``pelvis``/``thorax``/``upper_neck``/``head_top``; the report lists both. Annotations without keypoints get zero ``keypoints`` and ``num_keypoints`` 0 (so keypoint
 tools ignore them). Categories are unified by name after ``--category-map``: ``person`` is id 1
 with COCO-17's keypoints and skeleton, other names follow in order of first appearance. Image and
 annotation ids are renumbered 1.. across all output files (no collisions). Every other field of a
@@ -113,11 +117,13 @@ others get them as COCO-WholeBody writes an invalid part (zeros, ``*_valid`` fal
 counts them per split (``wholebody_fields_completed``). ``--wholebody-fields drop`` removes them
 from every annotation. Every image gets ``split``, ``source`` (real|synthetic) and
 ``source_name``; real COCO images also ``source_image_id`` and ``source_file_name`` (LSP images:
-the 1-based index in ``joints.mat`` and ``im<k>.jpg``); licences are merged by (name, url).
+the 1-based index in ``joints.mat`` and ``im<k>.jpg``; MPII images: the numeric file stem and
+the ``image`` name); licences are merged by (name, url).
 
-An LSP/LSPET person's ``bbox`` is its labelled joints' tight box clipped to the image, ``area``
-its ``w * h`` (no segmentation); LSPET's flag only says *labelled* (v=2; unlabelled
-``[0, 0, 0]``), LSP's says *occluded* (0 -> v=2, 1 -> v=1); coordinates are kept as read.
+An LSP/LSPET or MPII person's ``bbox`` is its labelled joints' tight box clipped to the image,
+``area`` its ``w * h`` (no segmentation); LSPET's flag and MPII's ``joints_vis`` only say
+*labelled* (v=2; unlabelled ``[0, 0, 0]``), LSP's says *occluded* (0 -> v=2, 1 -> v=1);
+coordinates are kept as read; MPII's ``center``/``scale`` stay on the annotation as read.
 
 Output
 ------

@@ -19,7 +19,8 @@ from synthgen.mix.config import (IMAGE_MODES, WHOLEBODY_MODES, MixConfig, MixErr
 EXIT_BAD_INPUT = 2
 
 _SOURCE_OPTIONS = {"synthetic": "OUT[:W]", "coco": "JSON", "wholebody": "JSON", "bop": "DIR",
-                   "manifest": "FILE", "lsp": "FILE.mat"}
+                   "manifest": "FILE", "lsp": "FILE.mat",
+                   "mpii": "JSON"}
 _SOURCE_HELP = {
     "synthetic": "a synthgen dataset folder, optional weight after ':' (e.g. out/kitchen:2)",
     "coco": "a COCO keypoints/instances JSON (image root: --images DIR, default its folder)",
@@ -29,6 +30,8 @@ _SOURCE_HELP = {
                 "--images DIR)",
     "lsp": "an LSP / LSPET joints.mat (14 joints; image root: --images DIR, default images/ "
            "beside it)",
+    "mpii": "an MPII JSON list as mmpose ships it (16 joints; image root: --images DIR, default "
+            "images/ beside the JSON's folder)",
 }
 _MODIFIERS = {
     "image_root": ("--image-root", "DIR", "image root of the source just named"),
@@ -162,8 +165,8 @@ def config_from_args(args: argparse.Namespace) -> MixConfig:
         cfg.category_map = load_category_map(args.category_map, "--category-map")
         cfg.category_map_file = args.category_map
     if not cfg.sources:
-        raise MixError("no sources: give --synthetic, --coco, --wholebody, --bop, --manifest or "
-                       "--lsp (or 'sources:' in --config)")
+        raise MixError("no sources: give --synthetic, --coco, --wholebody, --bop, --manifest, "
+                       "--lsp or --mpii (or 'sources:' in --config)")
     if cfg.output is None:
         raise MixError("no output folder: give -o OUT (or 'output:' in --config)")
     return cfg

@@ -12,7 +12,7 @@ from typing import Any
 
 from synthgen.mix.keypoints import NAMED_SCHEMAS
 
-SOURCE_TYPES = ("synthetic", "coco", "wholebody", "bop", "manifest", "lsp")
+SOURCE_TYPES = ("synthetic", "coco", "wholebody", "bop", "manifest", "lsp", "mpii")
 IMAGE_MODES = ("relative", "absolute", "symlink", "copy")
 WHOLEBODY_MODES = ("keep", "drop")
 KINDS = ("real", "synthetic")

@@ -1,5 +1,5 @@
 """Readers of the mix inputs: synthgen datasets, COCO / COCO-WholeBody files, BOP folders, JSONL
-manifests and LSP / LSPET ``joints.mat`` files. Each turns its input into :class:`Entry` records (one per image) with harmonised
+manifests, LSP / LSPET ``joints.mat`` files and MPII's mmpose-style JSON. Each turns its input into :class:`Entry` records (one per image) with harmonised
 annotations (keypoints as COCO-17 by name, see :mod:`synthgen.mix.keypoints`).
 
 Checks, each a *bad entry* (without ``skip_bad`` the first one is a :class:`MixError` naming the
@@ -34,7 +34,7 @@ duplicated image id drops every image with that id; an annotation naming no imag
 alone.
 
 One module per input format (:mod:`.coco`, :mod:`.synthetic`, :mod:`.manifest`, :mod:`.bop`,
-:mod:`.lsp`; :mod:`.joints` holds what the joint-list readers share),
+:mod:`.lsp`, :mod:`.mpii`; :mod:`.joints` holds what the joint-list readers share),
 each with a ``load_<type>_source(spec, bad, wholebody_mode) -> LoadedSource``; the records and
 helpers they share are in :mod:`.base` and :mod:`.annotations`; :data:`LOADERS` maps a source
 type to its reader.
@@ -47,11 +47,13 @@ from synthgen.mix.sources.bop import load_bop_source
 from synthgen.mix.sources.coco import load_coco_source
 from synthgen.mix.sources.lsp import load_lsp_source
 from synthgen.mix.sources.manifest import load_manifest_source
+from synthgen.mix.sources.mpii import load_mpii_source
 from synthgen.mix.sources.synthetic import load_synthetic_source
 
 LOADERS = {"synthetic": load_synthetic_source, "coco": load_coco_source,
            "wholebody": load_coco_source, "bop": load_bop_source,
-           "manifest": load_manifest_source, "lsp": load_lsp_source}
+           "manifest": load_manifest_source, "lsp": load_lsp_source,
+           "mpii": load_mpii_source}
 
 
 def load_source(spec: SourceSpec, *, skip_bad: bool, wholebody_mode: str) -> LoadedSource:
