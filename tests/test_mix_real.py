@@ -392,3 +392,140 @@ def test_image_paths_leading_out_of_the_root_are_refused_even_with_skip_bad(tmp_
     msg = one_line_error(rc, err, out)
     for w in [str(path), str(secret), *words]:
         assert w in msg, (w, msg)
+
+
+# --------------------------------------------------------------------------------------------
+# Real BOP scenes: scene_gt + scene_camera + scene_gt_info, JPEG rgb/, no masks, no depth
+# --------------------------------------------------------------------------------------------
+
+CAM_K = [572.4114, 0.0, 325.2611, 0.0, 573.57043, 242.04899, 0.0, 0.0, 1.0]
+
+
+def _bop_real(tmp_path: Path, *, gt_info: bool = True, suffix: str = ".jpg") -> Path:
+    """``lm/test/000002``, a real-style BOP scene of two 32x24 frames (im_id 3 and 8, as LM-O
+    numbers them): frame 3 shows objects 1 and 5 (5 fully occluded), frame 8 object 1;
+    ``scene_camera.json`` and ``scene_gt_info.json``, JPEG images, ``models/models_info.json``.
+    """
+    from PIL import Image
+
+    root = tmp_path / "lm"
+    scene = root / "test" / "000002"
+    (scene / "rgb").mkdir(parents=True)
+    (root / "models").mkdir()
+    (root / "models" / "models_info.json").write_text(json.dumps(
+        {"1": {"diameter": 102.1}, "5": {"diameter": 247.5}, "6": {"diameter": 124.3}}))
+    pose = {"cam_R_m2c": [1, 0, 0, 0, 1, 0, 0, 0, 1], "cam_t_m2c": [10.5, -3.0, 900.0]}
+    gt = {"3": [{**pose, "obj_id": 1}, {**pose, "obj_id": 5}], "8": [{**pose, "obj_id": 1}]}
+    info = {"3": [{"bbox_obj": [4, 5, 10, 8], "bbox_visib": [4, 5, 9, 7], "px_count_all": 90,
+                   "px_count_valid": 90, "px_count_visib": 61, "visib_fract": 0.68},
+                  {"bbox_obj": [1, 1, 5, 5], "bbox_visib": [-1, -1, -1, -1], "px_count_all": 30,
+                   "px_count_valid": 30, "px_count_visib": 0, "visib_fract": 0.0}],
+            "8": [{"bbox_obj": [0, 2, 31, 20], "bbox_visib": [0, 2, 31, 20],
+                   "px_count_all": 500, "px_count_valid": 500, "px_count_visib": 480,
+                   "visib_fract": 0.96}]}
+    cams = {k: {"cam_K": CAM_K, "depth_scale": 1.0} for k in gt}
+    for k in gt:
+        Image.fromarray(np.full((24, 32, 3), 30 * int(k), np.uint8)).save(
+            scene / "rgb" / f"{int(k):06d}{suffix}", quality=90)
+    (scene / "scene_gt.json").write_text(json.dumps(gt))
+    (scene / "scene_camera.json").write_text(json.dumps(cams))
+    if gt_info:
+        (scene / "scene_gt_info.json").write_text(json.dumps(info))
+    return root
+
+
+@pytest.mark.parametrize("form, name", [("dataset", "lm"), ("split", "lm_test"),
+                                        ("scene", "lm_test_000002")])
+def test_real_bop_scene_reads_as_shipped_from_any_folder_level(tmp_path, form, name):
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    root = _bop_real(tmp_path)
+    arg = {"dataset": root, "split": root / "test", "scene": root / "test" / "000002"}[form]
+    out = tmp_path / "out"
+    r = mix_cli("--bop", arg, "-o", out) if form == "scene" else None
+    if r is None:
+        rc, _, err = mix_inproc("--bop", arg, "-o", out)
+        assert rc == 0, err
+    else:
+        assert r.returncode == 0, r.stderr
+    path = out / "annotations" / "coco_train.json"
+    coco = load(path)
+    imgs = coco["images"]
+    assert [(i["scene_id"], i["im_id"], i["width"], i["height"], i["source_split"])
+            for i in imgs] == [(2, 3, 32, 24, "test"), (2, 8, 32, 24, "test")]
+    assert all(i["cam_K"] == CAM_K and i["depth_scale"] == 1.0 for i in imgs)
+    assert {i["source_name"] for i in imgs} == {name}
+    assert all((out / i["file_name"]).resolve().suffix == ".jpg" for i in imgs)
+    cats = {c["id"]: c["name"] for c in coco["categories"]}
+    anns = coco["annotations"]
+    # The fully occluded instance (bbox_visib -1, no visible pixel) is skipped.
+    assert [(a["image_id"], cats[a["category_id"]], a["gt_id"]) for a in anns] == \
+        [(1, "obj_000001", 0), (2, "obj_000001", 0)]
+    # BOP's bbox_visib w is x_max - x_min: COCO's pixel-edge box is one pixel wider and higher.
+    assert [(a["bbox"], a["area"]) for a in anns] == [([4.0, 5.0, 10.0, 8.0], 61),
+                                                      ([0.0, 2.0, 32.0, 21.0], 480)]
+    assert anns[0]["cam_t_m2c"] == [10.5, -3.0, 900.0] and "segmentation" not in anns[0]
+    # models_info's objects are categories even when no image shows them (object 6).
+    assert sorted(cats.values()) == ["obj_000001", "obj_000005", "obj_000006", "person"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(path))
+        res = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"],
+                "score": 1.0} for a in anns]
+        ev = COCOeval(gt, gt.loadRes(res), "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    assert ev.stats[0] == pytest.approx(1.0)
+
+
+def test_real_bop_scene_png_and_from_split(tmp_path):
+    root = _bop_real(tmp_path, suffix=".png")
+    out = tmp_path / "out"
+    rc, _, err = mix_inproc("--bop", root, "--from-split", "test", "-o", out)
+    assert rc == 0, err
+    assert [Path(i["file_name"]).name for i in load(out / "annotations" / "coco_train.json")
+            ["images"]] == ["000003.png", "000008.png"]
+    out2 = tmp_path / "out2"
+    rc, _, err = mix_inproc("--bop", root / "test", "--from-split", "train", "-o", out2)
+    msg = one_line_error(rc, err, out2)
+    assert "from_split 'train' is not a BOP split" in msg and "found test" in msg
+
+
+def _bad_bop(tmp_path: Path, case: str) -> tuple[list, list[str]]:
+    root = _bop_real(tmp_path, gt_info=case != "no_gt_info")
+    scene = root / "test" / "000002"
+    if case == "no_gt_info":
+        return ["--bop", root], [str(scene), "no scene_gt_info.json and no mask_visib/"]
+    if case == "missing_frame":
+        (scene / "rgb" / "000008.jpg").unlink()
+        return ["--bop", scene], [str(scene / "scene_gt.json"), "image 8",
+                                  "image file not found"]
+    if case == "unreadable_frame":
+        (scene / "rgb" / "000008.jpg").write_bytes(b"not a jpeg")
+        return ["--bop", root / "test"], [str(scene / "scene_gt.json"), "image 8",
+                                          "not a readable image"]
+    if case == "broken_camera":
+        (scene / "scene_camera.json").write_text('{"3": {"cam_K": [572.4')
+        return ["--bop", root], [str(scene / "scene_camera.json"), "broken JSON"]
+    if case == "camera_nan":
+        cams = load(scene / "scene_camera.json")
+        cams["8"]["cam_K"][0] = float("nan")
+        (scene / "scene_camera.json").write_text(json.dumps(cams))
+        return ["--bop", root], [str(scene / "scene_gt.json"), "image 8", "cam_K"]
+    if case == "scene_not_named_by_id":
+        named = root / "test" / "kitchen"
+        scene.rename(named)
+        return ["--bop", named], [str(named), "not named by a scene id"]
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize("case", ["no_gt_info", "missing_frame", "unreadable_frame",
+                                  "broken_camera", "camera_nan", "scene_not_named_by_id"])
+def test_real_bop_bad_input_is_one_line_naming_the_file(tmp_path, case):
+    args, words = _bad_bop(tmp_path, case)
+    out = tmp_path / "out"
+    rc, _, err = mix_inproc(*args, "-o", out)
+    msg = one_line_error(rc, err, out)
+    for w in words:
+        assert w in msg, (w, msg)

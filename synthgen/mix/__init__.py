@@ -15,7 +15,10 @@ Sources (repeatable, in any number)::
                           annotations/coco_<split>.json), optional weight W
     --coco JSON           a COCO keypoints / instances file
     --wholebody JSON      a COCO-WholeBody file (133 keypoints)
-    --bop DIR             a BOP dataset folder (<split>/<scene>/scene_gt*.json, rgb/, mask_visib/)
+    --bop DIR             a BOP dataset folder (<split>/<scene>/scene_gt*.json, rgb/, mask_visib/),
+                          one split (``lmo/test``) or one scene (``lmo/test/000002``); real BOP
+                          scenes as shipped (JPEG or PNG rgb/, no masks or depth needed; boxes
+                          from mask_visib/ else scene_gt_info.json, one of them required)
     --manifest FILE       a JSONL manifest in synthgen's manifest schema
     --lsp FILE.mat        an LSP or LSPET ``joints.mat`` (14 joints, one person per image;
                           images ``im0001.jpg`` / ``im00001.jpg``, see :mod:`.sources.lsp`)
@@ -145,11 +148,11 @@ box, area or polygon value that is NaN, infinite or not a number, ...; see
 :mod:`synthgen.mix.sources`) are a one-line error naming the file and the entry, or with
 ``--skip-bad`` dropped with their image and counted in the report.
 
-Every image path read from an input (COCO ``file_name``, manifest ``image``, BOP ``rgb/`` files;
-symbolic links followed) must resolve inside its image root (``--images``, else the JSON's or
-manifest's folder, the dataset folder for synthetic/bop): one that leads out (``..``, an absolute
-path elsewhere, a link) is a one-line error naming the file and the entry, even with
-``--skip-bad``, in every image mode.
+Every image path read from an input (COCO ``file_name``, manifest ``image``, BOP ``rgb/`` files,
+LSP ``im<k>.jpg``, MPII ``image``; symbolic links followed) must resolve inside its image root
+(``--images``, else the default named above; the dataset folder for synthetic, the folder given
+for bop): one that leads out (``..``, an absolute path elsewhere, a link) is a one-line error
+naming the file and the entry, even with ``--skip-bad``, in every image mode.
 
 ``file_name`` (and the manifest's ``image``) always resolves from OUT: ``OUT / file_name`` is the
 image (see :mod:`synthgen.mix.output` for the four modes).

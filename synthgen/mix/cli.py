@@ -25,7 +25,8 @@ _SOURCE_HELP = {
     "synthetic": "a synthgen dataset folder, optional weight after ':' (e.g. out/kitchen:2)",
     "coco": "a COCO keypoints/instances JSON (image root: --images DIR, default its folder)",
     "wholebody": "a COCO-WholeBody JSON (133 keypoints; mapped to COCO-17 by name)",
-    "bop": "a BOP dataset folder (scene_gt/scene_gt_info/scene_camera, rgb, mask_visib)",
+    "bop": "a BOP dataset, split or scene folder (scene_gt + scene_gt_info or mask_visib, "
+           "scene_camera, rgb PNG/JPEG); real BOP scenes as shipped",
     "manifest": "a JSONL manifest in synthgen's schema (image paths relative to its folder or "
                 "--images DIR)",
     "lsp": "an LSP / LSPET joints.mat (14 joints; image root: --images DIR, default images/ "
@@ -101,7 +102,12 @@ def add_mix_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _default_name(spec: SourceSpec) -> str:
     p = spec.path.resolve() if spec.path.name in ("", ".", "..") else spec.path
-    if spec.type in ("synthetic", "bop"):
+    if spec.type == "bop" and (p / "scene_gt.json").is_file():  # one scene: lmo_test_000002
+        base = "_".join(p.resolve().parts[-3:])
+    elif spec.type == "bop" and p.is_dir() and any((s / "scene_gt.json").is_file()
+                                                   for s in p.iterdir() if s.is_dir()):
+        base = "_".join(p.resolve().parts[-2:])   # one split: lmo_test
+    elif spec.type in ("synthetic", "bop"):
         base = p.name
     elif spec.type == "lsp":  # every LSP file is joints.mat: its folder tells them apart
         base = p.resolve().parent.name

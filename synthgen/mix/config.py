@@ -37,7 +37,7 @@ class SourceSpec:
     """One input dataset.
 
     ``type``: synthetic (a synthgen dataset folder), coco / wholebody (an annotation JSON with
-    ``images`` as image root), bop (a BOP dataset folder), manifest (a JSONL manifest; image
+    ``images`` as image root), bop (a BOP dataset, split or scene folder), manifest (a JSONL manifest; image
     paths relative to ``images`` or to the manifest's folder). ``split``: the output split it
     feeds. ``from_split``: which input split(s) to read (synthetic, bop, manifest; default all).
     ``weight`` / ``count``: its share of a sampled split. ``keypoints``: names of its keypoints
