@@ -529,3 +529,75 @@ def test_real_bop_bad_input_is_one_line_naming_the_file(tmp_path, case):
     msg = one_line_error(rc, err, out)
     for w in words:
         assert w in msg, (w, msg)
+
+
+def _mpii_release_mat(path: Path, people: dict[str, list[list[tuple]]],
+                      train: list[int]) -> Path:
+    """MPII's release layout written with savemat: ``RELEASE.annolist(i).image.name`` and
+    ``annorect(r).annopoints.point(p)`` = (x, y, id, is_visible) for ``people[name]`` (one list of
+    points per person; an empty list: a person without annopoints), ``scale``, ``objpos``."""
+    rect_dt = [(k, "O") for k in ("x1", "y1", "x2", "y2", "annopoints", "scale", "objpos")]
+    al = np.zeros((1, len(people)), dtype=[("image", "O"), ("annorect", "O")])
+    empty = np.zeros((0, 0))
+    for i, (name, persons) in enumerate(people.items()):
+        rects = np.zeros((1, len(persons)), dtype=rect_dt)
+        for r, points in enumerate(persons):
+            pts = np.zeros((1, len(points)), dtype=[(k, "O") for k in ("x", "y", "id",
+                                                                       "is_visible")])
+            for p, pt in enumerate(points):
+                pts[0, p] = pt
+            rects[0, r] = (1.0, 2.0, 30.0, 40.0, {"point": pts} if points else empty,
+                           2.5 + r, {"x": 100.0 + r, "y": 80.0})
+        al[0, i] = ({"name": name}, rects if persons else empty)
+    scipy.io.savemat(path, {"RELEASE": {"annolist": al, "img_train": np.array([train])}})
+    return path
+
+
+def test_mpii_release_mat_reads_annotated_training_persons(tmp_path):
+    json_path = _mpii_folder(tmp_path, [], ("000000001.jpg", "000000002.jpg",
+                                            "000000003.jpg"))
+    person = [(50.0 + 9 * j, 40.0 + 6 * j, j, "1") for j in range(16)]
+    person[13] = (167.0, 118.0, 13, "0")        # left shoulder occluded
+    person[3] = (77.0, 58.0, 3, np.zeros((0, 0)))  # is_visible absent: visible
+    del person[15]                              # left wrist not annotated
+    mat = _mpii_release_mat(json_path.parent / "mpii_human_pose_v1_u12_1.mat", {
+        "000000001.jpg": [person, []],          # the second person has no annopoints
+        "000000002.jpg": [person],              # a test image (img_train 0): skipped
+        "000000003.jpg": [[(60.0, 70.0, 10, 1), (90.0, 75.0, 12, 1)]]}, [1, 0, 1])
+    out = tmp_path / "out"
+    r = mix_cli("--mpii", mat, "-o", out)
+    assert r.returncode == 0, r.stderr
+    coco = load(out / "annotations" / "coco_train.json")
+    assert [i["source_file_name"] for i in coco["images"]] == ["000000001.jpg", "000000003.jpg"]
+    a, b = coco["annotations"]
+    kp = a["keypoints"]
+    v = {n: kp[3 * COCO17.index(n) + 2] for n in COCO17}
+    assert (v["left_shoulder"], v["left_hip"], v["right_ankle"], v["left_wrist"]) == (1, 2, 2, 0)
+    assert kp[3 * COCO17.index("left_shoulder"):3 * COCO17.index("left_shoulder") + 2] == \
+        [167.0, 118.0]
+    assert a["num_keypoints"] == 11 and (a["scale"], a["center"]) == (2.5, [100.0, 80.0])
+    assert b["bbox"] == [60.0, 70.0, 30.0, 5.0] and b["num_keypoints"] == 2
+    rep = load(out / "mix_report.json")["sources"]["mpii_human_pose_v1_u12_1"]
+    assert rep["keypoint_mapping"]["person"]["schema"] == "mpii16"
+    assert rep["keypoint_visibility"]["v1"] == 1
+    assert _self_ap(out / "annotations" / "coco_train.json") == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("case, words", [
+    ("no_release", ["no struct 'RELEASE'", "found: joints"]),
+    ("bad_point_id", ["annolist #1, annorect #1", "point id 16"]),
+    ("nan_point", ["annolist #1, annorect #1", "joints[2] holds nan"]),
+])
+def test_mpii_release_mat_bad_input_is_one_line(tmp_path, case, words):
+    json_path = _mpii_folder(tmp_path, [], ("000000001.jpg",))
+    mat = json_path.parent / "mpii.mat"
+    if case == "no_release":
+        scipy.io.savemat(mat, {"joints": np.zeros((14, 3, 1))})
+    else:
+        pt = (float("nan"), 5.0, 2, 1) if case == "nan_point" else (4.0, 5.0, 16, 1)
+        _mpii_release_mat(mat, {"000000001.jpg": [[(1.0, 2.0, 0, 1), pt]]}, [1])
+    out = tmp_path / "out"
+    rc, _, err = mix_inproc("--mpii", mat, "-o", out)
+    msg = one_line_error(rc, err, out)
+    for w in [str(mat), *words]:
+        assert w in msg, (w, msg)

@@ -22,8 +22,9 @@ Sources (repeatable, in any number)::
     --manifest FILE       a JSONL manifest in synthgen's manifest schema
     --lsp FILE.mat        an LSP or LSPET ``joints.mat`` (14 joints, one person per image;
                           images ``im0001.jpg`` / ``im00001.jpg``, see :mod:`.sources.lsp`)
-    --mpii JSON           MPII Human Pose as mmpose's JSON list (16 joints, one item per
-                          person; see :mod:`.sources.mpii`)
+    --mpii JSON|MAT       MPII Human Pose as mmpose's JSON list (16 joints, one item per
+                          person) or MPII's release ``mpii_human_pose_v1_u12_1.mat`` (annotated
+                          training persons; see :mod:`.sources.mpii`)
 
 Modifiers apply to the source named just before them::
 
@@ -124,8 +125,9 @@ the 1-based index in ``joints.mat`` and ``im<k>.jpg``; MPII images: the numeric 
 the ``image`` name); licences are merged by (name, url).
 
 An LSP/LSPET or MPII person's ``bbox`` is its labelled joints' tight box clipped to the image,
-``area`` its ``w * h`` (no segmentation); LSPET's flag and MPII's ``joints_vis`` only say
-*labelled* (v=2; unlabelled ``[0, 0, 0]``), LSP's says *occluded* (0 -> v=2, 1 -> v=1);
+``area`` its ``w * h`` (no segmentation); LSPET's flag and MPII's JSON ``joints_vis`` only say
+*labelled* (v=2; unlabelled ``[0, 0, 0]``), LSP's flag and the MPII .mat's ``is_visible`` say
+*occluded* (visible -> v=2, occluded -> v=1);
 coordinates are kept as read; MPII's ``center``/``scale`` stay on the annotation as read.
 
 Output

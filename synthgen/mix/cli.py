@@ -20,7 +20,7 @@ EXIT_BAD_INPUT = 2
 
 _SOURCE_OPTIONS = {"synthetic": "OUT[:W]", "coco": "JSON", "wholebody": "JSON", "bop": "DIR",
                    "manifest": "FILE", "lsp": "FILE.mat",
-                   "mpii": "JSON"}
+                   "mpii": "JSON|MAT"}
 _SOURCE_HELP = {
     "synthetic": "a synthgen dataset folder, optional weight after ':' (e.g. out/kitchen:2)",
     "coco": "a COCO keypoints/instances JSON (image root: --images DIR, default its folder)",
@@ -31,8 +31,8 @@ _SOURCE_HELP = {
                 "--images DIR)",
     "lsp": "an LSP / LSPET joints.mat (14 joints; image root: --images DIR, default images/ "
            "beside it)",
-    "mpii": "an MPII JSON list as mmpose ships it (16 joints; image root: --images DIR, default "
-            "images/ beside the JSON's folder)",
+    "mpii": "an MPII JSON list as mmpose ships it, or MPII's release .mat (16 joints; image "
+            "root: --images DIR, default images/ beside the file's folder)",
 }
 _MODIFIERS = {
     "image_root": ("--image-root", "DIR", "image root of the source just named"),

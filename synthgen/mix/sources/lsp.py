@@ -37,14 +37,15 @@ from synthgen.mix.sources.base import BadLog, Entry, LoadedSource, resolve_image
 from synthgen.mix.sources.joints import image_size, person_annotation
 
 
-def read_mat(path: Path) -> dict[str, Any]:
+def read_mat(path: Path, squeeze: bool = False) -> dict[str, Any]:
     """The variables of a MATLAB .mat file (``scipy.io.loadmat``: v4 to v7.2 files; it builds
-    arrays and never unpickles); an unreadable file is a one-line :class:`MixError`."""
+    arrays and never unpickles; structs as attribute objects, unit axes squeezed with
+    ``squeeze``); an unreadable file is a one-line :class:`MixError`."""
     import scipy.io
     from scipy.io.matlab import MatReadError
 
     try:
-        data = scipy.io.loadmat(str(path), struct_as_record=False, squeeze_me=False)
+        data = scipy.io.loadmat(str(path), struct_as_record=False, squeeze_me=squeeze)
     except FileNotFoundError:
         raise MixError(f"{path}: file not found") from None
     except NotImplementedError as exc:  # MATLAB v7.3 files are HDF5

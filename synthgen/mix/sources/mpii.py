@@ -29,8 +29,17 @@ every person on it): an item that is not an object or lacks ``image`` (``bad_ent
 not 16 pairs or ``joints_vis`` not 16 values (``keypoint_length``), a coordinate, flag, center
 or scale that is not a finite number (``bad_number``), no labelled joint (``bad_entry``), a
 missing or unreadable image (``missing_image``). A file that is not JSON or not a list is an
-error on its own. MPII's original ``mpii_human_pose_v1_u12_1.mat`` is not read: convert it with
-mmpose's or HRNet's script first.
+error on its own.
+
+MPII's own release file (``mpii_human_pose_v1_u12_1.mat``; any ``--mpii`` path ending ``.mat``)
+is read too, with ``scipy.io.loadmat(struct_as_record=False)``: ``RELEASE.annolist(i)``'s
+``image.name`` and, per ``annorect`` that has ``annopoints.point``, the points' ``id`` (0..15),
+``x``, ``y`` and ``is_visible``, plus ``scale`` and ``objpos`` (kept as ``scale`` and
+``center``). Only training images (``RELEASE.img_train`` 1; the test annotations are not
+public) with at least one annotated person are read, and only their annotated persons, as
+mmpose's and HRNet's conversions do. Here the flag is MPII's occlusion flag: ``is_visible`` 1
+(or absent, as on some points) is v=2, 0 is v=1 (labelled, not visible); a missing point is
+``[0, 0, 0]``. Items are named ``annolist #i, annorect #r`` in messages.
 """
 from __future__ import annotations
 
@@ -50,8 +59,14 @@ def default_image_root(path: Path) -> Path:
     return beside if beside.is_dir() else path.parent
 
 
+def _label(i: int, item: dict) -> str:
+    return item.get("_where", f"item #{i}")
+
+
 def _item_problem(item: dict, n: int) -> tuple[str, str] | None:
     """What is wrong with one person item's joints, flags, center and scale, or None."""
+    if "_problem" in item:
+        return item["_problem"]
     joints, vis = item.get("joints"), item.get("joints_vis")
     if not isinstance(joints, list) or len(joints) != n:
         got = len(joints) if isinstance(joints, list) else type(joints).__name__
@@ -77,10 +92,89 @@ def _item_problem(item: dict, n: int) -> tuple[str, str] | None:
     return None
 
 
+def _as_list(v: Any) -> list:
+    """A MATLAB struct array / cell read with ``squeeze_me`` as a list (one element arrives
+    bare, none as an empty array)."""
+    import numpy as np
+
+    if isinstance(v, np.ndarray):
+        return list(v.reshape(-1))
+    return [v]
+
+
+def _mat_field(obj: Any, name: str) -> Any:
+    v = getattr(obj, name, None)
+    import numpy as np
+
+    return None if isinstance(v, np.ndarray) and v.size == 0 else v
+
+
+def mpii_items_from_mat(path: Path, n: int = 16) -> list[dict[str, Any]]:
+    """Person items (the JSON form, ``joints_vis`` holding COCO v = 0/1/2 and ``_v`` set) of
+    MPII's release ``.mat``; a file of another layout is a one-line :class:`MixError`."""
+    from synthgen.mix.sources.lsp import read_mat
+
+    data = read_mat(path, squeeze=True)
+    rel = data.get("RELEASE")
+    if rel is None or not hasattr(rel, "annolist"):
+        raise MixError(f"{path}: no struct 'RELEASE' with an 'annolist' field (found: "
+                       f"{', '.join(sorted(data)) or 'none'}); expected MPII's "
+                       f"mpii_human_pose_v1_u12_1.mat")
+    annolist = _as_list(rel.annolist)
+    train = _as_list(getattr(rel, "img_train", [1] * len(annolist)))
+    if len(train) != len(annolist):
+        raise MixError(f"{path}: RELEASE.img_train has {len(train)} values for "
+                       f"{len(annolist)} annolist entries")
+    items: list[dict[str, Any]] = []
+    for i, (entry, is_train) in enumerate(zip(annolist, train)):
+        if not finite(is_train) or int(is_train) != 1:
+            continue
+        image = _mat_field(_mat_field(entry, "image"), "name")
+        rects = _mat_field(entry, "annorect")
+        for r, rect in enumerate(_as_list(rects) if rects is not None else []):
+            points = _mat_field(_mat_field(rect, "annopoints"), "point")
+            if points is None:
+                continue
+            where = f"annolist #{i + 1}, annorect #{r + 1}"
+            item: dict[str, Any] = {"image": image if isinstance(image, str) else None,
+                                    "_where": where, "_v": True,
+                                    "joints": [[-1.0, -1.0] for _ in range(n)],
+                                    "joints_vis": [0] * n}
+            for p in _as_list(points):
+                pid, x, y = (_mat_field(p, k) for k in ("id", "x", "y"))
+                if not finite(pid) or not 0 <= int(pid) < n or int(pid) != float(pid):
+                    item["_problem"] = ("bad_entry", f"point id {pid!r:.20}, expected 0..{n - 1}")
+                    break
+                vis = _mat_field(p, "is_visible")
+                try:
+                    occluded = vis is not None and int(str(vis).strip()) == 0
+                except ValueError:
+                    occluded = False
+                item["joints"][int(pid)] = [_py(x), _py(y)]
+                item["joints_vis"][int(pid)] = 1 if occluded else 2
+            scale, objpos = _mat_field(rect, "scale"), _mat_field(rect, "objpos")
+            if scale is not None:
+                item["scale"] = _py(scale)
+            if objpos is not None:
+                item["center"] = [_py(_mat_field(objpos, "x")), _py(_mat_field(objpos, "y"))]
+            items.append(item)
+    return items
+
+
+def _py(v: Any) -> Any:
+    """A MATLAB scalar as a Python number (strings and structs pass, for the checks to name)."""
+    try:
+        return v.item() if hasattr(v, "item") else v
+    except (ValueError, TypeError):
+        return v
+
+
 def load_mpii_source(spec: SourceSpec, bad: BadLog, wholebody_mode: str) -> LoadedSource:
-    """``--mpii mpii_train.json [--images DIR]`` (see the module docstring)."""
+    """``--mpii mpii_train.json|mpii_human_pose_v1_u12_1.mat [--images DIR]`` (see the module
+    docstring)."""
     path = spec.path
-    data = read_json(path, spec.origin)
+    data = (mpii_items_from_mat(path) if path.suffix.lower() == ".mat"
+            else read_json(path, spec.origin))
     if not isinstance(data, list):
         raise MixError(f"{path}: expected mmpose's MPII JSON list of person items (image, "
                        f"center, scale, joints, joints_vis), found {type(data).__name__}")
@@ -103,20 +197,21 @@ def load_mpii_source(spec: SourceSpec, bad: BadLog, wholebody_mode: str) -> Load
             continue
         image = item.get("image")
         if not isinstance(image, str) or not image:
-            bad("bad_entry", f"{path}: item #{i}: lacks a valid 'image'")
+            bad("bad_entry", f"{path}: {item.get('_where', f'item #{i}')}: lacks a valid "
+                             f"'image'")
             dropped_anns += 1
             continue
         by_image.setdefault(image, []).append((i, item))
     entries: list[Entry] = []
     dropped = 0
     for image, items in by_image.items():
-        where = f"{path}: item #{items[0][0]} ({image})"
+        where = f"{path}: {_label(*items[0])} ({image})"
         f, store = resolve_image(root, image, where)
         problem = None
         for i, item in items:
             problem = _item_problem(item, len(names))
             if problem is not None:
-                where = f"{path}: item #{i} ({image})"
+                where = f"{path}: {_label(i, item)} ({image})"
                 break
         if problem is None and not f.is_file():
             problem = ("missing_image", f"image file not found: {f}")
@@ -127,12 +222,13 @@ def load_mpii_source(spec: SourceSpec, bad: BadLog, wholebody_mode: str) -> Load
         if problem is None:
             width, height = size
             for i, item in items:
-                rows = [[pt[0], pt[1], 2] if float(v) > 0 else [0, 0, 0]
-                        for pt, v in zip(item["joints"], item["joints_vis"])]
+                # JSON: joints_vis says labelled (v=2); .mat items carry v itself (_v).
+                rows = [[pt[0], pt[1], (int(v) if item.get("_v") else 2)] if float(v) > 0
+                        else [0, 0, 0] for pt, v in zip(item["joints"], item["joints_vis"])]
                 extra = {k: item[k] for k in ("center", "scale") if k in item}
                 ann = person_annotation(rows, kmap, width, height, wholebody_mode, **extra)
                 if ann is None:
-                    where = f"{path}: item #{i} ({image})"
+                    where = f"{path}: {_label(i, item)} ({image})"
                     problem = ("bad_entry", "no joint is labelled (joints_vis all 0; no box can "
                                             "be derived)")
                     break
