@@ -144,7 +144,7 @@ def _escape_case(tmp_path: Path, case: str) -> tuple[list, list[str]]:
         img.unlink()
         img.symlink_to(secret)
         return (["--bop", root], [str(root / "test" / "000001" / "scene_gt.json"), "image 1",
-                                  "rgb/000001.png", "outside the BOP dataset folder"])
+                                  "rgb/000001.png", "outside the BOP folder"])
     if case == "synthetic_dotdot":
         root = _synthetic(tmp_path, "../secret.jpg")
         return (["--synthetic", root], [str(root / "annotations" / "coco_train_synth.json"),

@@ -15,20 +15,31 @@ Sources (repeatable, in any number)::
                           annotations/coco_<split>.json), optional weight W
     --coco JSON           a COCO keypoints / instances file
     --wholebody JSON      a COCO-WholeBody file (133 keypoints)
-    --bop DIR             a BOP dataset folder (<split>/<scene>/scene_gt*.json, rgb/, mask_visib/)
+    --bop DIR             a BOP dataset folder (<split>/<scene>/scene_gt*.json, rgb/, mask_visib/),
+                          one split (``lmo/test``) or one scene (``lmo/test/000002``); real BOP
+                          scenes as shipped (JPEG or PNG rgb/, no masks or depth needed; boxes
+                          from mask_visib/ else scene_gt_info.json, one of them required)
     --manifest FILE       a JSONL manifest in synthgen's manifest schema
+    --lsp FILE.mat        an LSP or LSPET ``joints.mat`` (14 joints, one person per image;
+                          images ``im0001.jpg`` / ``im00001.jpg``, see :mod:`.sources.lsp`)
+    --mpii JSON|MAT       MPII Human Pose as mmpose's JSON list (16 joints, one item per
+                          person) or MPII's release ``mpii_human_pose_v1_u12_1.mat`` (annotated
+                          training persons; see :mod:`.sources.mpii`)
 
 Modifiers apply to the source named just before them::
 
     --images DIR (--image-root DIR)  image root: coco/wholebody default the JSON's folder,
-                          manifest default the manifest's folder (synthetic/bop: the dataset)
+                          manifest default the manifest's folder, lsp default ``images/``
+                          beside the .mat, mpii ``images/`` beside the JSON's folder (mmpose's
+                          layout) else its folder (synthetic/bop: the dataset)
     --weight W            sampling weight (default 1)
     --count N             take exactly N images of it (all sources of its split, or none)
     --split NAME          output split it feeds (default ``train``)
     --from-split NAME     read only this split of it (synthetic, bop, manifest)
     --name NAME           its name (``source_name`` field, ``images/<name>/``, report)
-    --keypoints SCHEMA    coco17 | wholebody133 | crowdpose14 | name1,name2,... (default: the
-                          ``keypoints`` list of the file's category)
+    --keypoints SCHEMA    coco17 | wholebody133 | crowdpose14 | lsp14 | mpii16 |
+                          name1,name2,... (default: the ``keypoints`` list of the file's
+                          category; lsp: lsp14; mpii: mpii16)
     --as real|synthetic   how it counts (default: synthetic for --synthetic, else real)
 
 ``--images`` is both a modifier and the image-mode option: a mode word (``relative``,
@@ -76,7 +87,7 @@ unknown keys are one-line errors naming the key and the file)::
       - {type: coco, path: person_keypoints_train.json, images: train2017/}
       - {type: coco, path: person_keypoints_val.json, images: val2017/, split: val}
       # per source also: name, count, from_split, keypoints, as; types: synthetic, coco,
-      # wholebody, bop, manifest
+      # wholebody, bop, manifest, lsp, mpii
 
 Mixing
 ------
@@ -92,8 +103,9 @@ Labels
 ------
 Keypoints become COCO-17 by name (:mod:`synthgen.mix.keypoints`): WholeBody-133's body rows are
 copied bit-exact, a CrowdPose-style 14-point set keeps its 12 body joints, COCO-17 points it lacks
-(nose, eyes, ears) are written ``[0, 0, 0]``, and ``head``/``neck`` are dropped; the report lists
-both. Annotations without keypoints get zero ``keypoints`` and ``num_keypoints`` 0 (so keypoint
+(nose, eyes, ears) are written ``[0, 0, 0]``, and ``head``/``neck`` are dropped; LSP's 14 joints
+(``lsp14``) keep the same 12 and drop ``neck``/``head_top``, MPII's 16 (``mpii16``) keep them
+and drop ``pelvis``/``thorax``/``upper_neck``/``head_top``; the report lists both. Annotations without keypoints get zero ``keypoints`` and ``num_keypoints`` 0 (so keypoint
 tools ignore them). Categories are unified by name after ``--category-map``: ``person`` is id 1
 with COCO-17's keypoints and skeleton, other names follow in order of first appearance. Image and
 annotation ids are renumbered 1.. across all output files (no collisions). Every other field of a
@@ -108,8 +120,15 @@ annotation of a file has them (a WholeBody or synthgen source; ``--wholebody-fie
 others get them as COCO-WholeBody writes an invalid part (zeros, ``*_valid`` false); the report
 counts them per split (``wholebody_fields_completed``). ``--wholebody-fields drop`` removes them
 from every annotation. Every image gets ``split``, ``source`` (real|synthetic) and
-``source_name``; real COCO images also ``source_image_id`` and ``source_file_name``; licences are
-merged by (name, url).
+``source_name``; real COCO images also ``source_image_id`` and ``source_file_name`` (LSP images:
+the 1-based index in ``joints.mat`` and ``im<k>.jpg``; MPII images: the numeric file stem and
+the ``image`` name); licences are merged by (name, url).
+
+An LSP/LSPET or MPII person's ``bbox`` is its labelled joints' tight box clipped to the image,
+``area`` its ``w * h`` (no segmentation); LSPET's flag and MPII's JSON ``joints_vis`` only say
+*labelled* (v=2; unlabelled ``[0, 0, 0]``), LSP's flag and the MPII .mat's ``is_visible`` say
+*occluded* (visible -> v=2, occluded -> v=1);
+coordinates are kept as read; MPII's ``center``/``scale`` stay on the annotation as read.
 
 Output
 ------
@@ -131,11 +150,11 @@ box, area or polygon value that is NaN, infinite or not a number, ...; see
 :mod:`synthgen.mix.sources`) are a one-line error naming the file and the entry, or with
 ``--skip-bad`` dropped with their image and counted in the report.
 
-Every image path read from an input (COCO ``file_name``, manifest ``image``, BOP ``rgb/`` files;
-symbolic links followed) must resolve inside its image root (``--images``, else the JSON's or
-manifest's folder, the dataset folder for synthetic/bop): one that leads out (``..``, an absolute
-path elsewhere, a link) is a one-line error naming the file and the entry, even with
-``--skip-bad``, in every image mode.
+Every image path read from an input (COCO ``file_name``, manifest ``image``, BOP ``rgb/`` files,
+LSP ``im<k>.jpg``, MPII ``image``; symbolic links followed) must resolve inside its image root
+(``--images``, else the default named above; the dataset folder for synthetic, the folder given
+for bop): one that leads out (``..``, an absolute path elsewhere, a link) is a one-line error
+naming the file and the entry, even with ``--skip-bad``, in every image mode.
 
 ``file_name`` (and the manifest's ``image``) always resolves from OUT: ``OUT / file_name`` is the
 image (see :mod:`synthgen.mix.output` for the four modes).

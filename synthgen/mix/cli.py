@@ -18,14 +18,20 @@ from synthgen.mix.config import (IMAGE_MODES, WHOLEBODY_MODES, MixConfig, MixErr
                                  parse_synthetic_arg, set_source_field)
 
 _SOURCE_OPTIONS = {"synthetic": "OUT[:W]", "coco": "JSON", "wholebody": "JSON", "bop": "DIR",
-                   "manifest": "FILE"}
+                   "manifest": "FILE", "lsp": "FILE.mat",
+                   "mpii": "JSON|MAT"}
 _SOURCE_HELP = {
     "synthetic": "a synthgen dataset folder, optional weight after ':' (e.g. out/kitchen:2)",
     "coco": "a COCO keypoints/instances JSON (image root: --images DIR, default its folder)",
     "wholebody": "a COCO-WholeBody JSON (133 keypoints; mapped to COCO-17 by name)",
-    "bop": "a BOP dataset folder (scene_gt/scene_gt_info/scene_camera, rgb, mask_visib)",
+    "bop": "a BOP dataset, split or scene folder (scene_gt + scene_gt_info or mask_visib, "
+           "scene_camera, rgb PNG/JPEG); real BOP scenes as shipped",
     "manifest": "a JSONL manifest in synthgen's schema (image paths relative to its folder or "
                 "--images DIR)",
+    "lsp": "an LSP / LSPET joints.mat (14 joints; image root: --images DIR, default images/ "
+           "beside it)",
+    "mpii": "an MPII JSON list as mmpose ships it, or MPII's release .mat (16 joints; image "
+            "root: --images DIR, default images/ beside the file's folder)",
 }
 _MODIFIERS = {
     "image_root": ("--image-root", "DIR", "image root of the source just named"),
@@ -34,8 +40,9 @@ _MODIFIERS = {
     "split": ("--split", "NAME", "output split it feeds (default train; val*/test* stay real)"),
     "from_split": ("--from-split", "NAME", "read only this split of it (synthetic, bop, manifest)"),
     "name": ("--name", "NAME", "its name in the output (images/<name>/, report)"),
-    "keypoints": ("--keypoints", "SCHEMA", "its keypoint names: coco17|wholebody133|crowdpose14 "
-                                           "or name1,name2,... (default: the file's category)"),
+    "keypoints": ("--keypoints", "SCHEMA", "its keypoint names: coco17|wholebody133|crowdpose14|"
+                                           "lsp14|mpii16 or name1,name2,... (default: the "
+                                           "file's category or format)"),
     "as": ("--as", "KIND", "count it as real or synthetic"),
 }
 
@@ -94,7 +101,17 @@ def add_mix_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _default_name(spec: SourceSpec) -> str:
     p = spec.path.resolve() if spec.path.name in ("", ".", "..") else spec.path
-    base = p.name if spec.type in ("synthetic", "bop") else p.stem
+    if spec.type == "bop" and (p / "scene_gt.json").is_file():  # one scene: lmo_test_000002
+        base = "_".join(p.resolve().parts[-3:])
+    elif spec.type == "bop" and p.is_dir() and any((s / "scene_gt.json").is_file()
+                                                   for s in p.iterdir() if s.is_dir()):
+        base = "_".join(p.resolve().parts[-2:])   # one split: lmo_test
+    elif spec.type in ("synthetic", "bop"):
+        base = p.name
+    elif spec.type == "lsp":  # every LSP file is joints.mat: its folder tells them apart
+        base = p.resolve().parent.name
+    else:
+        base = p.stem
     return re.sub(r"[^A-Za-z0-9._-]", "_", base) or spec.type
 
 
@@ -153,8 +170,8 @@ def config_from_args(args: argparse.Namespace) -> MixConfig:
         cfg.category_map = load_category_map(args.category_map, "--category-map")
         cfg.category_map_file = args.category_map
     if not cfg.sources:
-        raise MixError("no sources: give --synthetic, --coco, --wholebody, --bop or --manifest "
-                       "(or 'sources:' in --config)")
+        raise MixError("no sources: give --synthetic, --coco, --wholebody, --bop, --manifest, "
+                       "--lsp or --mpii (or 'sources:' in --config)")
     if cfg.output is None:
         raise MixError("no output folder: give -o OUT (or 'output:' in --config)")
     return cfg

@@ -13,7 +13,7 @@ from typing import Any
 from synthgen.mix.keypoints import NAMED_SCHEMAS
 from synthgen.errors import InputError
 
-SOURCE_TYPES = ("synthetic", "coco", "wholebody", "bop", "manifest")
+SOURCE_TYPES = ("synthetic", "coco", "wholebody", "bop", "manifest", "lsp", "mpii")
 IMAGE_MODES = ("relative", "absolute", "symlink", "copy")
 WHOLEBODY_MODES = ("keep", "drop")
 KINDS = ("real", "synthetic")
@@ -38,7 +38,7 @@ class SourceSpec:
     """One input dataset.
 
     ``type``: synthetic (a synthgen dataset folder), coco / wholebody (an annotation JSON with
-    ``images`` as image root), bop (a BOP dataset folder), manifest (a JSONL manifest; image
+    ``images`` as image root), bop (a BOP dataset, split or scene folder), manifest (a JSONL manifest; image
     paths relative to ``images`` or to the manifest's folder). ``split``: the output split it
     feeds. ``from_split``: which input split(s) to read (synthetic, bop, manifest; default all).
     ``weight`` / ``count``: its share of a sampled split. ``keypoints``: names of its keypoints

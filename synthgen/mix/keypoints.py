@@ -23,11 +23,28 @@ CROWDPOSE14_NAMES: tuple[str, ...] = (
     "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "head",
     "neck")
 
+# Leeds Sports Pose (LSP and LSP Extended) ``joints.mat``, in the order of their README.txt. The 12
+# limb joints carry COCO-17 names; ``neck`` and ``head_top`` have no COCO-17 counterpart (COCO's
+# head is nose, eyes and ears) and are dropped by the mapping, counted in the report.
+LSP14_NAMES: tuple[str, ...] = (
+    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
+    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist",
+    "neck", "head_top")
+
+# MPII Human Pose's 16 joints (ids 0..15 of its annotations, mmpose's order). ``pelvis``,
+# ``thorax``, ``upper_neck`` and ``head_top`` have no COCO-17 counterpart and are dropped.
+MPII16_NAMES: tuple[str, ...] = (
+    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle", "pelvis",
+    "thorax", "upper_neck", "head_top", "right_wrist", "right_elbow", "right_shoulder",
+    "left_shoulder", "left_elbow", "left_wrist")
+
 #: Schema names accepted by ``keypoints:`` / ``--keypoints``.
 NAMED_SCHEMAS: dict[str, tuple[str, ...]] = {
     "coco17": COCO17_NAMES,
     "wholebody133": WHOLEBODY133_NAMES,
     "crowdpose14": CROWDPOSE14_NAMES,
+    "lsp14": LSP14_NAMES,
+    "mpii16": MPII16_NAMES,
 }
 
 #: WholeBody annotation fields beside ``keypoints``, in WholeBody row order, with their sizes.

@@ -1,4 +1,5 @@
-"""BOP dataset folders (``--bop``): one COCO object annotation per visible instance."""
+"""BOP folders (``--bop``): synthgen's and real BOP datasets, one COCO object annotation per
+visible instance."""
 from __future__ import annotations
 
 import json
@@ -66,9 +67,40 @@ def _bop_number_problem(gts: list[dict], infos: list[dict] | None,
     return None
 
 
+def bop_layout(path: Path, origin: str) -> tuple[Path, list[tuple[str, list[Path]]]]:
+    """(dataset folder, [(split, scene folders)]) of a ``--bop`` path, which may be a dataset
+    folder (``lmo``: every ``<split>/<scene>/`` holding ``scene_gt.json``), a split folder
+    (``lmo/test``) or one scene (``lmo/test/000002``). Scene folders are named by their integer
+    id (BOP's ``%06d``), in id order."""
+    def scenes_of(d: Path) -> list[Path]:
+        return sorted((s for s in d.iterdir()
+                       if s.is_dir() and s.name.isdigit() and (s / "scene_gt.json").is_file()),
+                      key=lambda s: int(s.name))
+
+    if (path / "scene_gt.json").is_file():
+        if not path.resolve().name.isdigit():
+            raise MixError(f"{origin}: {path} holds scene_gt.json but is not named by a scene id "
+                           f"(BOP scene folders are <split>/<scene_id:06d>)")
+        real = path.resolve()
+        return real.parent.parent, [(real.parent.name, [path])]
+    if scenes_of(path):
+        return path.resolve().parent, [(path.resolve().name, scenes_of(path))]
+    splits = sorted(d.name for d in path.iterdir() if d.is_dir() and not d.name.startswith(".")
+                    and scenes_of(d))
+    return path, [(s, scenes_of(path / s)) for s in splits]
+
+
 def load_bop_source(spec: SourceSpec, bad: BadLog, wholebody_mode: str) -> LoadedSource:
-    """A BOP dataset folder: ``<split>/<scene_id:06d>/{scene_gt,scene_gt_info,scene_camera}.json``,
-    ``rgb/`` (or ``gray/``), ``mask_visib/``; ``models/models_info.json`` for the object list.
+    """A BOP folder: ``<split>/<scene_id:06d>/{scene_gt,scene_gt_info,scene_camera}.json``,
+    ``rgb/`` (or ``gray/``; PNG, JPEG or TIFF), ``mask_visib/``; ``models/models_info.json`` for
+    the object list. The path may be the dataset folder, one split or one scene
+    (:func:`bop_layout`); images must lie inside the folder given.
+
+    Real BOP scenes as the benchmark ships them (``scene_gt.json``, ``scene_camera.json``,
+    ``scene_gt_info.json``, JPEG or PNG ``rgb/``, with or without masks and depth) read as they
+    are. A scene needs ``scene_gt_info.json`` or ``mask_visib/`` for its boxes: a pose alone
+    gives no visible box without rendering the model (bop_toolkit's ``calc_gt_info.py`` writes
+    that file); a scene with neither is an error naming it.
 
     Each BOP image becomes a COCO image with one object annotation per visible instance:
     ``segmentation`` (RLE), ``area`` and ``bbox`` from ``mask_visib`` when it exists; otherwise
@@ -87,6 +119,7 @@ def load_bop_source(spec: SourceSpec, bad: BadLog, wholebody_mode: str) -> Loade
     root = spec.path
     if not root.is_dir():
         raise MixError(f"{spec.origin}: {root} is not a directory")
+    base, layout = bop_layout(root, spec.origin)
 
     def load(fn, p: Path):
         try:
@@ -97,33 +130,33 @@ def load_bop_source(spec: SourceSpec, bad: BadLog, wholebody_mode: str) -> Loade
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise MixError(f"{p}: not a BOP file: {exc}") from None
 
-    names = _bop_object_names(root)
+    names = _bop_object_names(base)
     obj_ids: set[int] = set()
-    info_path = root / "models" / "models_info.json"
+    info_path = base / "models" / "models_info.json"
     if info_path.is_file():
         obj_ids |= {int(k) for k in load(load_models_info, info_path)}
-    splits = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")
-                    and any((s / "scene_gt.json").is_file() for s in d.iterdir() if s.is_dir()))
+    splits = [s for s, _ in layout]
     if spec.from_split is not None:
         if spec.from_split not in splits:
             raise MixError(f"{spec.origin}: from_split {spec.from_split!r} is not a BOP split of "
                            f"{root} (found {', '.join(splits) or 'none'})")
-        splits = [spec.from_split]
-    if not splits:
-        raise MixError(f"{spec.origin}: {root} is not a BOP dataset (no <split>/<scene>/"
-                       f"scene_gt.json)")
+        layout = [(s, d) for s, d in layout if s == spec.from_split]
+    if not layout:
+        raise MixError(f"{spec.origin}: {root} is not a BOP dataset, split or scene (no "
+                       f"<split>/<scene>/scene_gt.json, <scene>/scene_gt.json or scene_gt.json)")
     entries: list[Entry] = []
     dropped = 0
-    for split in splits:
-        scenes = sorted((d for d in (root / split).iterdir()
-                         if d.is_dir() and d.name.isdigit() and (d / "scene_gt.json").is_file()),
-                        key=lambda d: int(d.name))
+    for split, scenes in layout:
         for scene_dir in scenes:
-            scene_id = int(scene_dir.name)
+            scene_id = int(scene_dir.resolve().name)
             gt_path = scene_dir / "scene_gt.json"
             scene_gt = load(load_scene_gt, gt_path)
             gt_info = (load(load_scene_gt_info, scene_dir / "scene_gt_info.json")
                        if (scene_dir / "scene_gt_info.json").is_file() else None)
+            if gt_info is None and not (scene_dir / "mask_visib").is_dir():
+                raise MixError(f"{scene_dir}: no scene_gt_info.json and no mask_visib/: the "
+                               f"boxes of a BOP scene come from one of them (bop_toolkit's "
+                               f"calc_gt_info.py writes scene_gt_info.json)")
             cams = (load(load_scene_camera, scene_dir / "scene_camera.json")
                     if (scene_dir / "scene_camera.json").is_file() else {})
             for im_id in sorted(scene_gt):
@@ -135,7 +168,7 @@ def load_bop_source(spec: SourceSpec, bad: BadLog, wholebody_mode: str) -> Loade
                     dropped += 1
                     continue
                 img_path, rel = resolve_image(root, img_path.relative_to(root).as_posix(),
-                                              where, "BOP dataset folder")
+                                              where, "BOP folder")
                 gts = scene_gt[im_id]
                 infos = gt_info.get(im_id) if gt_info is not None else None
                 if infos is not None and len(infos) != len(gts):
@@ -146,8 +179,13 @@ def load_bop_source(spec: SourceSpec, bad: BadLog, wholebody_mode: str) -> Loade
                     bad("bad_number", f"{where}: {problem}")
                     dropped += 1
                     continue
-                with Image.open(img_path) as im:
-                    width, height = im.size
+                try:
+                    with Image.open(img_path) as im:
+                        width, height = im.size
+                except OSError as exc:
+                    bad("missing_image", f"{where}: {rel}: not a readable image: {exc}")
+                    dropped += 1
+                    continue
                 anns = []
                 for gt_id, gt in enumerate(gts):
                     obj_id = int(gt["obj_id"])
