@@ -75,7 +75,18 @@ def test_invisible_object_gets_minus_one_boxes(renderer):
     wall = ObjectInstance(2, "wall", _plate(2.0), _pose(0.0, 0.0, 1.0))
     gt, _ = _gt(_scene([hidden, wall]), 0, renderer)
     assert gt.px_count_visib == 0 and gt.visib_fract == 0.0
-    assert gt.bbox_visib == [-1, -1, -1, -1] and gt.px_count_all > 0
+    # hidden, but its silhouette lies in the image: BOP (calc_gt_info) still writes no box at all
+    assert gt.mask.sum() == gt.px_count_all > 0
+    assert gt.bbox_visib == [-1, -1, -1, -1] and gt.bbox_obj == [-1, -1, -1, -1]
+
+
+def test_object_outside_the_image_gets_minus_one_boxes(renderer):
+    # left of the image, but on the 3x canvas: px_count_all counts it, no pixel is in the image
+    plate = ObjectInstance(1, "p", _plate(0.2), _pose(-1.5, 0.0, 2.0))
+    gt, _ = _gt(_scene([plate]), 0, renderer)
+    assert gt.px_count_all > 50 and gt.mask.sum() == 0 and gt.px_count_visib == 0
+    assert gt.bbox_obj == [-1, -1, -1, -1] and gt.bbox_visib == [-1, -1, -1, -1]
+    assert gt.visib_fract == 0.0
 
 
 def test_keypoint_visibility_rules(renderer):

@@ -299,3 +299,15 @@ def test_bad_skin_joint_is_rejected(body, renderer):
     with pytest.raises(ValueError, match="skin_joint"):
         renderer.render(_scene([person], cameras=[cam]), cam)
     assert adapter.NUM_PARTS == 55
+
+
+def test_hidden_person_has_no_boxes(body, renderer):
+    # a 1 m box half a metre in front of the camera hides the whole person
+    cam = _camera(*FRONT)
+    wall = _box((0.0, -1.5, 1.0), 1.0)
+    _, _, (gt,) = _frame(renderer, _scene([_person(body, RELAXED)], [wall], [cam]), cam)
+    assert gt.px_count_all > 1500 and gt.mask.sum() == gt.px_count_all and gt.px_count_visib == 0
+    assert gt.bbox_amodal == [-1, -1, -1, -1] and gt.bbox_visib == [-1, -1, -1, -1]
+    assert gt.visib_fract == 0.0
+    # every in-image keypoint is labelled occluded
+    assert set(gt.keypoints_coco17[:, 2].tolist()) == {1.0}

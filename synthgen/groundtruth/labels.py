@@ -32,7 +32,7 @@ import numpy as np
 
 from ..bodies.keypoints import (COCO17_FROM_SMPLX, NUM_SMPLX_EXTENDED, NUM_SMPLX_JOINTS,
                                 SMPLX_LANDMARK_NAMES, SMPLX_PARENTS, WHOLEBODY133_FROM_SMPLX)
-from .masks import WindowMask, bbox_from_mask
+from .masks import EMPTY_BOP_BOX, WindowMask, bbox_from_mask
 from .projection import inside_image, pixel_index, project, transform
 from .records import ObjectGT, PersonGT
 
@@ -221,6 +221,13 @@ def _shift_box(box: list[int], win: tuple[slice, slice]) -> list[int]:
     return [box[0] + win[1].start, box[1] + win[0].start, box[2], box[3]]
 
 
+def _amodal_box(sil: Silhouette, px_visib: int) -> list[int]:
+    """BOP ``bbox_obj`` (a person's ``bbox_amodal``): the unclipped box of the whole silhouette,
+    ``[-1, -1, -1, -1]`` when no pixel of the instance is visible, as bop_toolkit's
+    ``calc_gt_info`` writes it (an instance hidden or outside the image has no box at all)."""
+    return sil.bbox_unclipped() if px_visib > 0 else list(EMPTY_BOP_BOX)
+
+
 def object_gt(gt_id: int, obj_id: int, name: str, T_m2w: np.ndarray, T_w2c: np.ndarray,
               K: np.ndarray, sil: Silhouette, scene_depth: np.ndarray,
               visib_delta: float = 0.015, depth_valid: np.ndarray | None = None) -> ObjectGT:
@@ -240,7 +247,7 @@ def object_gt(gt_id: int, obj_id: int, name: str, T_m2w: np.ndarray, T_w2c: np.n
     return ObjectGT(
         gt_id=gt_id, obj_id=obj_id, name=name, R_m2c=T_m2c[:3, :3].copy(), t_m2c=T_m2c[:3, 3].copy(),
         mask_visib=WindowMask(vis, origin, scene_depth.shape), mask=WindowMask(own, origin, scene_depth.shape),
-        bbox_obj=sil.bbox_unclipped(), bbox_visib=_shift_box(bbox_from_mask(vis), win),
+        bbox_obj=_amodal_box(sil, px_visib), bbox_visib=_shift_box(bbox_from_mask(vis), win),
         px_count_all=px_all, px_count_valid=int(np.count_nonzero(own & valid)),
         px_count_visib=px_visib, visib_fract=(px_visib / px_all) if px_all > 0 else 0.0)
 
@@ -304,7 +311,7 @@ def person_gt(person, T_w2c: np.ndarray, K: np.ndarray, sil: Silhouette, visible
     self-occlusion; ``sil`` its amodal silhouette (canvas 3x the image). The BOP-style counts
     follow gt_info: ``px_count_all`` on the whole canvas, ``px_count_valid`` in-image silhouette
     pixels with valid depth, ``px_count_visib`` visible pixels; ``bbox_amodal`` is BOP's
-    ``bbox_obj`` (unclipped).
+    ``bbox_obj`` (unclipped; ``[-1, -1, -1, -1]`` with ``bbox_visib`` when nothing is visible).
     """
     h, w = scene_depth.shape
     mask_in, _ = sil.crop(w, h)
@@ -328,7 +335,7 @@ def person_gt(person, T_w2c: np.ndarray, K: np.ndarray, sil: Silhouette, visible
         smplx=person.smplx, joints_3d_cam=ext_cam[:NUM_SMPLX_JOINTS],
         keypoints_coco17=coco, keypoints_wholebody133=wb, mask_visib=WindowMask.from_full(visible_region),
         mask=WindowMask.from_full(mask_in),
-        bbox_visib=bbox_from_mask(visible_region), bbox_amodal=sil.bbox_unclipped(),
+        bbox_visib=bbox_from_mask(visible_region), bbox_amodal=_amodal_box(sil, px_visib),
         visib_fract=(px_visib / px_all) if px_all > 0 else 0.0,
         px_count_all=px_all, px_count_valid=int((mask_in & _valid(scene_depth, depth_valid)).sum()),
         px_count_visib=px_visib)

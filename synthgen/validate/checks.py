@@ -734,7 +734,13 @@ class DatasetChecker:
                                                   f"px, {lo} of them with sensor depth")
             bx, by, bw, bh = (int(v) for v in info["bbox_obj"])
             box = bbox_from_mask(mask)
-            if n_in and bw >= 0:
+            if px_visib == 0:
+                # bop_toolkit's calc_gt_info: no visible pixel, no box (even when the hidden
+                # silhouette lies in the image)
+                if list(info["bbox_obj"]) != EMPTY_BOP_BOX:
+                    self.add("consistency", item, f"bbox_obj {info['bbox_obj']} of an invisible "
+                                                  "instance (px_count_visib 0) is not [-1, -1, -1, -1]")
+            elif n_in and bw >= 0:
                 inside = bx >= 0 and by >= 0 and bx + bw < W and by + bh < H
                 mx, my, mw, mh = box
                 encloses = bx <= mx and by <= my and mx + mw <= bx + bw and my + mh <= by + bh
@@ -779,12 +785,16 @@ class DatasetChecker:
         if K is not None:
             self.counts["keypoints"] += check_person_projection(
                 person, K, W, H, item, self._reporter("keypoints"))
-        if coco is None:
-            return
         visible = list(person["bbox_visib"]) != EMPTY_BOP_BOX
         if "px_count_visib" in person and (person["px_count_visib"] > 0) != visible:
             self.add("consistency", item, f"px_count_visib {person['px_count_visib']} but "
                                           f"bbox_visib {person['bbox_visib']}")
+        if (list(person["bbox_amodal"]) != EMPTY_BOP_BOX) != visible:
+            self.add("consistency", item, f"bbox_amodal {person['bbox_amodal']} but bbox_visib "
+                                          f"{person['bbox_visib']} (both are [-1, -1, -1, -1] "
+                                          "exactly when nothing is visible)")
+        if coco is None:
+            return
         if ann is None:
             if visible:
                 self.add("consistency", coco.rel, f"no annotation for {item} (bbox_visib "
