@@ -95,11 +95,11 @@ def test_keypoint_visibility_rules(renderer):
     pts = np.array([
         [0.3, 0.0, 1.0 - 0.001],   # landmark on the visible wall surface -> 2
         [0.3, 0.0, 1.5],           # landmark behind the wall -> 1
-        [-0.3, 0.0, 1.0],          # landmark in front of background (depth 0) -> 1
+        [-0.3, 0.0, 1.0],          # landmark in front of background (depth 0): nothing hides it -> 2
         [5.0, 0.0, 1.0],           # outside the image -> 0
         [np.nan, np.nan, np.nan],  # no source -> 0
     ])
     kp = keypoints_from_joints(pts, np.ones(5, bool), K, out.depth, out.seg == object_label(0))
-    assert kp[:, 2].tolist() == [2, 1, 1, 0, 0]
+    assert kp[:, 2].tolist() == [2, 1, 2, 0, 0]
     assert kp[3].tolist() == [0, 0, 0]
     np.testing.assert_allclose(kp[0, :2], K[:2, :2] @ (pts[0, :2] / pts[0, 2]) + K[:2, 2])

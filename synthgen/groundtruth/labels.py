@@ -20,7 +20,16 @@ image"), from the clean Z-depth, the instance segmentation and the render adapte
   ``-SURFACE_BEHIND_TOL <= z - d <= JOINT_FRONT_TOL[j]`` (z the joint's depth); otherwise v=1:
   hidden by an object, another person or its own body (a wrist behind the torso shows the torso);
 - a surface landmark (nose, eyes, ears, toes, heels, fingertips, face points: indices >= 55) is a
-  vertex on the skin: visible when the pixel shows this person and ``|d - z| <= LANDMARK_TOL``.
+  vertex on the skin, so nothing of its own body lies in front of it unless it is self-occluded.
+  It is visible (v=2) unless the surface seen at its pixel lies in front of it by more than
+  ``LANDMARK_TOL``: v=2 when ``d == 0`` (nothing rendered there) or ``d >= z - LANDMARK_TOL``,
+  whatever the pixel shows; v=1 when ``0 < d < z - LANDMARK_TOL`` (an object, another person, a
+  structure or its own body in front). When the pixel shows the landmark's own skin, ``d`` is
+  ``z`` up to the tolerance. A landmark on the edge of the silhouette (a fingertip, toe or heel)
+  often projects onto a pixel whose centre ray passes beside the body: that pixel shows the
+  background, the floor or the person's own body further back, with nothing in front of the
+  landmark, so it is visible. The floor seen just beside a heel may be slightly nearer the
+  camera than the heel without covering it, hence the tolerance there too.
 Depths are Z in the OpenCV camera frame (metres); along a ray the Z difference is the distance
 times cos(angle off the optical axis), so the windows below are slightly looser off-axis.
 """
@@ -38,7 +47,9 @@ from .records import ObjectGT, PersonGT
 
 # --- keypoint visibility tolerances (metres, Z in the camera frame) ------------------------------
 # A landmark is a mesh vertex, so the surface at its pixel is the landmark itself up to the depth
-# change over half a pixel on a slanted surface (the label pass interpolates exact Z): 2 cm.
+# change over half a pixel on a slanted surface (the label pass interpolates exact Z), and a
+# surface seen just beside an edge landmark (the floor at a heel) may be that much nearer without
+# covering it: 2 cm. Anything nearer than that at the landmark's pixel hides it.
 LANDMARK_TOL = 0.02
 # The surface seen at a joint's pixel may lie slightly *behind* the joint: where the ray grazes the
 # limb near its silhouette, or where a coarse mesh lets a joint sit at the skin (mannequin ankles
@@ -260,7 +271,8 @@ def keypoints_from_joints(joints_cam: np.ndarray, is_landmark: np.ndarray, K: np
 
     vis 0 (u = v = 0): no source (NaN), behind the camera or outside the image; 2: visible;
     1: inside the image but occluded (rules in the module docstring). ``own_region`` (H, W) bool
-    is where this person is seen (``seg == its label``); ``scene_depth`` (H, W) the clean Z-depth.
+    is where this person is seen (``seg == its label``; the joint rule needs it, the landmark
+    rule does not); ``scene_depth`` (H, W) the clean Z-depth (0 where nothing was rendered).
     Rows flagged ``is_landmark`` get the landmark test; the others are skinned joints, row i
     being extended SMPL-X index ``keypoint_ids[i]`` (default i) < 55, and need ``part_map``
     (``RenderOutput.parts``) for the part test; without it (a person without body-part
@@ -283,7 +295,9 @@ def keypoints_from_joints(joints_cam: np.ndarray, is_landmark: np.ndarray, K: np
     z = joints_cam[ok, 2]
     lm = is_landmark[ok]
     seen = np.asarray(own_region, bool)[rows, cols]
-    vis_lm = seen & (np.abs(d - z) <= LANDMARK_TOL)
+    # landmarks: visible unless something is in front of them (module docstring); the pixel
+    # need not show this person (an edge landmark's pixel centre may miss the body)
+    vis_lm = (d == 0) | (d >= z - LANDMARK_TOL)
     j = np.where(lm, 0, ids[ok])                    # joint index of joint rows (0 for landmarks)
     front = z - d                                   # how far the seen surface is in front
     vis_joint = seen & (front <= JOINT_FRONT_TOL[j]) & (front >= -SURFACE_BEHIND_TOL)
