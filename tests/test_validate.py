@@ -246,3 +246,40 @@ def test_unreadable_out_raises(tmp_path: Path):
     (tmp_path / "empty").mkdir()
     report = validate_dataset(tmp_path / "empty")
     assert "files: dataset.json: missing" in lines(report) and not report.ok
+
+
+def test_camera_json_claiming_one_K_for_zoomed_images_is_reported(dataset: Path):
+    cam = load_json(dataset / "camera.json")
+    assert cam["intrinsics"] == "nominal"          # the kitchen zooms per view
+    cam["intrinsics"] = "exact"
+    del cam["focal_scale"]
+    save_json(dataset / "camera.json", cam)
+    report = validate_dataset(dataset, poses=False)
+    # both views have a K of their own; neither is camera.json's nominal one
+    assert sorted(p.item for p in report.problems) == [
+        "train_synth/000000/scene_camera.json image 0", "train_synth/000000/scene_camera.json image 1"], lines(report)
+    assert all("(intrinsics: exact)" in p.what for p in report.problems)
+    # a zoom range that leaves out the views' factors is reported too
+    cam.update(intrinsics="nominal", focal_scale=[1.5, 2.0])
+    save_json(dataset / "camera.json", cam)
+    report = validate_dataset(dataset, poses=False)
+    assert len(report.problems) == 2 and all("in [1.5, 2.0]" in p.what for p in report.problems), lines(report)
+
+
+def test_invisible_instance_with_a_box_is_reported(dataset: Path):
+    path = dataset / SCENE / "scene_gt_info.json"
+    infos = load_json(path)
+    gt_id, info = next((g, i) for g, i in enumerate(infos["0"]) if i["px_count_visib"] > 0)
+    # a visible instance whose bbox_obj was lost, and the rule for persons
+    info["bbox_obj"] = [-1, -1, -1, -1]
+    save_json(path, infos)
+    humans_path = dataset / SCENE / "scene_humans.json"
+    humans = load_json(humans_path)
+    humans["1"][0]["bbox_amodal"] = [-1, -1, -1, -1]
+    save_json(humans_path, humans)
+    report = validate_dataset(dataset, poses=False)
+    got = lines(report)
+    assert any(f"scene_gt_info.json image 0 gt {gt_id}: bbox_obj [-1, -1, -1, -1] but mask has" in g
+               for g in got), got
+    assert any("scene_humans.json image 1 person" in g and "bbox_amodal [-1, -1, -1, -1] but bbox_visib" in g
+               for g in got), got

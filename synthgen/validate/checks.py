@@ -173,6 +173,28 @@ class DatasetChecker:
             return False
         return True
 
+    def check_K_vs_camera_json(self, K: np.ndarray, item: str) -> None:
+        """An image's cam_K against camera.json: equal when camera.json says ``"intrinsics":
+        "exact"``; the same cx, cy and fx, fy scaled by one factor inside its ``focal_scale``
+        when it says ``"nominal"``; not compared for a file without ``intrinsics``."""
+        c = self.camera
+        if c is None or c["intrinsics"] is None:
+            return
+        K0 = c["K"]
+        if c["intrinsics"] == "exact":
+            if not np.allclose(K, K0, rtol=1e-12, atol=1e-9):
+                self.add("consistency", item, f"cam_K {K.reshape(-1).tolist()} but camera.json "
+                                              "says every image has its K "
+                                              f"{K0.reshape(-1).tolist()} (intrinsics: exact)")
+            return
+        sx, sy = K[0, 0] / K0[0, 0], K[1, 1] / K0[1, 1]
+        lo, hi = c["focal_scale"] if c["focal_scale"] is not None else (sx, sx)
+        if not (np.allclose(K[:2, 2], K0[:2, 2], rtol=0, atol=1e-9) and abs(sx - sy) <= 1e-9
+                and lo - 1e-9 <= sx <= hi + 1e-9):
+            self.add("consistency", item, f"cam_K {K.reshape(-1).tolist()} is not camera.json's "
+                                          f"nominal K with fx, fy times one factor in "
+                                          f"[{lo}, {hi}] (fx x{sx:.6f}, fy x{sy:.6f})")
+
     # -- the run ---------------------------------------------------------------------------------
 
     def run(self) -> tuple[list[Instance], dict[int, dict[str, np.ndarray]]]:
@@ -579,6 +601,7 @@ class DatasetChecker:
             item = f"{rel}/scene_camera.json image {im_id}"
             if self.check_K(cam["cam_K"], item):
                 K = cam["cam_K"]
+                self.check_K_vs_camera_json(K, item)
             self.check_rotation(cam["cam_R_w2c"], item, "cam_R_w2c")
             if not depth_scale > 0:
                 self.add("consistency", item, f"depth_scale {depth_scale} is not positive")

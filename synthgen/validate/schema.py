@@ -180,7 +180,8 @@ BOX_INT = Vec(4, int)
 BOX = Vec(4)
 
 CAMERA_JSON = Obj({"cx": float, "cy": float, "fx": float, "fy": float, "width": int,
-                   "height": int, "depth_scale": float})
+                   "height": int, "depth_scale": float},
+                  {"intrinsics": OneOf(("exact", "nominal")), "focal_scale": Vec(2)})
 
 MODELS_INFO = IdMap(Obj(
     {"diameter": float, "min_x": float, "min_y": float, "min_z": float,
