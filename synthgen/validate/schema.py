@@ -8,7 +8,7 @@ JSON number), ``str``, ``bool``, ``dict`` and ``list`` (any value of that JSON t
 list indices in brackets).
 
 The schemas follow ``dataset-layout.md`` and ``formats.md``: required keys and their types only;
-values are checked against each other in :mod:`synthgen.validate.checks`.
+values are checked against each other in :mod:`synthgen.validate.checks` (a package).
 """
 from __future__ import annotations
 
