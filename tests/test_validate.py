@@ -330,3 +330,48 @@ def test_joint_flag_contradicting_depth_is_reported(dataset: Path):
     # the same joint feeds WholeBody row k too; nothing else is reported
     assert {p.check for p in report.problems} == {"keypoints"}, lines(report)
     assert len(report.problems) == 2, lines(report)
+
+
+@pytest.fixture(scope="module")
+def hundred(tmp_path_factory) -> Path:
+    """The kitchen at 160x120, 3 views of one scene: 114 object instances (38 per image)."""
+    out = tmp_path_factory.mktemp("hundred") / "kitchen"
+    r = run_cli("render", REPO / "scenes" / "kitchen.yaml", "frames=3", "views_per_scene=3",
+                "camera.width=160", "camera.height=120", "-o", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_one_degree_error_in_one_of_a_hundred_instances_is_found(hundred: Path, tmp_path: Path):
+    """By default every instance is re-rendered (a sample of 50 could miss the one bad label),
+    over --workers processes; the report names exactly the perturbed instance and does not
+    depend on the number of workers."""
+    out = tmp_path / "kitchen"
+    shutil.copytree(hundred, out)
+    gts = load_scene_gt(out / SCENE / "scene_gt.json")
+    assert sum(len(v) for v in gts.values()) >= 100
+    info = load_scene_gt_info(out / SCENE / "scene_gt_info.json")
+    models = load_models_info(out / "models" / "models_info.json")
+    # the largest instance wholly inside the image, without a continuous symmetry
+    _, im_id, gt_id = max((i["px_count_all"], im, g) for im, infos in info.items() for g, i in enumerate(infos)
+                          if i["bbox_obj"][0] >= 0 and i["bbox_obj"][1] >= 0
+                          and i["bbox_obj"][0] + i["bbox_obj"][2] < 160 and i["bbox_obj"][1] + i["bbox_obj"][3] < 120
+                          and "symmetries_continuous" not in models[gts[im][g]["obj_id"]])
+    gt = gts[im_id][gt_id]
+    gt["cam_R_m2c"] = Rotation.from_euler("x", 1.0, degrees=True).as_matrix() @ gt["cam_R_m2c"]
+    save_scene_gt(out / SCENE / "scene_gt.json", gts)
+
+    r = run_cli("validate", out, "--workers", "2", "--quiet")
+    assert r.returncode == 1, r.stdout + r.stderr
+    text = r.stdout.splitlines()
+    item = f"train_synth/000000/scene_gt.json image {im_id} gt {gt_id} (obj {gt['obj_id']})"
+    pose_lines = [ln for ln in text if ln.startswith("pose: ")]
+    assert pose_lines and all(ln.startswith(f"pose: {item}: ") for ln in pose_lines), text
+    assert text[-1].endswith(f"{len(pose_lines)} problem{'s' if len(pose_lines) > 1 else ''} "
+                             f"(pose {len(pose_lines)})"), text
+    # every instance with pixels in its amodal mask was re-rendered
+    in_image = sum(int((load_image(p) > 0).any()) for p in (out / SCENE / "mask").iterdir())
+    assert f"{in_image} poses re-rendered" in text[-2] and in_image > 50, text[-2]
+    # one process gives the same report
+    report = validate_dataset(out, workers=1)
+    assert lines(report) == pose_lines and report.counts["poses_rendered"] == in_image
