@@ -103,3 +103,30 @@ def test_keypoint_visibility_rules(renderer):
     assert kp[:, 2].tolist() == [2, 1, 2, 0, 0]
     assert kp[3].tolist() == [0, 0, 0]
     np.testing.assert_allclose(kp[0, :2], K[:2, :2] @ (pts[0, :2] / pts[0, 2]) + K[:2, 2])
+
+
+def test_bop_visibility_rule_on_hand_built_arrays():
+    """object_gt's gt_info from a constructed silhouette and scene depth: bop19's rule (visible
+    where d_model - d_scene <= delta along the ray, or the scene has no depth), counts over the
+    whole silhouette for px_count_all, sensor-valid pixels for px_count_valid, unclipped bbox_obj."""
+    Kh = np.array([[1e6, 0.0, 1.0], [0.0, 1e6, 1.0], [0.0, 0.0, 1.0]])  # rays ~ the optical axis
+    own = np.array([[2.0, 2.0, 2.0, 0.0, 2.0],       # its last column lies right of the 4-px image
+                    [2.0, 2.0, 2.0, 2.0, 2.0],
+                    [0.0, 0.0, 0.0, 0.0, 0.0]], np.float32)
+    sil = Silhouette(own, (0, 0), 0, 0)
+    scene = np.array([[2.0, 1.99, 0.0, 1.0],          # same / 10 mm in front / no depth / -
+                      [1.98, 1.986, 2.5, 1.0],        # 20 mm in front / 14 mm / behind / 1 m
+                      [3.0, 3.0, 3.0, 3.0]], np.float32)
+    gt = object_gt(0, 1, "o", np.eye(4), np.eye(4), Kh, sil, scene, visib_delta=0.015)
+    np.testing.assert_array_equal(np.asarray(gt.mask_visib), [[1, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(np.asarray(gt.mask), [[1, 1, 1, 0], [1, 1, 1, 1], [0, 0, 0, 0]])
+    assert (gt.px_count_all, gt.px_count_valid, gt.px_count_visib) == (9, 6, 5)
+    assert gt.visib_fract == 5 / 9
+    assert gt.bbox_visib == [0, 0, 2, 1] and gt.bbox_obj == [0, 0, 4, 1]
+    # a larger delta takes in the pixel 20 mm behind the occluder, not the one 1 m behind
+    wide = object_gt(0, 1, "o", np.eye(4), np.eye(4), Kh, sil, scene, visib_delta=0.025)
+    assert wide.px_count_visib == 6 and not np.asarray(wide.mask_visib)[1, 3]
+    # px_count_valid follows the sensor's depth when given (a dropped-out pixel is not valid)
+    valid = scene > 0
+    valid[1, 0] = False
+    assert object_gt(0, 1, "o", np.eye(4), np.eye(4), Kh, sil, scene, depth_valid=valid).px_count_valid == 5
