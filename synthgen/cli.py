@@ -102,12 +102,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     if args.sample < 0:
         return _fail(f"--sample: expected an integer >= 0, found {args.sample}")
+    if args.workers is not None and args.workers < 1:
+        return _fail(f"--workers: expected an integer >= 1, found {args.workers}")
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     progress = None
     if not args.quiet:
         def progress(stage: str, done: int, total: int) -> None:
             print(f"\rvalidate: {stage} {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
     report = validate_dataset(Path(args.dataset), sample=args.sample, seed=args.seed, progress=progress,
-                              poses=not args.no_poses)
+                              poses=not args.no_poses, workers=workers)
     print(format_report(report))
     return 0 if report.ok else 1
 
@@ -190,8 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_render)
     v = sub.add_parser("validate", help="check that a dataset is sound (exit 0) or list its problems (exit 1)")
     v.add_argument("dataset", help="a dataset folder written by 'synthgen render'")
-    v.add_argument("--sample", type=int, default=50,
-                   help="object instances to re-render for the pose check (0 = all)")
+    v.add_argument("--sample", type=int, default=0,
+                   help="object instances to re-render for the pose check, a seeded sample spread "
+                        "over scenes (default 0 = every instance)")
+    v.add_argument("-w", "--workers", type=int, default=None,
+                   help="processes for the pose check, each with its own renderer (default: CPU count)")
     v.add_argument("--seed", type=int, default=0, help="seed of the instance sample")
     v.add_argument("--no-poses", action="store_true", help="skip the re-render pose check (no GL needed)")
     v.add_argument("-q", "--quiet", action="store_true", help="no progress lines")

@@ -19,7 +19,7 @@ from synthgen.bodies.keypoints import COCO17_FROM_SMPLX, NUM_SMPLX_JOINTS
 from synthgen.validate import DatasetUnreadable, Report, format_report, validate_dataset
 from synthgen.validate.poses import Instance, spread_sample
 from synthgen.writers.bop import (load_image, load_models_info, load_scene_gt, load_scene_gt_info,
-                                  save_scene_gt)
+                                  save_png, save_scene_gt)
 from synthgen.writers.coco import load_coco, save_coco
 from synthgen.writers.jsonio import load_json, save_json
 
@@ -56,9 +56,12 @@ def test_clean_dataset_is_sound(dataset: Path):
     c = report.counts
     n_gt = sum(len(v) for v in load_scene_gt(dataset / SCENE / "scene_gt.json").values())
     assert c["images"] == 2 and c["scenes"] == 1 and c["object_instances"] == n_gt
-    # rgb + depth + depth_gt per image, mask + mask_visib per instance, one PLY per model
-    assert c["files_decoded"] == 2 * 3 + 2 * n_gt + c["models"]
+    # rgb + depth + depth_gt per image, mask + mask_visib per instance and per person in each
+    # image, one PLY per model
+    assert c["files_decoded"] == 2 * 3 + 2 * n_gt + 2 * c["persons"] + c["models"]
     assert c["persons"] == 2 and c["keypoints"] > 2 * (17 + 133)
+    # flags of in-image joint keypoints re-derived from depth_gt and mask_visib_person
+    assert c["keypoint_flags"] > 20
     # sample=0: every instance with pixels in its amodal mask is re-rendered, and matches
     in_image = sum(int((load_image(p) > 0).any()) for p in (dataset / SCENE / "mask").iterdir())
     assert c["poses_rendered"] == len(report.poses) == in_image > 20
@@ -246,3 +249,129 @@ def test_unreadable_out_raises(tmp_path: Path):
     (tmp_path / "empty").mkdir()
     report = validate_dataset(tmp_path / "empty")
     assert "files: dataset.json: missing" in lines(report) and not report.ok
+
+
+def test_camera_json_claiming_one_K_for_zoomed_images_is_reported(dataset: Path):
+    cam = load_json(dataset / "camera.json")
+    assert cam["intrinsics"] == "nominal"          # the kitchen zooms per view
+    cam["intrinsics"] = "exact"
+    del cam["focal_scale"]
+    save_json(dataset / "camera.json", cam)
+    report = validate_dataset(dataset, poses=False)
+    # both views have a K of their own; neither is camera.json's nominal one
+    assert sorted(p.item for p in report.problems) == [
+        "train_synth/000000/scene_camera.json image 0", "train_synth/000000/scene_camera.json image 1"], lines(report)
+    assert all("(intrinsics: exact)" in p.what for p in report.problems)
+    # a zoom range that leaves out the views' factors is reported too
+    cam.update(intrinsics="nominal", focal_scale=[1.5, 2.0])
+    save_json(dataset / "camera.json", cam)
+    report = validate_dataset(dataset, poses=False)
+    assert len(report.problems) == 2 and all("in [1.5, 2.0]" in p.what for p in report.problems), lines(report)
+
+
+def test_invisible_instance_with_a_box_is_reported(dataset: Path):
+    path = dataset / SCENE / "scene_gt_info.json"
+    infos = load_json(path)
+    gt_id, info = next((g, i) for g, i in enumerate(infos["0"]) if i["px_count_visib"] > 0)
+    # a visible instance whose bbox_obj was lost, and the rule for persons
+    info["bbox_obj"] = [-1, -1, -1, -1]
+    save_json(path, infos)
+    humans_path = dataset / SCENE / "scene_humans.json"
+    humans = load_json(humans_path)
+    humans["1"][0]["bbox_amodal"] = [-1, -1, -1, -1]
+    save_json(humans_path, humans)
+    report = validate_dataset(dataset, poses=False)
+    got = lines(report)
+    assert any(f"scene_gt_info.json image 0 gt {gt_id}: bbox_obj [-1, -1, -1, -1] but the amodal mask has" in g
+               for g in got), got
+    assert any("scene_humans.json image 1 person" in g and "bbox_amodal [-1, -1, -1, -1] but bbox_visib" in g
+               for g in got), got
+
+
+def test_person_masks_are_checked(dataset: Path):
+    humans = load_json(dataset / SCENE / "scene_humans.json")
+    person = next(p for p in humans["0"] if p["px_count_visib"] > 0)
+    stem = f"000000_{person['person_id']:06d}.png"
+    (dataset / SCENE / "mask_person" / stem).unlink()
+    visib_path = dataset / SCENE / "mask_visib_person" / stem
+    visib = load_image(visib_path).copy()
+    r, c = np.argwhere(visib == 0)[0]
+    visib[r, c] = 255                       # one pixel more than the annotations say
+    save_png(visib_path, visib)
+    report = validate_dataset(dataset, poses=False)
+    got = lines(report)
+    assert f"files: train_synth/000000/mask_person/{stem}: missing" in got, got
+    item = f"train_synth/000000/scene_humans.json image 0 person {person['person_id']}"
+    n = person["px_count_visib"]
+    assert f"consistency: {item}: px_count_visib {n} but the visible mask has {n + 1} px" in got, got
+    assert any(f"segmentation differs from train_synth/000000/mask_visib_person/{stem} in 1 px" in g
+               for g in got), got
+
+
+def test_joint_flag_contradicting_depth_is_reported(dataset: Path):
+    """A joint pushed 0.5 m back along its camera ray keeps its 2-D keypoint (the projection
+    check passes), but its v=2 flag no longer fits depth_gt: the surface at its pixel is then
+    far in front of it."""
+    path = dataset / SCENE / "scene_humans.json"
+    humans = load_json(path)
+    person = next(p for p in humans["0"] if p["px_count_visib"] > 0)
+    k, row = next((k, r) for k, r in enumerate(person["keypoints_coco17"])
+                  if r[2] == 2 and COCO17_FROM_SMPLX[k] < NUM_SMPLX_JOINTS)
+    j = int(COCO17_FROM_SMPLX[k])
+    p = np.asarray(person["joints_3d_cam"][j])
+    person["joints_3d_cam"][j] = (p * (p[2] + 0.5) / p[2]).tolist()
+    save_json(path, humans)
+    report = validate_dataset(dataset, poses=False)
+    assert report.counts["keypoint_flags"] > 20
+    item = f"train_synth/000000/scene_humans.json image 0 person {person['person_id']} keypoints_coco17[{k}]"
+    flagged = [p for p in report.problems if p.item.startswith(item)]
+    assert len(flagged) == 1 and flagged[0].check == "keypoints", lines(report)
+    assert "v=2 but at pixel" in flagged[0].what and "cm in front of the joint" in flagged[0].what
+    # the same joint feeds WholeBody row k too; nothing else is reported
+    assert {p.check for p in report.problems} == {"keypoints"}, lines(report)
+    assert len(report.problems) == 2, lines(report)
+
+
+@pytest.fixture(scope="module")
+def hundred(tmp_path_factory) -> Path:
+    """The kitchen at 160x120, 3 views of one scene: 114 object instances (38 per image)."""
+    out = tmp_path_factory.mktemp("hundred") / "kitchen"
+    r = run_cli("render", REPO / "scenes" / "kitchen.yaml", "frames=3", "views_per_scene=3",
+                "camera.width=160", "camera.height=120", "-o", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_one_degree_error_in_one_of_a_hundred_instances_is_found(hundred: Path, tmp_path: Path):
+    """By default every instance is re-rendered (a sample of 50 could miss the one bad label),
+    over --workers processes; the report names exactly the perturbed instance and does not
+    depend on the number of workers."""
+    out = tmp_path / "kitchen"
+    shutil.copytree(hundred, out)
+    gts = load_scene_gt(out / SCENE / "scene_gt.json")
+    assert sum(len(v) for v in gts.values()) >= 100
+    info = load_scene_gt_info(out / SCENE / "scene_gt_info.json")
+    models = load_models_info(out / "models" / "models_info.json")
+    # the largest instance wholly inside the image, without a continuous symmetry
+    _, im_id, gt_id = max((i["px_count_all"], im, g) for im, infos in info.items() for g, i in enumerate(infos)
+                          if i["bbox_obj"][0] >= 0 and i["bbox_obj"][1] >= 0
+                          and i["bbox_obj"][0] + i["bbox_obj"][2] < 160 and i["bbox_obj"][1] + i["bbox_obj"][3] < 120
+                          and "symmetries_continuous" not in models[gts[im][g]["obj_id"]])
+    gt = gts[im_id][gt_id]
+    gt["cam_R_m2c"] = Rotation.from_euler("x", 1.0, degrees=True).as_matrix() @ gt["cam_R_m2c"]
+    save_scene_gt(out / SCENE / "scene_gt.json", gts)
+
+    r = run_cli("validate", out, "--workers", "2", "--quiet")
+    assert r.returncode == 1, r.stdout + r.stderr
+    text = r.stdout.splitlines()
+    item = f"train_synth/000000/scene_gt.json image {im_id} gt {gt_id} (obj {gt['obj_id']})"
+    pose_lines = [ln for ln in text if ln.startswith("pose: ")]
+    assert pose_lines and all(ln.startswith(f"pose: {item}: ") for ln in pose_lines), text
+    assert text[-1].endswith(f"{len(pose_lines)} problem{'s' if len(pose_lines) > 1 else ''} "
+                             f"(pose {len(pose_lines)})"), text
+    # every instance with pixels in its amodal mask was re-rendered
+    in_image = sum(int((load_image(p) > 0).any()) for p in (out / SCENE / "mask").iterdir())
+    assert f"{in_image} poses re-rendered" in text[-2] and in_image > 50, text[-2]
+    # one process gives the same report
+    report = validate_dataset(out, workers=1)
+    assert lines(report) == pose_lines and report.counts["poses_rendered"] == in_image

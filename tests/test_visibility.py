@@ -12,7 +12,8 @@ import pytest
 import trimesh
 
 from synthgen.bodies.base import SMPLXParams
-from synthgen.bodies.keypoints import COCO17_NAMES, SMPLX_PARENTS, extended_joints
+from synthgen.bodies.keypoints import (COCO17_NAMES, NUM_SMPLX_JOINTS, SMPLX_LANDMARK_NAMES, SMPLX_PARENTS,
+                                       WHOLEBODY133_FROM_SMPLX, extended_joints)
 from synthgen.bodies.mannequin import MannequinBody
 from synthgen.groundtruth import labels as gt_labels
 from synthgen.groundtruth.labels import (KEYPOINT_OWN_PART, Silhouette, adjacent_parts, keypoints_from_joints,
@@ -21,7 +22,8 @@ from synthgen.groundtruth.projection import pixel_index, project, transform
 from synthgen.render import Renderer, object_label, person_label
 from synthgen.render import adapter
 from synthgen.render.adapter import PART_NONE, PART_UNKNOWN, face_parts
-from synthgen.scene.description import Camera, Light, MeshData, ObjectInstance, PersonInstance, Scene
+from synthgen.scene.description import (Camera, Light, MeshData, ObjectInstance, PersonInstance, Scene,
+                                        StructureElement)
 from synthgen.scene.lights_cameras import look_at_w2c
 from synthgen.scene.people import orient_for_yaw
 
@@ -131,13 +133,23 @@ def test_joint_rule_on_synthetic_maps():
         ids = np.array([LEFT_WRIST])
         kp = keypoints_from_joints(wrist, np.array([False]), K1, depth, region, part_map=parts, keypoint_ids=ids)
         assert kp[0].tolist() == [1.0, 1.0, expected], (seen, part, ahead)
-    # landmarks: plain depth test, and the pixel must show the person
+    # landmarks (a vertex on the skin): visible unless the surface at its pixel is in front of it
+    # by more than LANDMARK_TOL, whatever the pixel shows
     tip = np.array([[0.0, 0.0, 2.0]])
-    for d, seen, expected in ((2.0 - 0.015, True, 2), (2.0 + 0.015, True, 2), (2.0 - 0.03, True, 1),
-                              (2.0, False, 1)):
+    tol = gt_labels.LANDMARK_TOL
+    for d, seen, expected in ((2.0 - 0.015, True, 2),      # its own skin, within the tolerance
+                              (2.0 + 0.015, True, 2),
+                              (2.0 - tol - 0.01, True, 1),  # its own body in front: self-occluded
+                              (2.0 + 0.5, True, 2),         # edge: the pixel shows its torso behind
+                              (0.0, False, 2),              # edge: nothing rendered at the pixel
+                              (2.0 + 1.0, False, 2),        # edge: the floor far behind
+                              (2.0 - 0.015, False, 2),      # floor just nearer, beside a heel
+                              (2.0, False, 2),              # touching a held object
+                              (2.0 - tol - 0.01, False, 1),  # an object in front
+                              (0.3, False, 1)):
         depth = np.full((3, 3), d, np.float32)
         kp = keypoints_from_joints(tip, np.array([True]), K1, depth, np.full((3, 3), seen))
-        assert kp[0, 2] == expected
+        assert kp[0, 2] == expected, (d, seen)
 
 
 def test_adjacency_and_face_parts():
@@ -299,3 +311,56 @@ def test_bad_skin_joint_is_rejected(body, renderer):
     with pytest.raises(ValueError, match="skin_joint"):
         renderer.render(_scene([person], cameras=[cam]), cam)
     assert adapter.NUM_PARTS == 55
+
+
+def test_hidden_person_has_no_boxes(body, renderer):
+    # a 1 m box half a metre in front of the camera hides the whole person
+    cam = _camera(*FRONT)
+    wall = _box((0.0, -1.5, 1.0), 1.0)
+    _, _, (gt,) = _frame(renderer, _scene([_person(body, RELAXED)], [wall], [cam]), cam)
+    assert gt.px_count_all > 1500 and gt.mask.sum() == gt.px_count_all and gt.px_count_visib == 0
+    assert gt.bbox_amodal == [-1, -1, -1, -1] and gt.bbox_visib == [-1, -1, -1, -1]
+    assert gt.visib_fract == 0.0
+    # every in-image keypoint is labelled occluded
+    assert set(gt.keypoints_coco17[:, 2].tolist()) == {1.0}
+
+
+def test_edge_landmarks_off_the_silhouette_are_visible(body, renderer):
+    """Fingertips, toes, heels and ears on the silhouette's edge often project to a pixel whose
+    centre ray misses the body: it shows the background, the floor or the body behind, nothing in
+    front of the landmark, so the landmark is v=2 (it was v=1 when the pixel had to show the
+    person). A landmark with its own body in front (the heels seen from the front) stays v=1."""
+    tm = trimesh.creation.box((6.0, 6.0, 0.02))
+    floor_pose = np.eye(4)
+    floor_pose[2, 3] = -0.01            # top face at z = 0, where the feet stand
+    floor = StructureElement("floor", MeshData(np.asarray(tm.vertices, float), np.asarray(tm.faces, np.int64)),
+                             floor_pose)
+    person = _person(body, RELAXED)
+    ext = extended_joints(person.joints_world, person.landmarks_world)
+    names = {n: NUM_SMPLX_JOINTS + k for k, n in enumerate(SMPLX_LANDMARK_NAMES)}
+    off_body = 0
+    for eye, target in (FRONT, RIGHT_SIDE):
+        cam = _camera(eye, target)
+        scene = _scene([person], cameras=[cam])
+        scene.structures.append(floor)
+        out = renderer.render(scene, cam)
+        sil_a = renderer.render_amodal(scene, cam, [person_label(0)], canvas_scale=3)[person_label(0)]
+        sil = Silhouette(sil_a.window_depth, sil_a.window_origin, off_x=sil_a.offset[0], off_y=sil_a.offset[1])
+        gt = person_gt(person, cam.T_w2c, cam.K, sil, out.seg == person_label(0), out.depth, ext,
+                       part_map=out.parts)
+        # extended index -> the WholeBody row of person_gt that holds it (every landmark has one)
+        kp = np.full((len(ext), 3), np.nan)
+        kp[WHOLEBODY133_FROM_SMPLX] = gt.keypoints_wholebody133
+        pts = transform(cam.T_w2c, ext)
+        for name, i in names.items():
+            r, c = _pixel(cam, ext[i])
+            if not (0 <= r < H and 0 <= c < W) or out.seg[r, c] == person_label(0):
+                continue
+            d, z = float(out.depth[r, c]), pts[i, 2]
+            assert d == 0 or d > z, (name, d, z)     # the pixel shows what lies beyond the edge
+            assert kp[i, 2] == 2, (eye, name)
+            off_body += 1
+        if eye == FRONT[0]:
+            # the foot is in front of the heel: self-occluded
+            assert kp[names["left_heel"], 2] == kp[names["right_heel"], 2] == 1
+    assert off_body >= 8      # front: fingertips and an ear on the background; side: toes on the floor

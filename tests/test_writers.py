@@ -14,6 +14,8 @@ from pycocotools.cocoeval import COCOeval
 from scipy.spatial.distance import pdist
 from scipy.spatial.transform import Rotation
 
+from conftest import REPO, TINY_ARGS, run_cli
+
 from synthgen.groundtruth.masks import bbox_from_mask
 from synthgen.groundtruth.records import FrameRecord, ObjectGT, PersonGT
 from synthgen.writers import (ModelGeometry, compute_model_info, load_camera, load_coco, load_dataset_json,
@@ -441,7 +443,57 @@ def test_camera_json_roundtrip(tmp_path):
     np.testing.assert_array_equal(c["K"], np.array([[30.0, 0, 15.3], [0, 31.0, 11.7], [0, 0, 1]]))
     assert (c["width"], c["height"], c["depth_scale"]) == (W, H, 0.1)
     assert json.loads(p.read_text()) == {"cx": 15.3, "cy": 11.7, "fx": 30.0, "fy": 31.0,
-                                         "width": W, "height": H, "depth_scale": 0.1}
+                                         "width": W, "height": H, "depth_scale": 0.1,
+                                         "intrinsics": "exact"}
+    assert c["intrinsics"] == "exact" and c["focal_scale"] is None
+
+
+def test_camera_json_says_whether_its_K_is_every_images(tmp_path):
+    # a zoom range: the nominal K, the range, and "nominal"
+    p = _twice(tmp_path, "camera.json", save_camera, K, W, H, 0.1, (0.9, 1.2))
+    raw = json.loads(p.read_text())
+    assert (raw["fx"], raw["fy"], raw["intrinsics"], raw["focal_scale"]) == (30.0, 31.0, "nominal", [0.9, 1.2])
+    c = load_camera(p)
+    assert c["intrinsics"] == "nominal" and c["focal_scale"] == (0.9, 1.2)
+    np.testing.assert_array_equal(c["K"], K)
+    # one fixed factor: every image has K with fx, fy times it, so the file holds that K
+    p = _twice(tmp_path, "camera.json", save_camera, K, W, H, 0.1, (1.1, 1.1))
+    raw = json.loads(p.read_text())
+    assert (raw["fx"], raw["fy"], raw["cx"], raw["intrinsics"]) == (30.0 * 1.1, 31.0 * 1.1, 15.3, "exact")
+    assert "focal_scale" not in raw
+    # bop_toolkit's load_cam_params reads these keys only (inout.py); the extra ones are ignored
+    assert {"cx", "cy", "fx", "fy", "width", "height", "depth_scale"} <= set(raw)
+
+
+@pytest.mark.parametrize("zoom", [None, "1.1"])
+def test_camera_json_against_scene_camera_of_a_render(tmp_path, tiny_dataset, zoom):
+    """The kitchen at 64x48: with the default zoom range every cam_K is camera.json's nominal K
+    with fx, fy times one factor in focal_scale; with a fixed factor every cam_K is exactly
+    camera.json's K."""
+    out = tiny_dataset
+    if zoom is not None:
+        out = tmp_path / "zoom"
+        r = run_cli("render", REPO / "scenes" / "kitchen.yaml", *TINY_ARGS, f"camera.focal_scale=[{zoom},{zoom}]",
+                    "-o", out, "--quiet")
+        assert r.returncode == 0, r.stderr
+    cam = load_camera(out / "camera.json")
+    Ks = [c["cam_K"] for d in sorted((out / "train_synth").iterdir())
+          for c in load_scene_camera(d / "scene_camera.json").values()]
+    assert len(Ks) == 2
+    K0 = cam["K"]
+    if zoom is None:
+        # the scene's configured zoom range (kitchen.yaml), as dataset.json records it
+        lo, hi = load_dataset_json(out / "dataset.json")["config"]["camera"]["focal_scale"]
+        assert cam["intrinsics"] == "nominal" and cam["focal_scale"] == (lo, hi) and lo < hi
+        for Ki in Ks:
+            s = Ki[0, 0] / K0[0, 0]
+            assert lo <= s <= hi and Ki[1, 1] == pytest.approx(s * K0[1, 1], rel=1e-12)
+            np.testing.assert_array_equal(Ki[:2, 2], K0[:2, 2])
+        assert Ks[0][0, 0] != Ks[1][0, 0]      # two views, two zooms: no single K is the truth
+    else:
+        assert cam["intrinsics"] == "exact" and cam["focal_scale"] is None
+        for Ki in Ks:
+            np.testing.assert_array_equal(Ki, K0)
 
 
 def test_scene_humans_roundtrip_with_nan_joints(tmp_path, frames):

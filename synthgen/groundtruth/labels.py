@@ -20,7 +20,16 @@ image"), from the clean Z-depth, the instance segmentation and the render adapte
   ``-SURFACE_BEHIND_TOL <= z - d <= JOINT_FRONT_TOL[j]`` (z the joint's depth); otherwise v=1:
   hidden by an object, another person or its own body (a wrist behind the torso shows the torso);
 - a surface landmark (nose, eyes, ears, toes, heels, fingertips, face points: indices >= 55) is a
-  vertex on the skin: visible when the pixel shows this person and ``|d - z| <= LANDMARK_TOL``.
+  vertex on the skin, so nothing of its own body lies in front of it unless it is self-occluded.
+  It is visible (v=2) unless the surface seen at its pixel lies in front of it by more than
+  ``LANDMARK_TOL``: v=2 when ``d == 0`` (nothing rendered there) or ``d >= z - LANDMARK_TOL``,
+  whatever the pixel shows; v=1 when ``0 < d < z - LANDMARK_TOL`` (an object, another person, a
+  structure or its own body in front). When the pixel shows the landmark's own skin, ``d`` is
+  ``z`` up to the tolerance. A landmark on the edge of the silhouette (a fingertip, toe or heel)
+  often projects onto a pixel whose centre ray passes beside the body: that pixel shows the
+  background, the floor or the person's own body further back, with nothing in front of the
+  landmark, so it is visible. The floor seen just beside a heel may be slightly nearer the
+  camera than the heel without covering it, hence the tolerance there too.
 Depths are Z in the OpenCV camera frame (metres); along a ray the Z difference is the distance
 times cos(angle off the optical axis), so the windows below are slightly looser off-axis.
 """
@@ -32,13 +41,15 @@ import numpy as np
 
 from ..bodies.keypoints import (COCO17_FROM_SMPLX, NUM_SMPLX_EXTENDED, NUM_SMPLX_JOINTS,
                                 SMPLX_LANDMARK_NAMES, SMPLX_PARENTS, WHOLEBODY133_FROM_SMPLX)
-from .masks import WindowMask, bbox_from_mask
+from .masks import EMPTY_BOP_BOX, WindowMask, bbox_from_mask
 from .projection import inside_image, pixel_index, project, transform
 from .records import ObjectGT, PersonGT
 
 # --- keypoint visibility tolerances (metres, Z in the camera frame) ------------------------------
 # A landmark is a mesh vertex, so the surface at its pixel is the landmark itself up to the depth
-# change over half a pixel on a slanted surface (the label pass interpolates exact Z): 2 cm.
+# change over half a pixel on a slanted surface (the label pass interpolates exact Z), and a
+# surface seen just beside an edge landmark (the floor at a heel) may be that much nearer without
+# covering it: 2 cm. Anything nearer than that at the landmark's pixel hides it.
 LANDMARK_TOL = 0.02
 # The surface seen at a joint's pixel may lie slightly *behind* the joint: where the ray grazes the
 # limb near its silhouette, or where a coarse mesh lets a joint sit at the skin (mannequin ankles
@@ -221,6 +232,13 @@ def _shift_box(box: list[int], win: tuple[slice, slice]) -> list[int]:
     return [box[0] + win[1].start, box[1] + win[0].start, box[2], box[3]]
 
 
+def _amodal_box(sil: Silhouette, px_visib: int) -> list[int]:
+    """BOP ``bbox_obj`` (a person's ``bbox_amodal``): the unclipped box of the whole silhouette,
+    ``[-1, -1, -1, -1]`` when no pixel of the instance is visible, as bop_toolkit's
+    ``calc_gt_info`` writes it (an instance hidden or outside the image has no box at all)."""
+    return sil.bbox_unclipped() if px_visib > 0 else list(EMPTY_BOP_BOX)
+
+
 def object_gt(gt_id: int, obj_id: int, name: str, T_m2w: np.ndarray, T_w2c: np.ndarray,
               K: np.ndarray, sil: Silhouette, scene_depth: np.ndarray,
               visib_delta: float = 0.015, depth_valid: np.ndarray | None = None) -> ObjectGT:
@@ -240,7 +258,7 @@ def object_gt(gt_id: int, obj_id: int, name: str, T_m2w: np.ndarray, T_w2c: np.n
     return ObjectGT(
         gt_id=gt_id, obj_id=obj_id, name=name, R_m2c=T_m2c[:3, :3].copy(), t_m2c=T_m2c[:3, 3].copy(),
         mask_visib=WindowMask(vis, origin, scene_depth.shape), mask=WindowMask(own, origin, scene_depth.shape),
-        bbox_obj=sil.bbox_unclipped(), bbox_visib=_shift_box(bbox_from_mask(vis), win),
+        bbox_obj=_amodal_box(sil, px_visib), bbox_visib=_shift_box(bbox_from_mask(vis), win),
         px_count_all=px_all, px_count_valid=int(np.count_nonzero(own & valid)),
         px_count_visib=px_visib, visib_fract=(px_visib / px_all) if px_all > 0 else 0.0)
 
@@ -253,7 +271,8 @@ def keypoints_from_joints(joints_cam: np.ndarray, is_landmark: np.ndarray, K: np
 
     vis 0 (u = v = 0): no source (NaN), behind the camera or outside the image; 2: visible;
     1: inside the image but occluded (rules in the module docstring). ``own_region`` (H, W) bool
-    is where this person is seen (``seg == its label``); ``scene_depth`` (H, W) the clean Z-depth.
+    is where this person is seen (``seg == its label``; the joint rule needs it, the landmark
+    rule does not); ``scene_depth`` (H, W) the clean Z-depth (0 where nothing was rendered).
     Rows flagged ``is_landmark`` get the landmark test; the others are skinned joints, row i
     being extended SMPL-X index ``keypoint_ids[i]`` (default i) < 55, and need ``part_map``
     (``RenderOutput.parts``) for the part test; without it (a person without body-part
@@ -276,7 +295,9 @@ def keypoints_from_joints(joints_cam: np.ndarray, is_landmark: np.ndarray, K: np
     z = joints_cam[ok, 2]
     lm = is_landmark[ok]
     seen = np.asarray(own_region, bool)[rows, cols]
-    vis_lm = seen & (np.abs(d - z) <= LANDMARK_TOL)
+    # landmarks: visible unless something is in front of them (module docstring); the pixel
+    # need not show this person (an edge landmark's pixel centre may miss the body)
+    vis_lm = (d == 0) | (d >= z - LANDMARK_TOL)
     j = np.where(lm, 0, ids[ok])                    # joint index of joint rows (0 for landmarks)
     front = z - d                                   # how far the seen surface is in front
     vis_joint = seen & (front <= JOINT_FRONT_TOL[j]) & (front >= -SURFACE_BEHIND_TOL)
@@ -304,7 +325,7 @@ def person_gt(person, T_w2c: np.ndarray, K: np.ndarray, sil: Silhouette, visible
     self-occlusion; ``sil`` its amodal silhouette (canvas 3x the image). The BOP-style counts
     follow gt_info: ``px_count_all`` on the whole canvas, ``px_count_valid`` in-image silhouette
     pixels with valid depth, ``px_count_visib`` visible pixels; ``bbox_amodal`` is BOP's
-    ``bbox_obj`` (unclipped).
+    ``bbox_obj`` (unclipped; ``[-1, -1, -1, -1]`` with ``bbox_visib`` when nothing is visible).
     """
     h, w = scene_depth.shape
     mask_in, _ = sil.crop(w, h)
@@ -328,7 +349,7 @@ def person_gt(person, T_w2c: np.ndarray, K: np.ndarray, sil: Silhouette, visible
         smplx=person.smplx, joints_3d_cam=ext_cam[:NUM_SMPLX_JOINTS],
         keypoints_coco17=coco, keypoints_wholebody133=wb, mask_visib=WindowMask.from_full(visible_region),
         mask=WindowMask.from_full(mask_in),
-        bbox_visib=bbox_from_mask(visible_region), bbox_amodal=sil.bbox_unclipped(),
+        bbox_visib=bbox_from_mask(visible_region), bbox_amodal=_amodal_box(sil, px_visib),
         visib_fract=(px_visib / px_all) if px_all > 0 else 0.0,
         px_count_all=px_all, px_count_valid=int((mask_in & _valid(scene_depth, depth_valid)).sum()),
         px_count_visib=px_visib)

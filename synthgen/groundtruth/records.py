@@ -25,7 +25,7 @@ class ObjectGT:
     t_m2c: np.ndarray          # (3,) metres
     mask_visib: np.ndarray     # (H, W) bool, modal (visible) mask
     mask: np.ndarray | None    # (H, W) bool, amodal silhouette inside the image, or None
-    bbox_obj: list[int]        # from the amodal silhouette (unclipped when available)
+    bbox_obj: list[int]        # amodal silhouette's box, unclipped; [-1]*4 when nothing is visible
     bbox_visib: list[int]
     px_count_all: int
     px_count_valid: int

@@ -289,7 +289,7 @@ def finalize(ctx: JobContext, out: Path, shards: list[ShardPlan], config_dict: d
     from ..scene.sampler import intrinsics
 
     save_camera(out / "camera.json", intrinsics(cfg), cfg.camera.width, cfg.camera.height,
-                cfg.output.depth_scale)
+                cfg.output.depth_scale, focal_scale=tuple(cfg.camera.focal_scale))
     info = {
         "generator": "synthgen", "version": __version__, "config": config_dict, "seed": cfg.seed,
         "scenes": len(shards), "images": {cfg.output.split: sum(s.n_views for s in shards)},

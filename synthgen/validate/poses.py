@@ -1,4 +1,4 @@
-"""Pose check: re-render each sampled object model alone at its labelled pose and compare.
+"""Pose check: re-render each object model (every instance, or a sample) alone at its labelled pose and compare.
 
 For an instance (image, gt_id) the model ``models/obj_{obj_id:06d}.ply`` (millimetres, converted
 to metres) is rendered by the project's :class:`~synthgen.render.Renderer` in a scene that holds
@@ -103,22 +103,84 @@ def spread_sample(instances: list[Instance], sample: int, rng: np.random.Generat
     return chosen
 
 
+#: Instances per pose-check task handed to a worker process: large enough that a worker's
+#: start (a spawned interpreter importing pyrender and making a GL context, 1-3 s) is paid for.
+MIN_TASK = 25
+
+
 def check_poses(report: Report, out: Path, instances: list[Instance],
                 models: dict[int, dict[str, np.ndarray]], *, iou_min: float = IOU_MIN,
                 depth_tol_mm: float = DEPTH_TOL_MM,
-                progress: Callable[[str, int, int], None] | None = None) -> None:
+                progress: Callable[[str, int, int], None] | None = None,
+                workers: int = 1) -> None:
     """Re-render ``instances`` (models: obj_id -> ``load_model_ply`` dict, mm) and add a
     :class:`PoseResult` per instance and a ``pose`` problem per failed comparison to ``report``.
 
+    ``workers`` > 1 splits the instances into tasks of at least :data:`MIN_TASK` consecutive
+    instances (sorted by model) rendered by that many spawned processes, each with its own
+    renderer; results are merged in task order, so the report is the same for any ``workers``.
     Raises :class:`~synthgen.render.GLUnavailableError` when no GL context can be made.
     """
     if not instances:
         return
+    # Sorted by model: a renderer keeps one prepared scene and rebuilds only when it changes.
+    todo = sorted(instances, key=lambda i: (i.obj_id, i.split, i.scene_id, i.im_id, i.gt_id))
+    n_tasks = min(int(workers) * 4, len(todo) // MIN_TASK) if workers > 1 else 1
+    if n_tasks <= 1:
+        _render_task(todo, models, iou_min, depth_tol_mm, report,
+                     lambda n: progress("poses", n, len(todo)) if progress is not None else None)
+    else:
+        import multiprocessing
+
+        bounds = np.linspace(0, len(todo), n_tasks + 1).astype(int)
+        tasks = []
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            chunk = todo[lo:hi]
+            tasks.append((chunk, {o: models[o] for o in {i.obj_id for i in chunk}}, iou_min,
+                          depth_tol_mm))
+        done = 0
+        if progress is not None:
+            progress("poses", 0, len(todo))
+        # spawn, not fork: a GL context (EGL/OSMesa) does not survive fork, and each worker
+        # makes its own renderer
+        with multiprocessing.get_context("spawn").Pool(min(int(workers), n_tasks)) as pool:
+            for problems, poses, gl_error in pool.imap(_task_worker, tasks):  # in task order
+                if gl_error is not None:
+                    from synthgen.render import GLUnavailableError
+
+                    raise GLUnavailableError(*gl_error)
+                for p in problems:
+                    report.add(p.check, p.item, p.what)
+                report.poses.extend(poses)
+                report.counts["poses_rendered"] += len(poses)
+                done += len(poses)
+                if progress is not None and done < len(todo):
+                    progress("poses", done, len(todo))
+    if progress is not None:
+        progress("poses", len(todo), len(todo))
+
+
+def _task_worker(task) -> tuple[list, list[PoseResult], tuple[str, str] | None]:
+    """One worker task: render its instances into a fresh report; return its problems, its
+    results and, when no GL context could be made, (platform, reason) of the error (passed as
+    plain data: GLUnavailableError's two-argument constructor does not survive pickling)."""
+    from synthgen.render import GLUnavailableError
+
+    chunk, models, iou_min, depth_tol_mm = task
+    local = Report(out=Path("."))
+    try:
+        _render_task(chunk, models, iou_min, depth_tol_mm, local, None)
+    except GLUnavailableError as exc:
+        return [], [], (exc.platform, exc.reason)
+    return local.problems, local.poses, None
+
+
+def _render_task(todo: list[Instance], models: dict[int, dict[str, np.ndarray]], iou_min: float,
+                 depth_tol_mm: float, report: Report, tick: Callable[[int], None] | None) -> None:
+    """Render ``todo`` (sorted by model) with one renderer and compare each with its files."""
     from synthgen.render import RENDER_ZFAR, RENDER_ZNEAR, Renderer, object_label
     from synthgen.scene.description import Camera, MeshData, ObjectInstance, Scene
 
-    # Sorted by model: the renderer keeps one prepared scene and rebuilds only when it changes.
-    todo = sorted(instances, key=lambda i: (i.obj_id, i.split, i.scene_id, i.im_id, i.gt_id))
     scenes: dict[int, Scene] = {}
     label = object_label(0)
     first = todo[0]
@@ -126,8 +188,8 @@ def check_poses(report: Report, out: Path, instances: list[Instance],
     # to the camera and gives the same depth-buffer resolution
     with Renderer(first.width, first.height, znear=RENDER_ZNEAR, zfar=RENDER_ZFAR) as renderer:
         for n, inst in enumerate(todo):
-            if progress is not None:
-                progress("poses", n, len(todo))
+            if tick is not None:
+                tick(n)
             if inst.obj_id not in scenes:
                 scenes.clear()  # one model at a time: the previous one's buffers can go
                 model = models[inst.obj_id]
@@ -146,8 +208,6 @@ def check_poses(report: Report, out: Path, instances: list[Instance],
             depth = renderer.render_amodal(scene, cam, [label], canvas_scale=1)[label].image_depth()
             _compare(report, inst, depth.astype(np.float64), iou_min, depth_tol_mm)
             report.counts["poses_rendered"] += 1
-        if progress is not None:
-            progress("poses", len(todo), len(todo))
 
 
 def _compare(report: Report, inst: Instance, depth_m: np.ndarray, iou_min: float,

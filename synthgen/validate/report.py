@@ -86,7 +86,8 @@ _COUNT_WORDS = (
     ("splits", "splits"), ("scenes", "scenes"), ("images", "images"),
     ("files_decoded", "files decoded"), ("json_files", "JSON files"),
     ("object_instances", "object instances"), ("persons", "person records"),
-    ("keypoints", "keypoints"), ("coco_annotations", "COCO annotations"),
+    ("keypoints", "keypoints"), ("keypoint_flags", "keypoint flags re-derived"),
+    ("coco_annotations", "COCO annotations"),
     ("manifest_lines", "manifest lines"), ("models", "models"),
     ("poses_rendered", "poses re-rendered"),
 )

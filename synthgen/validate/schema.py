@@ -8,7 +8,7 @@ JSON number), ``str``, ``bool``, ``dict`` and ``list`` (any value of that JSON t
 list indices in brackets).
 
 The schemas follow ``dataset-layout.md`` and ``formats.md``: required keys and their types only;
-values are checked against each other in :mod:`synthgen.validate.checks`.
+values are checked against each other in :mod:`synthgen.validate.checks` (a package).
 """
 from __future__ import annotations
 
@@ -180,7 +180,8 @@ BOX_INT = Vec(4, int)
 BOX = Vec(4)
 
 CAMERA_JSON = Obj({"cx": float, "cy": float, "fx": float, "fy": float, "width": int,
-                   "height": int, "depth_scale": float})
+                   "height": int, "depth_scale": float},
+                  {"intrinsics": OneOf(("exact", "nominal")), "focal_scale": Vec(2)})
 
 MODELS_INFO = IdMap(Obj(
     {"diameter": float, "min_x": float, "min_y": float, "min_z": float,

@@ -217,21 +217,45 @@ def load_scene_gt_info(path: str | Path) -> dict[int, list[dict]]:
 
 
 def save_camera(path: str | Path, K: np.ndarray, width: int, height: int,
-                depth_scale: float) -> None:
-    """Write the dataset-root ``camera.json``: cx, cy, fx, fy (pixels), width, height, depth_scale."""
+                depth_scale: float, focal_scale: tuple[float, float] | None = None) -> None:
+    """Write the dataset-root ``camera.json``: cx, cy, fx, fy (pixels), width, height, depth_scale,
+    and ``intrinsics`` saying whether that K is every image's.
+
+    ``K`` (3, 3) is the sensor's nominal matrix at the image size; ``focal_scale`` the
+    ``(min, max)`` factor on fx, fy drawn per image (``camera.focal_scale``), ``None`` when there
+    is none. When every image has the same K (no factor, or ``min == max``) the file holds that
+    K (fx, fy times the factor) and ``"intrinsics": "exact"``. Otherwise it holds the nominal K,
+    ``"focal_scale": [min, max]`` and ``"intrinsics": "nominal"``: each image's K is its
+    ``scene_camera.json`` ``cam_K`` (BOP lets cam_K vary per image), with fx, fy the nominal
+    ones times a factor in that range and cx, cy the nominal ones. bop_toolkit's
+    ``load_cam_params`` reads only the seven BOP keys and ignores the others.
+    """
     K = np.asarray(K, dtype=np.float64)
-    save_json(path, {"cx": float(K[0, 2]), "cy": float(K[1, 2]), "fx": float(K[0, 0]),
-                     "fy": float(K[1, 1]), "width": int(width), "height": int(height),
-                     "depth_scale": float(depth_scale)})
+    fx, fy = float(K[0, 0]), float(K[1, 1])
+    extra: dict[str, Any] = {"intrinsics": "exact"}
+    if focal_scale is not None:
+        lo, hi = (float(v) for v in focal_scale)
+        if lo == hi:
+            # the same product as the camera sampler's, so fx, fy equal every image's cam_K
+            fx, fy = fx * lo, fy * lo
+        else:
+            extra = {"intrinsics": "nominal", "focal_scale": [lo, hi]}
+    save_json(path, {"cx": float(K[0, 2]), "cy": float(K[1, 2]), "fx": fx, "fy": fy,
+                     "width": int(width), "height": int(height),
+                     "depth_scale": float(depth_scale), **extra})
 
 
 def load_camera(path: str | Path) -> dict[str, Any]:
-    """Read ``camera.json`` as ``{"K": (3, 3), "width", "height", "depth_scale"}``."""
+    """Read ``camera.json`` as ``{"K": (3, 3), "width", "height", "depth_scale", "intrinsics",
+    "focal_scale"}``; ``intrinsics`` is ``"exact"``, ``"nominal"`` or ``None`` (a file from
+    another writer), ``focal_scale`` ``(min, max)`` or ``None``."""
     c = load_json(path)
     K = np.array([[c["fx"], 0.0, c["cx"]], [0.0, c["fy"], c["cy"]], [0.0, 0.0, 1.0]],
                  dtype=np.float64)
+    fs = c.get("focal_scale")
     return {"K": K, "width": int(c["width"]), "height": int(c["height"]),
-            "depth_scale": float(c["depth_scale"])}
+            "depth_scale": float(c["depth_scale"]), "intrinsics": c.get("intrinsics"),
+            "focal_scale": (float(fs[0]), float(fs[1])) if fs is not None else None}
 
 
 # --------------------------------------------------------------------------------------------
