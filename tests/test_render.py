@@ -24,6 +24,7 @@ from synthgen.render import (
     PERSON_LABEL_BASE,
     GLUnavailableError,
     Renderer,
+    Silhouette,
     gl_info,
     gl_projection_matrix,
     object_label,
@@ -335,6 +336,12 @@ def test_amodal_canvas_counts_truncated_area(renderer):
     np.testing.assert_array_equal(a3.image_mask(), a1.mask)
     np.testing.assert_allclose(a3.depth[a3.mask], z_front, atol=1e-4)
     np.testing.assert_allclose(a3.image_depth(), a1.depth, atol=1e-4)
+    # The renderer's output is the label code's type: its unclipped box reaches left of the image.
+    assert isinstance(a3, Silhouette) and a3.image_size == (W, H) and a3.canvas_size == (3 * W, 3 * H)
+    assert a3.bbox_unclipped() == [np.ceil(u0), np.ceil(v0), n_cols - 1, n_rows - 1]
+    mask_in, depth_in = a3.crop(W, H)
+    np.testing.assert_array_equal(mask_in, seg)
+    np.testing.assert_array_equal(depth_in, a3.image_depth())
 
 
 def test_amodal_of_objects_crossing_the_near_plane(renderer):
@@ -351,6 +358,23 @@ def test_amodal_of_objects_crossing_the_near_plane(renderer):
     np.testing.assert_allclose(amodal[object_label(0)].depth, alone.depth, atol=1e-4)
     assert amodal[object_label(1)].px_count == 0
     assert not (renderer.render(_scene([beside]), cam).seg == object_label(0)).any()
+
+
+def test_silhouette_from_bare_arrays_needs_sizes_only_for_full_arrays():
+    """A Silhouette made from a window alone (no renderer) crops and counts; the canvas- and
+    image-sized views need the sizes and say which one is missing."""
+    window = np.array([[0.0, 1.5], [2.0, 2.5]], np.float32)
+    sil = Silhouette(window, (3, 1), off_x=2, off_y=1)      # window at image pixel (1, 0)
+    mask, depth = sil.crop(3, 2)
+    np.testing.assert_array_equal(depth, [[0.0, 0.0, 1.5], [0.0, 2.0, 2.5]])
+    assert sil.px_count == 3 and sil.offset == (2, 1) and mask.sum() == 3
+    with pytest.raises(ValueError, match="image_size"):
+        sil.image_depth()
+    with pytest.raises(ValueError, match="canvas_size"):
+        _ = sil.mask
+    sized = Silhouette(window, (3, 1), 2, 1, image_size=(3, 2), canvas_size=(7, 4))
+    np.testing.assert_array_equal(sized.image_depth(), depth)
+    assert sized.depth.shape == (4, 7) and sized.depth[2, 4] == 2.5 and sized.mask.sum() == 3
 
 
 def test_amodal_rejects_unknown_label(renderer):
