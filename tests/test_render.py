@@ -20,6 +20,7 @@ from scipy.ndimage import binary_erosion
 from scipy.spatial import ConvexHull
 from scipy.spatial.transform import Rotation
 
+from synthgen.groundtruth.projection import project, transform
 from synthgen.render import (
     PERSON_LABEL_BASE,
     GLUnavailableError,
@@ -123,6 +124,28 @@ def test_projection_matrix_maps_pixel_centres_to_gl_sample_positions():
     for z, expect in ((0.01, -1.0), (50.0, 1.0)):
         c = P @ [0.0, 0.0, -z, 1.0]
         assert c[2] / c[3] == pytest.approx(expect, abs=1e-9)
+
+
+def test_the_one_projection_equals_the_homogeneous_division_bit_for_bit():
+    """``groundtruth.projection.project`` (used by labels, the amodal windows and the overlays)
+    gives bit for bit what the division by the third homogeneous row gave (the renderer's and the
+    overlay's former copies), skew included; points on or behind the camera plane are NaN."""
+    Ks = np.array([[61.7, 0.3, 31.3], [0.0, 57.1, 23.7], [0.0, 0.0, 1.0]])
+    rng = np.random.default_rng(3)
+    pts = np.column_stack([rng.uniform(-3, 3, (500, 2)), rng.uniform(0.01, 40.0, 500)])
+    T = np.eye(4)
+    T[:3, :3] = Rotation.from_euler("xyz", [10.0, -30.0, 5.0], degrees=True).as_matrix()
+    T[:3, 3] = [0.1, -0.7, 2.0]
+    world = rng.uniform(-2, 2, (500, 3))
+    cam = world @ T[:3, :3].T + T[:3, 3]
+    np.testing.assert_array_equal(transform(T, world), cam)
+    for p in (pts, cam[cam[:, 2] > 0]):
+        uvw = p @ Ks.T
+        assert np.array_equal(project(Ks, p), uvw[:, :2] / uvw[:, 2:3])
+    x, y, z = pts[0]
+    assert project(Ks, pts[:1])[0].tolist() == pytest.approx([61.7 * x / z + 0.3 * y / z + 31.3,
+                                                              57.1 * y / z + 23.7], rel=1e-12)
+    assert np.isnan(project(Ks, np.array([[0.1, 0.2, 0.0], [0.1, 0.2, -1.0]]))).all()
 
 
 # --- pixel-centre convention on the rasterizer -----------------------------------------------------

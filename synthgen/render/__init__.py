@@ -17,7 +17,7 @@ from synthgen.render.adapter import (
     person_label,
     scene_labels,
 )
-from synthgen.render.camera import CV_TO_GL, gl_camera_pose, gl_projection_matrix, project_points
+from synthgen.render.camera import CV_TO_GL, gl_camera_pose, gl_projection_matrix
 from synthgen.render.gl import GLUnavailableError, gl_info, setup_gl_platform
 
 __all__ = [
@@ -38,7 +38,6 @@ __all__ = [
     "gl_projection_matrix",
     "object_label",
     "person_label",
-    "project_points",
     "scene_labels",
     "setup_gl_platform",
 ]

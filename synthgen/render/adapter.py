@@ -35,6 +35,7 @@ import numpy as np
 import trimesh
 
 from synthgen.groundtruth.labels import PART_NONE, PART_UNKNOWN, Silhouette
+from synthgen.groundtruth.projection import project, transform
 from synthgen.render.camera import gl_camera_pose
 from synthgen.render.flat import FlatDraw, FlatRasterizer, Tile
 from synthgen.render.gl import create_offscreen_renderer, import_pyrender, keep_current_context
@@ -452,11 +453,9 @@ class Renderer:
             verts, faces = np.asarray(person.vertices, float), person.faces
         else:
             obj = scene.objects[label - 1]
-            pose = np.asarray(obj.pose_world, float)
-            verts = np.asarray(obj.mesh.vertices, float) @ pose[:3, :3].T + pose[:3, 3]
+            verts = transform(obj.pose_world, obj.mesh.vertices)
             faces = obj.mesh.faces
-        T = np.asarray(T_w2c, float)
-        pc = verts @ T[:3, :3].T + T[:3, 3]           # OpenCV camera frame, metres
+        pc = transform(T_w2c, verts)           # OpenCV camera frame, metres
         z = pc[:, 2]
         if len(z) == 0 or np.all(z > self.zfar) or np.all(z <= self.znear):
             return 0, 0, 0, 0  # nothing in front of the near plane: nothing to rasterize
@@ -470,8 +469,7 @@ class Renderer:
             a, b = pc[edges[cross, 0]], pc[edges[cross, 1]]
             t = (self.znear - a[:, 2]) / (b[:, 2] - a[:, 2])
             front = np.concatenate([front, a + t[:, None] * (b - a)])
-        uvw = front @ np.asarray(K, float).T
-        uv = uvw[:, :2] / uvw[:, 2:3]
+        uv = project(K, front)     # every point lies in front of the near plane: no NaN
         # Pixel centres within one pixel of the projected bounding box: rasterization never covers
         # a centre outside the convex hull of the projected corners.
         lo = np.clip(np.floor(uv.min(axis=0)) - 1, 0, [wc, hc])
