@@ -272,3 +272,19 @@ def test_config_to_dict_round_trips_through_json(scene):
     # The exported dict is a complete config: it rebuilds the same dataclass.
     rebuilt = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(SceneConfig), back))
     assert rebuilt == cfg
+
+
+# ------------------------------------------------------------------------------------ import cost
+
+
+def test_importing_the_config_package_stays_light():
+    """synthgen.config names the scene's layouts and texture kinds without importing the scene
+    builders or numpy (``synthgen --help`` and config errors stay fast)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, synthgen.config; "
+            "print(sorted(m for m in ('numpy', 'synthgen.scene.layout', 'synthgen.scene.textures') "
+            "if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "[]"

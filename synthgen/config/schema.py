@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from synthgen.config.errors import check, check_range
 from synthgen.config.sensor_noise import DepthNoiseConfig, RgbNoiseConfig
+# the scene's names (plain tuples in an import-free module: no numpy here)
+from synthgen.scene.kinds import LAYOUTS, SUPPORT_KINDS, TEXTURE_KINDS
 
 
 _check = check
@@ -119,10 +121,6 @@ class SensorConfig:
         _check(self.depth_max > self.depth_min, "depth_max", f"a value > depth_min ({self.depth_min})",
                self.depth_max)
         _check(self.depth_unit >= 0, "depth_unit", "a value >= 0", self.depth_unit)
-
-
-LAYOUTS = ("kitchen", "tabletop", "workshop")
-SUPPORT_KINDS = ("counter", "island", "table", "shelf", "workbench", "floor")
 
 
 @dataclass
@@ -232,7 +230,7 @@ class MaterialsConfig:
     objects), PBR ranges for objects."""
 
     # procedural texture kinds: wood, tiles, noise, stripes
-    textures: list[str] = field(default_factory=lambda: ["wood", "tiles", "noise", "stripes"])
+    textures: list[str] = field(default_factory=lambda: list(TEXTURE_KINDS))
     # chance a room surface role gets a texture
     surface_texture_prob: float = 0.8
     # chance an object gets a texture
@@ -243,9 +241,8 @@ class MaterialsConfig:
     roughness: list[float] = field(default_factory=lambda: [0.2, 0.9])
 
     def __post_init__(self) -> None:
-        kinds = ("wood", "tiles", "noise", "stripes")
-        _check(all(t in kinds for t in self.textures), "textures", f"a list of {', '.join(kinds)}",
-               list(self.textures))
+        _check(all(t in TEXTURE_KINDS for t in self.textures), "textures",
+               f"a list of {', '.join(TEXTURE_KINDS)}", list(self.textures))
         for k in ("surface_texture_prob", "object_texture_prob", "metallic_prob"):
             v = getattr(self, k)
             _check(0.0 <= v <= 1.0, k, "a probability in [0, 1]", v)

@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from PIL import ImageDraw
 
-from synthgen.bodies.keypoints import COCO17_SKELETON
+from synthgen.bodies.keypoints import COCO17_SKELETON, WHOLEBODY133_PARTS
 from synthgen.groundtruth.projection import project
 
 RGB = tuple[int, int, int]
@@ -62,7 +62,7 @@ NEAR_MM = 10.0
 
 # WholeBody 133 index ranges of the hands: left 91-111, right 112-132 (root, thumb1-4,
 # forefinger1-4, middle1-4, ring1-4, pinky1-4).
-HAND_RANGES = ((91, 112), (112, 133))
+HAND_RANGES = (WHOLEBODY133_PARTS["lefthand"], WHOLEBODY133_PARTS["righthand"])
 # bones of one 21-point hand: root to each finger's first joint, then along the finger
 HAND_BONES: tuple[tuple[int, int], ...] = tuple(
     pair for f in range(5) for pair in ((0, 1 + 4 * f), (1 + 4 * f, 2 + 4 * f),
