@@ -104,7 +104,7 @@ def test_layouts_have_their_supports_and_valid_cameras(layout, kinds):
 
 
 def test_config_names_are_the_scene_builders_names():
-    """One list each of layouts and texture kinds: what the config accepts is what the scene
+    """One list each of layouts, texture and light kinds: what the config accepts is what the scene
     code builds, and the per-role texture choices only name kinds that exist."""
     from synthgen.config import schema
     from synthgen.scene import kinds, layout, materials, textures
@@ -114,6 +114,7 @@ def test_config_names_are_the_scene_builders_names():
     assert schema.TEXTURE_KINDS is textures.TEXTURE_KINDS is kinds.TEXTURE_KINDS
     assert tuple(textures.GENERATORS) == kinds.TEXTURE_KINDS
     assert schema.MaterialsConfig().textures == ["wood", "tiles", "noise", "stripes"]
+    assert schema.LightsConfig().types == ["point", "spot", "directional"] == list(kinds.LIGHT_KINDS)
     assert {k for ks in materials._ROLE_TEXTURES.values() for k in ks} <= set(kinds.TEXTURE_KINDS)
 
 

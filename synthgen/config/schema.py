@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from synthgen.config.errors import check, check_range
 from synthgen.config.sensor_noise import DepthNoiseConfig, RgbNoiseConfig
 # the scene's names (plain tuples in an import-free module: no numpy here)
-from synthgen.scene.kinds import LAYOUTS, SUPPORT_KINDS, TEXTURE_KINDS
+from synthgen.scene.kinds import LAYOUTS, LIGHT_KINDS, SUPPORT_KINDS, TEXTURE_KINDS
 
 
 _check = check
@@ -310,9 +310,6 @@ class HumansConfig:
             _check(0.0 <= getattr(self, k) <= 1.0, k, "a probability in [0, 1]", getattr(self, k))
 
 
-LIGHT_TYPES = ("point", "spot", "directional")
-
-
 @dataclass
 class LightsConfig:
     """Randomized lights: ``count`` lights of ``types`` (uniform choice), colour from a black-body
@@ -322,7 +319,7 @@ class LightsConfig:
     # lights per scene, range
     count: list[int] = field(default_factory=lambda: [1, 4])
     # light types to draw from: point, spot, directional
-    types: list[str] = field(default_factory=lambda: ["point", "spot", "directional"])
+    types: list[str] = field(default_factory=lambda: list(LIGHT_KINDS))
     # directional light intensity range (pyrender units, W/m^2)
     directional_intensity: list[float] = field(default_factory=lambda: [1.5, 4.0])
     # point light intensity range (pyrender units)
@@ -339,8 +336,8 @@ class LightsConfig:
     def __post_init__(self) -> None:
         _check(len(self.count) == 2 and 1 <= self.count[0] <= self.count[1] <= 16, "count",
                "a [low, high] pair with 1 <= low <= high <= 16", list(self.count))
-        _check(len(self.types) > 0 and all(t in LIGHT_TYPES for t in self.types), "types",
-               f"a non-empty list of {', '.join(LIGHT_TYPES)}", list(self.types))
+        _check(len(self.types) > 0 and all(t in LIGHT_KINDS for t in self.types), "types",
+               f"a non-empty list of {', '.join(LIGHT_KINDS)}", list(self.types))
         _check_range("directional_intensity", self.directional_intensity, lo=0.0)
         _check_range("point_intensity", self.point_intensity, lo=0.0)
         _check_range("spot_intensity", self.spot_intensity, lo=0.0)
