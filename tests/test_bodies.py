@@ -85,6 +85,41 @@ def test_landmarks_move_rigidly_with_parent_joint(body):
     assert np.linalg.norm(posed.landmarks["nose"] - rest.landmarks["nose"]) > 0.02
 
 
+def test_wholebody_ranges_follow_the_spec_and_have_one_source():
+    """formats.md's WholeBody-133 index ranges, defined once: the COCO writer, the validator, the
+    preview's hand bones and the mix tool read the same table."""
+    from synthgen.bodies.keypoints import WHOLEBODY133_BODY, WHOLEBODY133_NAMES, WHOLEBODY133_PARTS
+    from synthgen.mix.keypoints import WHOLEBODY_KPT_FIELDS
+    from synthgen.validate.keypoints import COCO_FIELDS
+    from synthgen.validate.schema import WHOLEBODY_PART_SIZES
+    from synthgen.viz.overlay import HAND_RANGES
+    from synthgen.writers import coco
+
+    assert WHOLEBODY133_BODY == (0, 17)
+    assert WHOLEBODY133_PARTS == {"foot": (17, 23), "face": (23, 91), "lefthand": (91, 112),
+                                  "righthand": (112, 133)}
+    assert WHOLEBODY133_NAMES[91] == "left_hand_root" and WHOLEBODY133_NAMES[112] == "right_hand_root"
+    assert coco.WHOLEBODY_PARTS is WHOLEBODY133_PARTS
+    assert list(COCO_FIELDS.items()) == [("keypoints", (0, 17)), ("foot_kpts", (17, 23)),
+                                         ("face_kpts", (23, 91)), ("lefthand_kpts", (91, 112)),
+                                         ("righthand_kpts", (112, 133))]
+    assert WHOLEBODY_PART_SIZES == {"foot": 6, "face": 68, "lefthand": 21, "righthand": 21}
+    assert HAND_RANGES == ((91, 112), (112, 133))
+    assert WHOLEBODY_KPT_FIELDS == (("foot_kpts", 6), ("face_kpts", 68), ("lefthand_kpts", 21),
+                                    ("righthand_kpts", 21))
+
+
+def test_extended_joints_put_the_face_contour_after_the_inner_landmarks():
+    """A 68-point face (contour 0-16, inner 17-67) lands at extended rows 127-143 and 76-126, and
+    WholeBody's face rows 23-90 read it back in its own order."""
+    face = np.arange(68 * 3, dtype=float).reshape(68, 3)
+    ext = extended_joints(np.zeros((55, 3)), {}, face)
+    np.testing.assert_array_equal(ext[127:144], face[:17])
+    np.testing.assert_array_equal(ext[76:127], face[17:])
+    np.testing.assert_array_equal(ext[WHOLEBODY133_FROM_SMPLX][23:91], face)
+    assert np.isnan(ext[55:76]).all()
+
+
 def test_keypoint_maps_pick_the_right_sources(body):
     out = body.forward(SMPLXParams())
     ext = extended_joints(out.joints, out.landmarks)

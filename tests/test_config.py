@@ -291,3 +291,19 @@ def test_a_scene_that_lists_its_groups_gets_only_those(tmp_path: Path):
     assert "builtin:box" in cfg.objects.groups["main"].assets
     kitchen = load_scene_config(Path(__file__).resolve().parents[1] / "scenes" / "kitchen.yaml")
     assert "main" not in kitchen.objects.groups
+
+
+# ------------------------------------------------------------------------------------ import cost
+
+
+def test_importing_the_config_package_stays_light():
+    """synthgen.config names the scene's layouts and texture kinds without importing the scene
+    builders or numpy (``synthgen --help`` and config errors stay fast)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, synthgen.config; "
+            "print(sorted(m for m in ('numpy', 'synthgen.scene.layout', 'synthgen.scene.textures') "
+            "if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "[]"

@@ -20,10 +20,12 @@ from scipy.ndimage import binary_erosion
 from scipy.spatial import ConvexHull
 from scipy.spatial.transform import Rotation
 
+from synthgen.groundtruth.projection import project, transform
 from synthgen.render import (
     PERSON_LABEL_BASE,
     GLUnavailableError,
     Renderer,
+    Silhouette,
     gl_info,
     gl_projection_matrix,
     object_label,
@@ -122,6 +124,28 @@ def test_projection_matrix_maps_pixel_centres_to_gl_sample_positions():
     for z, expect in ((0.01, -1.0), (50.0, 1.0)):
         c = P @ [0.0, 0.0, -z, 1.0]
         assert c[2] / c[3] == pytest.approx(expect, abs=1e-9)
+
+
+def test_the_one_projection_equals_the_homogeneous_division_bit_for_bit():
+    """``groundtruth.projection.project`` (used by labels, the amodal windows and the overlays)
+    gives bit for bit what the division by the third homogeneous row gave (the renderer's and the
+    overlay's former copies), skew included; points on or behind the camera plane are NaN."""
+    Ks = np.array([[61.7, 0.3, 31.3], [0.0, 57.1, 23.7], [0.0, 0.0, 1.0]])
+    rng = np.random.default_rng(3)
+    pts = np.column_stack([rng.uniform(-3, 3, (500, 2)), rng.uniform(0.01, 40.0, 500)])
+    T = np.eye(4)
+    T[:3, :3] = Rotation.from_euler("xyz", [10.0, -30.0, 5.0], degrees=True).as_matrix()
+    T[:3, 3] = [0.1, -0.7, 2.0]
+    world = rng.uniform(-2, 2, (500, 3))
+    cam = world @ T[:3, :3].T + T[:3, 3]
+    np.testing.assert_array_equal(transform(T, world), cam)
+    for p in (pts, cam[cam[:, 2] > 0]):
+        uvw = p @ Ks.T
+        assert np.array_equal(project(Ks, p), uvw[:, :2] / uvw[:, 2:3])
+    x, y, z = pts[0]
+    assert project(Ks, pts[:1])[0].tolist() == pytest.approx([61.7 * x / z + 0.3 * y / z + 31.3,
+                                                              57.1 * y / z + 23.7], rel=1e-12)
+    assert np.isnan(project(Ks, np.array([[0.1, 0.2, 0.0], [0.1, 0.2, -1.0]]))).all()
 
 
 # --- pixel-centre convention on the rasterizer -----------------------------------------------------
@@ -335,6 +359,12 @@ def test_amodal_canvas_counts_truncated_area(renderer):
     np.testing.assert_array_equal(a3.image_mask(), a1.mask)
     np.testing.assert_allclose(a3.depth[a3.mask], z_front, atol=1e-4)
     np.testing.assert_allclose(a3.image_depth(), a1.depth, atol=1e-4)
+    # The renderer's output is the label code's type: its unclipped box reaches left of the image.
+    assert isinstance(a3, Silhouette) and a3.image_size == (W, H) and a3.canvas_size == (3 * W, 3 * H)
+    assert a3.bbox_unclipped() == [np.ceil(u0), np.ceil(v0), n_cols - 1, n_rows - 1]
+    mask_in, depth_in = a3.crop(W, H)
+    np.testing.assert_array_equal(mask_in, seg)
+    np.testing.assert_array_equal(depth_in, a3.image_depth())
 
 
 def test_amodal_of_objects_crossing_the_near_plane(renderer):
@@ -351,6 +381,23 @@ def test_amodal_of_objects_crossing_the_near_plane(renderer):
     np.testing.assert_allclose(amodal[object_label(0)].depth, alone.depth, atol=1e-4)
     assert amodal[object_label(1)].px_count == 0
     assert not (renderer.render(_scene([beside]), cam).seg == object_label(0)).any()
+
+
+def test_silhouette_from_bare_arrays_needs_sizes_only_for_full_arrays():
+    """A Silhouette made from a window alone (no renderer) crops and counts; the canvas- and
+    image-sized views need the sizes and say which one is missing."""
+    window = np.array([[0.0, 1.5], [2.0, 2.5]], np.float32)
+    sil = Silhouette(window, (3, 1), off_x=2, off_y=1)      # window at image pixel (1, 0)
+    mask, depth = sil.crop(3, 2)
+    np.testing.assert_array_equal(depth, [[0.0, 0.0, 1.5], [0.0, 2.0, 2.5]])
+    assert sil.px_count == 3 and sil.offset == (2, 1) and mask.sum() == 3
+    with pytest.raises(ValueError, match="image_size"):
+        sil.image_depth()
+    with pytest.raises(ValueError, match="canvas_size"):
+        _ = sil.mask
+    sized = Silhouette(window, (3, 1), 2, 1, image_size=(3, 2), canvas_size=(7, 4))
+    np.testing.assert_array_equal(sized.image_depth(), depth)
+    assert sized.depth.shape == (4, 7) and sized.depth[2, 4] == 2.5 and sized.mask.sum() == 3
 
 
 def test_amodal_rejects_unknown_label(renderer):

@@ -9,6 +9,7 @@ from synthgen.config.schema import SceneConfig
 from synthgen.groundtruth.projection import project, transform
 from synthgen.runner.pipeline import JobContext, build_scene
 from synthgen.runner.plan import ShardPlan, plan_shards
+from synthgen.scene.kinds import SUPPORT_KINDS
 from synthgen.scene.sampler import intrinsics, look_at_w2c, scene_rng
 
 from conftest import REPO
@@ -90,7 +91,7 @@ def test_layouts_have_their_supports_and_valid_cameras(layout, kinds):
     scene = "tabletop" if layout == "tabletop" else ("workshop" if layout == "workshop" else "kitchen")
     cfg = load_scene_config(REPO / "scenes" / f"{scene}.yaml", ["room.shelves=[2,2]"] if layout == "kitchen" else [])
     lay = sample_layout(cfg.room, scene_rng(3, 0), SurfaceMaterials(cfg.materials, scene_rng(3, 1)))
-    assert kinds <= lay.support_kinds()
+    assert kinds <= lay.support_kinds() <= set(SUPPORT_KINDS)
     s = _scene(3, 0, scene)
     assert len(s.objects) >= 10
     for cam in s.cameras:
@@ -100,6 +101,21 @@ def test_layouts_have_their_supports_and_valid_cameras(layout, kinds):
     box_c, box_s = lay.boxes[-1]
     assert not view_is_valid(lay, box_c.copy(), box_c + np.array([0, 0, 2.0]))
     assert not view_is_valid(lay, np.array([-1.0, 1.0, 1.0]), np.array([1.0, 1.0, 1.0]))
+
+
+def test_config_names_are_the_scene_builders_names():
+    """One list each of layouts, texture and light kinds: what the config accepts is what the scene
+    code builds, and the per-role texture choices only name kinds that exist."""
+    from synthgen.config import schema
+    from synthgen.scene import kinds, layout, materials, textures
+
+    assert schema.LAYOUTS is kinds.LAYOUTS and tuple(layout.LAYOUT_FUNCS) == kinds.LAYOUTS
+    assert schema.SUPPORT_KINDS is kinds.SUPPORT_KINDS
+    assert schema.TEXTURE_KINDS is textures.TEXTURE_KINDS is kinds.TEXTURE_KINDS
+    assert tuple(textures.GENERATORS) == kinds.TEXTURE_KINDS
+    assert schema.MaterialsConfig().textures == ["wood", "tiles", "noise", "stripes"]
+    assert schema.LightsConfig().types == ["point", "spot", "directional"] == list(kinds.LIGHT_KINDS)
+    assert {k for ks in materials._ROLE_TEXTURES.values() for k in ks} <= set(kinds.TEXTURE_KINDS)
 
 
 def test_shelf_objects_fit_under_the_next_board():

@@ -12,6 +12,10 @@ import numpy as np
 
 NUM_SMPLX_JOINTS = 55
 NUM_SMPLX_EXTENDED = 144
+#: Rows (half-open) of the extended array holding the 51 inner face landmarks and the 17-point
+#: face contour (the smplx package's order; WholeBody's 68 face points are contour then inner).
+SMPLX_FACE_INNER: tuple[int, int] = (76, 127)
+SMPLX_FACE_CONTOUR: tuple[int, int] = (127, 144)
 
 # Names of the skinned SMPL-X joints 0-54 (smplx/joint_names.py order).
 SMPLX_JOINT_NAMES: tuple[str, ...] = (
@@ -65,7 +69,10 @@ WHOLEBODY133_NAMES: tuple[str, ...] = (
     COCO17_NAMES + _FEET + tuple(f"face_{i}" for i in range(68))
     + tuple(f"left_hand_{n}" for n in _HAND) + tuple(f"right_hand_{n}" for n in _HAND))
 
-#: COCO-WholeBody index ranges inside the 133 keypoints (half-open): part -> (start, end).
+#: Rows 0-16 of the 133 WholeBody keypoints: the body, COCO-17 (the annotation's ``keypoints``).
+WHOLEBODY133_BODY: tuple[int, int] = (0, len(COCO17_NAMES))
+#: COCO-WholeBody index ranges inside the 133 keypoints (half-open) beside the body: part ->
+#: (start, end); the COCO annotation fields are ``{part}_kpts`` (and ``_valid``, ``_box``).
 WHOLEBODY133_PARTS: dict[str, tuple[int, int]] = {
     "foot": (17, 23),
     "face": (23, 91),
@@ -80,9 +87,9 @@ _WB_BODY_FEET = [55, 57, 56, 59, 58, 16, 17, 18, 19, 20, 21, 1, 2, 4, 5, 7, 8,
 _WB_LHAND = [20, 37, 38, 39, 66, 25, 26, 27, 67, 28, 29, 30, 68, 34, 35, 36, 69, 31, 32, 33, 70]
 _WB_RHAND = [21, 52, 53, 54, 71, 40, 41, 42, 72, 43, 44, 45, 73, 49, 50, 51, 74, 46, 47, 48, 75]
 WHOLEBODY133_FROM_SMPLX: np.ndarray = np.array(
-    _WB_BODY_FEET + list(range(127, 144)) + list(range(76, 127)) + _WB_LHAND + _WB_RHAND,
+    _WB_BODY_FEET + list(range(*SMPLX_FACE_CONTOUR)) + list(range(*SMPLX_FACE_INNER)) + _WB_LHAND + _WB_RHAND,
     dtype=np.int64)
-COCO17_FROM_SMPLX: np.ndarray = WHOLEBODY133_FROM_SMPLX[:17].copy()
+COCO17_FROM_SMPLX: np.ndarray = WHOLEBODY133_FROM_SMPLX[slice(*WHOLEBODY133_BODY)].copy()
 
 assert WHOLEBODY133_FROM_SMPLX.shape == (133,) and len(WHOLEBODY133_NAMES) == 133
 
@@ -96,8 +103,9 @@ def extended_joints(joints55: np.ndarray, landmarks: dict[str, np.ndarray],
     out[:NUM_SMPLX_JOINTS] = joints55
     for k, name in enumerate(SMPLX_LANDMARK_NAMES):
         if name in landmarks:
-            out[55 + k] = landmarks[name]
+            out[NUM_SMPLX_JOINTS + k] = landmarks[name]
     if face is not None:
-        out[127:144] = face[:17]
-        out[76:127] = face[17:]
+        n_contour = SMPLX_FACE_CONTOUR[1] - SMPLX_FACE_CONTOUR[0]
+        out[slice(*SMPLX_FACE_CONTOUR)] = face[:n_contour]
+        out[slice(*SMPLX_FACE_INNER)] = face[n_contour:]
     return out

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from synthgen.config.errors import check, check_range
 from synthgen.config.sensor_noise import DepthNoiseConfig, RgbNoiseConfig
+# the scene's names (plain tuples in an import-free module: no numpy here)
+from synthgen.scene.kinds import LAYOUTS, LIGHT_KINDS, SUPPORT_KINDS, TEXTURE_KINDS
 
 
 _check = check
@@ -119,10 +121,6 @@ class SensorConfig:
         _check(self.depth_max > self.depth_min, "depth_max", f"a value > depth_min ({self.depth_min})",
                self.depth_max)
         _check(self.depth_unit >= 0, "depth_unit", "a value >= 0", self.depth_unit)
-
-
-LAYOUTS = ("kitchen", "tabletop", "workshop")
-SUPPORT_KINDS = ("counter", "island", "table", "shelf", "workbench", "floor")
 
 
 @dataclass
@@ -232,7 +230,7 @@ class MaterialsConfig:
     objects), PBR ranges for objects."""
 
     # procedural texture kinds: wood, tiles, noise, stripes
-    textures: list[str] = field(default_factory=lambda: ["wood", "tiles", "noise", "stripes"])
+    textures: list[str] = field(default_factory=lambda: list(TEXTURE_KINDS))
     # chance a room surface role gets a texture
     surface_texture_prob: float = 0.8
     # chance an object gets a texture
@@ -243,9 +241,8 @@ class MaterialsConfig:
     roughness: list[float] = field(default_factory=lambda: [0.2, 0.9])
 
     def __post_init__(self) -> None:
-        kinds = ("wood", "tiles", "noise", "stripes")
-        _check(all(t in kinds for t in self.textures), "textures", f"a list of {', '.join(kinds)}",
-               list(self.textures))
+        _check(all(t in TEXTURE_KINDS for t in self.textures), "textures",
+               f"a list of {', '.join(TEXTURE_KINDS)}", list(self.textures))
         for k in ("surface_texture_prob", "object_texture_prob", "metallic_prob"):
             v = getattr(self, k)
             _check(0.0 <= v <= 1.0, k, "a probability in [0, 1]", v)
@@ -313,9 +310,6 @@ class HumansConfig:
             _check(0.0 <= getattr(self, k) <= 1.0, k, "a probability in [0, 1]", getattr(self, k))
 
 
-LIGHT_TYPES = ("point", "spot", "directional")
-
-
 @dataclass
 class LightsConfig:
     """Randomized lights: ``count`` lights of ``types`` (uniform choice), colour from a black-body
@@ -325,7 +319,7 @@ class LightsConfig:
     # lights per scene, range
     count: list[int] = field(default_factory=lambda: [1, 4])
     # light types to draw from: point, spot, directional
-    types: list[str] = field(default_factory=lambda: ["point", "spot", "directional"])
+    types: list[str] = field(default_factory=lambda: list(LIGHT_KINDS))
     # directional light intensity range (pyrender units, W/m^2)
     directional_intensity: list[float] = field(default_factory=lambda: [1.5, 4.0])
     # point light intensity range (pyrender units)
@@ -342,8 +336,8 @@ class LightsConfig:
     def __post_init__(self) -> None:
         _check(len(self.count) == 2 and 1 <= self.count[0] <= self.count[1] <= 16, "count",
                "a [low, high] pair with 1 <= low <= high <= 16", list(self.count))
-        _check(len(self.types) > 0 and all(t in LIGHT_TYPES for t in self.types), "types",
-               f"a non-empty list of {', '.join(LIGHT_TYPES)}", list(self.types))
+        _check(len(self.types) > 0 and all(t in LIGHT_KINDS for t in self.types), "types",
+               f"a non-empty list of {', '.join(LIGHT_KINDS)}", list(self.types))
         _check_range("directional_intensity", self.directional_intensity, lo=0.0)
         _check_range("point_intensity", self.point_intensity, lo=0.0)
         _check_range("spot_intensity", self.spot_intensity, lo=0.0)

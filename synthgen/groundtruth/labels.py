@@ -36,6 +36,7 @@ times cos(angle off the optical axis), so the windows below are slightly looser 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -95,10 +96,13 @@ def _joint_front_tol() -> np.ndarray:
 #: (55,) metres: how far in front of skinned joint j the surface at its pixel may be.
 JOINT_FRONT_TOL: np.ndarray = _joint_front_tol()
 
-# Values of the render adapter's part pass (synthgen.render.adapter.PART_NONE / PART_UNKNOWN; not
-# imported: groundtruth stays independent of the render package, tests check they agree).
-PART_NONE = -1      # the pixel shows no person
-PART_UNKNOWN = -2   # the pixel shows a person rendered without part labels (no skin_joint)
+# The values of the body-part pass (``RenderOutput.parts``) that are not a joint; defined here,
+# where they are read, and imported by the render adapter that writes them (groundtruth imports
+# no engine).
+#: Body-part value of pixels that show no person (background, structures, objects, or nothing).
+PART_NONE = -1
+#: Body-part value of pixels that show a person rendered without part labels (no ``skin_joint``).
+PART_UNKNOWN = -2
 
 
 def _keypoint_own_part() -> np.ndarray:
@@ -155,20 +159,31 @@ def adjacent_parts(present: np.ndarray | None = None) -> np.ndarray:
     return A
 
 
-@dataclass
+@dataclass(eq=False)
 class Silhouette:
-    """One instance rendered alone on an enlarged canvas, stored as the window it covers.
+    """One instance rendered alone on an enlarged canvas, stored as the window it covers: what
+    :meth:`synthgen.render.adapter.Renderer.render_amodal` returns and what the label code reads.
 
-    ``window_depth`` (h, w) float32 is the instance's own Z-depth (metres, 0 outside its
-    silhouette) over canvas pixels starting at ``window_origin`` = (x0, y0); image pixel (u, v)
-    is canvas pixel (u + off_x, v + off_y). Nothing canvas-sized is ever built (at 3x a 640x480
-    image that would be hundreds of MB per frame for a cluttered scene).
+    ``window_depth`` (h, w) float32 is the instance's own Z-depth (metres, Z in the OpenCV camera
+    frame, 0 outside its silhouette) over canvas pixels starting at ``window_origin`` = (x0, y0);
+    image pixel (u, v) is canvas pixel (u + off_x, v + off_y). ``image_size`` and ``canvas_size``
+    (width, height) in pixels are known when the renderer made it (None when built from bare
+    arrays); only :attr:`depth`, :attr:`mask`, :meth:`image_depth` and :meth:`image_mask` need
+    them. Nothing canvas-sized is built unless :attr:`depth`/:attr:`mask` is read (at 3x a
+    640x480 image that would be hundreds of MB per frame for a cluttered scene).
     """
 
     window_depth: np.ndarray
     window_origin: tuple[int, int]
     off_x: int
     off_y: int
+    image_size: tuple[int, int] | None = None
+    canvas_size: tuple[int, int] | None = None
+
+    @property
+    def offset(self) -> tuple[int, int]:
+        """(off_x, off_y): the canvas pixel of image pixel (0, 0)."""
+        return (self.off_x, self.off_y)
 
     @property
     def px_count(self) -> int:
@@ -200,6 +215,36 @@ class Silhouette:
             return b
         return [b[0] + self.window_origin[0] - self.off_x, b[1] + self.window_origin[1] - self.off_y,
                 b[2], b[3]]
+
+    @cached_property
+    def depth(self) -> np.ndarray:
+        """(canvas_h, canvas_w) float32: the instance's own depth on the whole canvas, metres, 0
+        outside (built on first access)."""
+        wc, hc = self._known("canvas_size")
+        out = np.zeros((hc, wc), np.float32)
+        x0, y0 = self.window_origin
+        h, w = self.window_depth.shape
+        out[y0:y0 + h, x0:x0 + w] = self.window_depth
+        return out
+
+    @cached_property
+    def mask(self) -> np.ndarray:
+        """(canvas_h, canvas_w) bool: the full (amodal) silhouette on the canvas."""
+        return self.depth > 0
+
+    def image_depth(self) -> np.ndarray:
+        """(H, W) float32: the instance's own depth over the image, metres, 0 outside."""
+        return self.crop(*self._known("image_size"))[1]
+
+    def image_mask(self) -> np.ndarray:
+        """(H, W) bool: the amodal silhouette cropped to the image."""
+        return self.image_depth() > 0
+
+    def _known(self, name: str) -> tuple[int, int]:
+        size = getattr(self, name)
+        if size is None:
+            raise ValueError(f"this Silhouette was built without {name}")
+        return size
 
 
 def _visible_in_window(sil: Silhouette, scene_depth: np.ndarray, K: np.ndarray, delta: float):

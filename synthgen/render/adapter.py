@@ -30,11 +30,12 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import trimesh
 
+from synthgen.groundtruth.labels import PART_NONE, PART_UNKNOWN, Silhouette
+from synthgen.groundtruth.projection import project, transform
 from synthgen.render.camera import gl_camera_pose
 from synthgen.render.flat import FlatDraw, FlatRasterizer, Tile
 from synthgen.render.gl import create_offscreen_renderer, import_pyrender, keep_current_context
@@ -46,10 +47,6 @@ BACKGROUND_LABEL = 0
 PERSON_LABEL_BASE = 1 << 16
 #: Largest label: the label pass stores int32.
 MAX_LABEL = (1 << 31) - 1
-#: Body-part value of pixels that show no person (background, structures, objects, or nothing).
-PART_NONE = -1
-#: Body-part value of pixels that show a person whose ``skin_joint`` is None.
-PART_UNKNOWN = -2
 #: Number of SMPL-X skinned joints: valid part labels are 0 .. NUM_PARTS - 1.
 NUM_PARTS = 55
 #: Meshes whose shading geometry a renderer keeps between scenes (an asset library's size).
@@ -95,52 +92,6 @@ class RenderOutput:
     depth: np.ndarray
     seg: np.ndarray
     parts: np.ndarray
-
-
-@dataclass(eq=False)
-class AmodalOutput:
-    """One instance rendered alone on a canvas ``canvas_scale`` times the image in each direction.
-
-    Canvas pixel (u + ox, v + oy) is image pixel (u, v), with ``offset = (ox, oy)``. Only the
-    window of the canvas the instance can cover is stored (``window_depth`` at canvas pixel
-    ``window_origin``); ``mask``/``depth`` build the full canvas on first access.
-    """
-
-    window_depth: np.ndarray  # (h, w) float32 metres, the instance's own Z; 0 outside its silhouette
-    window_origin: tuple[int, int]  # (x0, y0): canvas pixel of window_depth[0, 0]
-    canvas_size: tuple[int, int]  # (width, height) of the canvas, pixels
-    image_size: tuple[int, int]  # (width, height) of the image, pixels
-    offset: tuple[int, int]  # (ox, oy)
-
-    @property
-    def px_count(self) -> int:
-        """Silhouette pixels on the whole canvas (BOP ``px_count_all`` with canvas_scale=3)."""
-        return int(np.count_nonzero(self.window_depth > 0))
-
-    @cached_property
-    def depth(self) -> np.ndarray:
-        """(canvas_h, canvas_w) float32: the instance's own depth, metres, 0 outside."""
-        wc, hc = self.canvas_size
-        out = np.zeros((hc, wc), np.float32)
-        x0, y0 = self.window_origin
-        h, w = self.window_depth.shape
-        out[y0:y0 + h, x0:x0 + w] = self.window_depth
-        return out
-
-    @cached_property
-    def mask(self) -> np.ndarray:
-        """(canvas_h, canvas_w) bool: the full (amodal) silhouette on the canvas."""
-        return self.depth > 0
-
-    def image_depth(self) -> np.ndarray:
-        """(H, W) float32: the instance's own depth cropped back to the image."""
-        w, h = self.image_size
-        ox, oy = self.offset
-        return self.depth[oy:oy + h, ox:ox + w]
-
-    def image_mask(self) -> np.ndarray:
-        """(H, W) bool: the amodal silhouette cropped back to the image."""
-        return self.image_depth() > 0
 
 
 def face_parts(faces: np.ndarray, skin_joint: np.ndarray) -> np.ndarray:
@@ -456,7 +407,7 @@ class Renderer:
 
     def render_amodal(
         self, scene: Scene, camera: Camera, labels, canvas_scale: int = 1
-    ) -> dict[int, AmodalOutput]:
+    ) -> dict[int, Silhouette]:
         """Render each instance in ``labels`` alone: its full silhouette and its own depth.
 
         The canvas is ``canvas_scale`` times the image in each direction, centred: offset
@@ -465,6 +416,8 @@ class Renderer:
         Each instance is rasterized only over the canvas window its projected vertices span
         (exact: the window is an integer shift of the principal point), all windows in one atlas
         pass; for instances crossing the near plane the window bounds their clipped polygons.
+        Returns label -> :class:`~synthgen.groundtruth.labels.Silhouette` (the type the label code
+        reads), with ``image_size`` (W, H) and ``canvas_size`` set.
         """
         canvas_scale = int(canvas_scale)
         if canvas_scale < 1:
@@ -490,7 +443,7 @@ class Renderer:
             origins.append((label, (x0, y0) if w and h else (0, 0)))
         self._make_current()
         windows = self._flat.render_tiles(tiles, camera.T_w2c)
-        return {label: AmodalOutput(win, origin, (wc, hc), (W, H), (ox, oy))
+        return {label: Silhouette(win, origin, ox, oy, image_size=(W, H), canvas_size=(wc, hc))
                 for (label, origin), win in zip(origins, windows)}
 
     def _window(self, scene: Scene, label: int, K: np.ndarray, T_w2c: np.ndarray, wc: int, hc: int):
@@ -500,11 +453,9 @@ class Renderer:
             verts, faces = np.asarray(person.vertices, float), person.faces
         else:
             obj = scene.objects[label - 1]
-            pose = np.asarray(obj.pose_world, float)
-            verts = np.asarray(obj.mesh.vertices, float) @ pose[:3, :3].T + pose[:3, 3]
+            verts = transform(obj.pose_world, obj.mesh.vertices)
             faces = obj.mesh.faces
-        T = np.asarray(T_w2c, float)
-        pc = verts @ T[:3, :3].T + T[:3, 3]           # OpenCV camera frame, metres
+        pc = transform(T_w2c, verts)           # OpenCV camera frame, metres
         z = pc[:, 2]
         if len(z) == 0 or np.all(z > self.zfar) or np.all(z <= self.znear):
             return 0, 0, 0, 0  # nothing in front of the near plane: nothing to rasterize
@@ -518,8 +469,7 @@ class Renderer:
             a, b = pc[edges[cross, 0]], pc[edges[cross, 1]]
             t = (self.znear - a[:, 2]) / (b[:, 2] - a[:, 2])
             front = np.concatenate([front, a + t[:, None] * (b - a)])
-        uvw = front @ np.asarray(K, float).T
-        uv = uvw[:, :2] / uvw[:, 2:3]
+        uv = project(K, front)     # every point lies in front of the near plane: no NaN
         # Pixel centres within one pixel of the projected bounding box: rasterization never covers
         # a centre outside the convex hull of the projected corners.
         lo = np.clip(np.floor(uv.min(axis=0)) - 1, 0, [wc, hc])

@@ -1,4 +1,5 @@
-"""OpenCV camera -> OpenGL matrices, in one place (pure numpy, no GL).
+"""OpenCV camera -> OpenGL matrices, in one place (pure numpy, no GL). The pixel projection
+itself is :func:`synthgen.groundtruth.projection.project`.
 
 synthgen cameras are OpenCV cameras: ``K`` maps camera points (x right, y down, z forward) to pixels
 with ``u = fx x/z + s y/z + cx``, ``v = fy y/z + cy``, and integer (u, v) is the *centre* of pixel
@@ -46,15 +47,3 @@ def gl_projection_matrix(K: np.ndarray, width: int, height: int, znear: float, z
     P[2, 3] = 2.0 * f * n / (n - f)
     P[3, 2] = -1.0
     return P
-
-
-def project_points(K: np.ndarray, T_w2c: np.ndarray, points_world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Project (N, 3) world points: returns ((N, 2) pixel (u, v), (N,) camera z in metres)."""
-    pts = np.asarray(points_world, dtype=np.float64)
-    T_w2c = np.asarray(T_w2c, dtype=np.float64)
-    pc = pts @ T_w2c[:3, :3].T + T_w2c[:3, 3]
-    z = pc[:, 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        uvw = pc @ np.asarray(K, dtype=np.float64).T
-        uv = uvw[:, :2] / uvw[:, 2:3]
-    return uv, z

@@ -17,7 +17,6 @@ import numpy as np
 from .draws import uniform as _u
 from .description import Material, MeshData, StructureElement, SupportSurface
 
-LAYOUTS = ("kitchen", "tabletop", "workshop")
 WALL = 0.1  # wall and floor slab thickness, metres
 
 
@@ -200,6 +199,7 @@ def workshop(rc, rng: np.random.Generator, material: MaterialFn) -> Layout:
     return l
 
 
+#: One builder per name of :data:`synthgen.scene.kinds.LAYOUTS`.
 LAYOUT_FUNCS = {"kitchen": kitchen, "tabletop": tabletop, "workshop": workshop}
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .description import MeshData
-
-TEXTURE_KINDS = ("wood", "tiles", "noise", "stripes")
+from .kinds import TEXTURE_KINDS
 
 
 def _value_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
@@ -81,6 +80,7 @@ def stripes(rng: np.random.Generator, size: int = 128) -> np.ndarray:
     return _to_uint8(img)
 
 
+#: One generator per name of :data:`~synthgen.scene.kinds.TEXTURE_KINDS`.
 GENERATORS = {"wood": wood, "tiles": tiles, "noise": noise, "stripes": stripes}
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from synthgen.bodies.keypoints import (COCO17_FROM_SMPLX, COCO17_NAMES, NUM_SMPLX_JOINTS,
                                        SMPLX_JOINT_NAMES, WHOLEBODY133_FROM_SMPLX, WHOLEBODY133_NAMES)
+from synthgen.bodies.keypoints import WHOLEBODY133_BODY, WHOLEBODY133_PARTS
 from synthgen.groundtruth.projection import project
 
 #: Largest allowed distance (pixels) between a keypoint and the projection of its joint, and
@@ -32,8 +33,8 @@ SCHEMAS = (
 )
 
 # COCO annotation field -> slice of the WholeBody-133 rows it holds.
-COCO_FIELDS = {"keypoints": (0, 17), "foot_kpts": (17, 23), "face_kpts": (23, 91),
-               "lefthand_kpts": (91, 112), "righthand_kpts": (112, 133)}
+COCO_FIELDS = {"keypoints": WHOLEBODY133_BODY,
+               **{f"{part}_kpts": rows for part, rows in WHOLEBODY133_PARTS.items()}}
 
 Report = Callable[[str, str], None]  # (item, what) -> None
 

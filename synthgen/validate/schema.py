@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from synthgen.bodies.keypoints import WHOLEBODY133_PARTS
+
 #: At most this many findings per file: a systematically wrong file is not worth 10^5 lines.
 MAX_FINDINGS_PER_FILE = 20
 
@@ -228,7 +230,7 @@ SCENE_HUMANS = IdMap(Vec(None, PERSON), named={"units": OneOf(("m",))})
 RLE = Obj({"size": Vec(2, int), "counts": str})
 
 # Part name -> number of keypoints (COCO-WholeBody beside the 17 body points).
-WHOLEBODY_PART_SIZES = {"foot": 6, "face": 68, "lefthand": 21, "righthand": 21}
+WHOLEBODY_PART_SIZES = {part: b - a for part, (a, b) in WHOLEBODY133_PARTS.items()}
 
 _ANN_KEYPOINT_FIELDS: dict[str, Any] = {"keypoints": Vec(51), "num_keypoints": int}
 for _part, _n in WHOLEBODY_PART_SIZES.items():

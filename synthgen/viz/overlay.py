@@ -3,8 +3,9 @@ mask tints and colourized depth.
 
 Colours are RGB tuples and part of the public API (tests look for them in the pixels).
 Geometry: a point in the OpenCV camera frame (x right, y down, z forward; mm or m, the
-projection does not care) projects to ``(u, v) = (fx x/z + cx, fy y/z + cy)``, integer ``(u, v)``
-the centre of pixel (column u, row v). Drawing happens on a canvas scaled by ``(sx, sy)`` from the
+projection does not care) projects to ``(u, v) = (fx x/z + cx, fy y/z + cy)`` (synthgen's one
+:func:`~synthgen.groundtruth.projection.project`), integer ``(u, v)`` the centre of pixel
+(column u, row v). Drawing happens on a canvas scaled by ``(sx, sy)`` from the
 image; :func:`image_to_canvas` maps pixel-centre coordinates between the two.
 """
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Iterable, Sequence
 import numpy as np
 from PIL import ImageDraw
 
-from synthgen.bodies.keypoints import COCO17_SKELETON
+from synthgen.bodies.keypoints import COCO17_SKELETON, WHOLEBODY133_PARTS
+from synthgen.groundtruth.projection import project
 
 RGB = tuple[int, int, int]
 
@@ -60,7 +62,7 @@ NEAR_MM = 10.0
 
 # WholeBody 133 index ranges of the hands: left 91-111, right 112-132 (root, thumb1-4,
 # forefinger1-4, middle1-4, ring1-4, pinky1-4).
-HAND_RANGES = ((91, 112), (112, 133))
+HAND_RANGES = (WHOLEBODY133_PARTS["lefthand"], WHOLEBODY133_PARTS["righthand"])
 # bones of one 21-point hand: root to each finger's first joint, then along the finger
 HAND_BONES: tuple[tuple[int, int], ...] = tuple(
     pair for f in range(5) for pair in ((0, 1 + 4 * f), (1 + 4 * f, 2 + 4 * f),
@@ -83,17 +85,6 @@ def image_to_canvas(uv: np.ndarray, sx: float, sy: float, origin: tuple[int, int
     uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
     return np.stack([(uv[:, 0] + 0.5) * sx - 0.5 + origin[0],
                      (uv[:, 1] + 0.5) * sy - 0.5 + origin[1]], axis=1)
-
-
-def project(points_cam: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Project (N, 3) camera-frame points with ``K`` (3, 3): returns (N, 2) ``(u, v)`` and the
-    (N,) depths ``z`` (same unit as the points)."""
-    p = np.asarray(points_cam, dtype=np.float64).reshape(-1, 3)
-    z = p[:, 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        uvw = p @ np.asarray(K, dtype=np.float64).T
-        uv = uvw[:, :2] / uvw[:, 2:3]
-    return uv, z
 
 
 def box_corners(info: dict) -> np.ndarray:
@@ -152,8 +143,9 @@ def draw_object(draw: ImageDraw.ImageDraw, info: dict, R_m2c: np.ndarray, t_m2c:
     corners = box_corners(info) @ R.T + t
     axis_len = AXIS_FRACTION * float(info["diameter"])
     axes = np.vstack([np.zeros(3), np.eye(3) * axis_len]) @ R.T + t
-    uv, z = project(np.vstack([corners, axes]), K)
-    if np.any(z < NEAR_MM) or not np.all(np.isfinite(uv)):
+    pts = np.vstack([corners, axes])
+    uv = project(K, pts)
+    if np.any(pts[:, 2] < NEAR_MM) or not np.all(np.isfinite(uv)):
         return False
     xy = image_to_canvas(uv, sx, sy, origin)
     for i, j in BOX_EDGES:

@@ -32,9 +32,6 @@ PERSON_CATEGORY_ID = 1
 # COCO-17 names and skeleton (1-based, COCO's standard order) live with the keypoint maps.
 COCO17_KEYPOINT_NAMES = COCO17_NAMES
 
-# COCO-WholeBody index ranges inside the 133 keypoints (half-open), kept with the keypoint maps.
-WHOLEBODY_PARTS = WHOLEBODY133_PARTS
-
 
 def object_category_id(obj_id: int) -> int:
     """COCO category id of BOP object ``obj_id`` (person is 1, so objects start at 2)."""
@@ -98,7 +95,7 @@ def person_annotation(person: PersonGT, im_id: int) -> dict[str, Any] | None:
         # links the annotation to its entry in scene_humans.json (same person across views)
         "person_id": int(person.person_id),
     }
-    for part, (a, b) in WHOLEBODY_PARTS.items():
+    for part, (a, b) in WHOLEBODY133_PARTS.items():
         rows = wb[a:b]
         ann[f"{part}_kpts"] = _flat_kpts(rows)
         ann[f"{part}_valid"] = any(r[2] > 0 for r in rows)
@@ -116,7 +113,7 @@ def _empty_keypoint_fields() -> dict[str, Any]:
     objects carry them zero-filled; ``num_keypoints == 0`` makes those tools ignore the object.
     """
     fields: dict[str, Any] = {"keypoints": [0] * 17 * 3, "num_keypoints": 0}
-    for part, (a, b) in WHOLEBODY_PARTS.items():
+    for part, (a, b) in WHOLEBODY133_PARTS.items():
         fields[f"{part}_kpts"] = [0] * (b - a) * 3
         fields[f"{part}_valid"] = False
         if part != "foot":

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from synthgen.groundtruth.masks import rle_area, rle_bbox, rle_to_mask
-from synthgen.writers.coco import (COCO17_KEYPOINT_NAMES, COCO17_SKELETON, PERSON_CATEGORY_ID,
-                                   WHOLEBODY_PARTS, load_coco, object_category_id)
+from synthgen.bodies.keypoints import WHOLEBODY133_PARTS as WHOLEBODY_PARTS
+from synthgen.writers.coco import (COCO17_KEYPOINT_NAMES, COCO17_SKELETON, PERSON_CATEGORY_ID, load_coco,
+                                   object_category_id)
 
 from .. import schema as S
 from ..keypoints import COCO17_NAMES, WHOLEBODY133_NAMES, check_rows
