@@ -32,7 +32,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .render import GLUnavailableError
     from .runner.output import OutputError
     from .runner.executors import ExecutorError, ExtraMissingError
-    from .runner.pipeline import RenderFailed, run_render
+    from .runner.job import RenderFailed, run_render
     from .bodies.smplx_backend import BodyModelError, SMPLXExtraMissingError
     from .scene.lights_cameras import SamplingError
 

@@ -154,7 +154,7 @@ def test_summary_size_is_the_dataset_size(tmp_path):
     """The summary's output size is counted as files are written (never by walking a
     million-frame dataset), and equals the dataset's size on disk."""
     from synthgen.config import config_to_dict, load_scene_config
-    from synthgen.runner.pipeline import run_render
+    from synthgen.runner.job import run_render
 
     cfg = load_scene_config(SCENE, list(ARGS))
     out = tmp_path / "size"

@@ -31,6 +31,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ..config.schema import SceneConfig
+from ..render import RENDER_ZNEAR, Renderer
+from ..render.gl import egl_device_for_worker, gpu_egl_devices
+from . import pipeline
 from .plan import ShardPlan
 
 FAIL_ENV = "SYNTHGEN_INJECT_FAILURE"
@@ -55,37 +58,31 @@ def _injected(scene_index: int) -> bool:
 
 
 class ShardRunner:
-    """Renders shards in the current process, overlapping each shard's file encoding (a writer
-    thread) with the rendering of the next one."""
+    """Renders shards in the current process (through :func:`pipeline.render_shard` and
+    :func:`pipeline.write_shard`), overlapping each shard's file encoding (a writer thread) with
+    the rendering of the next one; without ``overlap`` each shard is :func:`pipeline.run_shard`."""
 
     def __init__(self, cfg: SceneConfig, out: Path, base_dir: Path | None, overlap: bool = True,
-                 ctx=None):
-        from ..render import RENDER_ZNEAR, Renderer
-        from .pipeline import JobContext
-
+                 ctx: pipeline.JobContext | None = None):
         # the in-process executor hands over the context the caller already built (assets, body
         # model, pose library); worker processes build their own
-        self.ctx = ctx if ctx is not None else JobContext.build(cfg, base_dir)
+        self.ctx = ctx if ctx is not None else pipeline.JobContext.build(cfg, base_dir)
         self.out = Path(out)
         self.renderer = Renderer(cfg.camera.width, cfg.camera.height, znear=RENDER_ZNEAR, shadows=cfg.lights.shadows,
                                  msaa=cfg.camera.msaa)
         self._pool = ThreadPoolExecutor(max_workers=1) if overlap else None
-        self._pending: tuple[ShardPlan, Future, object] | None = None   # shard, write, its StageTimes
+        self._pending: tuple[ShardPlan, Future, pipeline.StageTimes] | None = None   # shard, write, its times
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
         self.renderer.close()
 
-    def _scene(self, shard: ShardPlan):
+    def _scene(self, ctx: pipeline.JobContext, shard: ShardPlan):
         """The shard's scene, sampled and settled (``benchmarks/gpu_bench.py`` supplies its own)."""
-        from .pipeline import build_scene
+        return pipeline.build_scene(ctx, shard)
 
-        return build_scene(self.ctx, shard)
-
-    def _render(self, shard: ShardPlan, times):
-        from .pipeline import frames_of_scene
-
+    def _inject(self, shard: ShardPlan) -> None:
         if _injected(shard.scene_index):
             raise RuntimeError(f"injected failure ({FAIL_ENV})")
         if _injected(f"crash-once:{shard.scene_index}"):
@@ -94,17 +91,6 @@ class ShardRunner:
             if not marker.exists():
                 marker.touch()
                 os._exit(3)
-        with times("scene"):
-            scene = self._scene(shard)
-        with times("render_prepare"):   # scene upload; frames_of_scene's renders then reuse it
-            self.renderer.prepare(scene)
-        return scene.scene_id, frames_of_scene(self.ctx, self.renderer, scene, shard, times=times)
-
-    def _write(self, scene_id: int, frames, times) -> int:
-        from .pipeline import write_shard
-
-        with times("write"):   # in the writer thread: this shard's own timer, nobody else's
-            return write_shard(self.ctx, self.out, frames, scene_id)
 
     def _collect(self) -> list[ShardOutcome]:
         if self._pending is None:
@@ -120,21 +106,25 @@ class ShardRunner:
     def run(self, shard: ShardPlan) -> list[ShardOutcome]:
         """Render ``shard`` and queue its writing; returns the outcomes completed by this call
         (the previous shard's write, and this shard's when it failed or nothing overlaps)."""
-        from .pipeline import StageTimes
-
-        times = StageTimes()
+        times = pipeline.StageTimes()
         try:
-            scene_id, frames = self._render(shard, times)
+            self._inject(shard)
+        except Exception as exc:  # noqa: BLE001
+            return self._collect() + [ShardOutcome(shard.scene_index, 0, _describe(exc))]
+        if self._pool is None:
+            try:
+                size = pipeline.run_shard(self.ctx, self.renderer, self.out, shard, times, scene_fn=self._scene)
+                return [ShardOutcome(shard.scene_index, shard.n_views, seconds=times.seconds, bytes=size)]
+            except Exception as exc:  # noqa: BLE001
+                return [ShardOutcome(shard.scene_index, 0, _describe(exc))]
+        try:
+            scene_id, frames = pipeline.render_shard(self.ctx, self.renderer, shard, times, scene_fn=self._scene)
         except Exception as exc:  # noqa: BLE001
             return self._collect() + [ShardOutcome(shard.scene_index, 0, _describe(exc))]
         done = self._collect()
-        if self._pool is None:
-            try:
-                size = self._write(scene_id, frames, times)
-                return done + [ShardOutcome(shard.scene_index, shard.n_views, seconds=times.seconds, bytes=size)]
-            except Exception as exc:  # noqa: BLE001
-                return done + [ShardOutcome(shard.scene_index, 0, _describe(exc))]
-        self._pending = (shard, self._pool.submit(self._write, scene_id, frames, times), times)
+        # the writer thread times its own shard's "write", nobody else's
+        self._pending = (shard, self._pool.submit(pipeline.write_shard, self.ctx, self.out, frames, scene_id, times),
+                         times)
         return done
 
     def flush(self) -> list[ShardOutcome]:
@@ -231,8 +221,6 @@ def run_local_workers(cfg, out, base_dir, shards: list[ShardPlan], workers: int,
         tasks.put(s)
     for _ in range(workers):
         tasks.put(None)
-    from ..render.gl import egl_device_for_worker, gpu_egl_devices
-
     threads = max(1, (os.cpu_count() or 1) // workers)
     gpus = gpu_egl_devices()    # several GPUs: worker k renders on GPU k mod n
     procs = [ctx.Process(target=_worker_main, daemon=True,
@@ -317,8 +305,6 @@ def _ray_runner(cfg, out, base_dir) -> ShardRunner:
         for old in _RAY_RUNNER.values():
             old.close()
         _RAY_RUNNER.clear()
-        from ..render.gl import egl_device_for_worker, gpu_egl_devices
-
         # Ray does not number its worker processes: spread them over the node's GPUs by a hash
         # of the worker's id (pids alone can share a parity and all land on one GPU)
         try:
