@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +18,15 @@ ARGS = ("frames=6", "views_per_scene=2", "camera.width=48", "camera.height=36", 
 ANNOTATIONS = ["annotations/coco_train_synth.json", "manifest.jsonl", "models/models_info.json"] + [
     f"train_synth/{s:06d}/{f}" for s in range(3)
     for f in ("scene_gt.json", "scene_camera.json", "scene_gt_info.json", "scene_humans.json")]
+
+
+def _wait_for(condition, timeout: float, what: str) -> None:
+    """Poll ``condition`` until it is true; fail after ``timeout`` seconds naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {timeout:g} s waiting for {what}")
+        time.sleep(0.05)
 
 
 def _render(out: Path, *extra: str, env: dict | None = None):
@@ -99,6 +109,54 @@ def test_ray_keeps_a_bounded_window_of_tasks(reference, tmp_path, monkeypatch):
         assert (out / f).read_bytes() == (reference / f).read_bytes(), f
 
 
+def _closed_port() -> int:
+    """A local TCP port nobody listens on (bound, then closed)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_ray_address_fails_within_the_timeout(tmp_path):
+    """--ray-address on a closed port: one line naming the address, exit 2, within the timeout
+    (Ray alone would retry for minutes), and no output folder."""
+    pytest.importorskip("ray", reason="the ray extra is not installed")
+    address = f"127.0.0.1:{_closed_port()}"
+    out = tmp_path / "never"
+    t0 = time.monotonic()
+    r = run_cli("render", SCENE, *ARGS, "-o", out, "--quiet", "--executor", "ray", "--ray-address", address,
+                "--ray-timeout", "5", timeout=120)
+    assert time.monotonic() - t0 < 30
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith(f"synthgen: error: --ray-address {address}: no Ray cluster answered within 5 s (")
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_a_silent_ray_address_fails_within_the_timeout(tmp_path):
+    """A port that accepts connections but never answers as Ray would (ray.init would wait for
+    minutes): the render gives up after --ray-timeout, exit 2, nothing written."""
+    pytest.importorskip("ray", reason="the ray extra is not installed")
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+        out = tmp_path / "never"
+        t0 = time.monotonic()
+        r = run_cli("render", SCENE, *ARGS, "-o", out, "--quiet", "--executor", "ray", "--ray-address", address,
+                    "--ray-timeout", "3", timeout=120)
+        took = time.monotonic() - t0
+    assert took < 30
+    assert r.returncode == 2, r.stderr
+    # Ray's own C++ client may have logged its retries before; the last line is ours
+    assert r.stderr.splitlines()[-1] == (f"synthgen: error: --ray-address {address}: no Ray cluster answered within "
+                                         f"3 s (ray.init did not return); check the address, or raise --ray-timeout")
+    assert "Traceback" not in r.stderr and not out.exists()
+
+
 def test_ray_worker_runner_follows_the_config(tmp_path):
     """A Ray worker process keeps one runner (GL context, assets) per job; another config, even
     into the same folder in a long-lived Ray session, gets a new runner and the old one is closed."""
@@ -171,6 +229,46 @@ def test_resume_refuses_a_different_config(reference, tmp_path):
     assert r.returncode == 2 and "different" in r.stderr
 
 
+def test_resume_renders_again_a_shard_whose_file_was_deleted_or_truncated(reference, tmp_path):
+    """A finished dataset whose files were damaged since (one image deleted, one depth map
+    truncated): --resume finds both by their sizes against DONE, says so in one line each,
+    renders those two scenes again and ends with the bytes of an uninterrupted run."""
+    out = tmp_path / "damaged"
+    shutil.copytree(reference, out)
+    (out / "train_synth" / "000001" / "rgb" / "000001.png").unlink()
+    cut = out / "train_synth" / "000002" / "depth" / "000000.png"
+    size = cut.stat().st_size
+    cut.write_bytes(cut.read_bytes()[: size // 2])
+    r = _render(out, "--resume", "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.splitlines()
+    assert "synthgen: scene 1: train_synth/000001/rgb/000001.png is missing; rendering the scene again" in lines
+    assert (f"synthgen: scene 2: train_synth/000002/depth/000000.png has {size // 2} bytes, DONE recorded {size}; "
+            f"rendering the scene again") in lines
+    assert len(lines) == 2 and "2 kept from before" in r.stdout
+    _same(reference, out)
+
+
+def test_resume_verify_renders_again_a_shard_changed_in_place(reference, tmp_path):
+    """A byte changed in place keeps the file's size: a plain --resume keeps the scene (sizes
+    only, fast), --resume --verify finds it by its checksum and renders the scene again."""
+    out = tmp_path / "flipped"
+    shutil.copytree(reference, out)
+    f = out / "train_synth" / "000000" / "depth_gt" / "000001.png"
+    good = f.read_bytes()
+    f.write_bytes(good[:-20] + bytes([good[-20] ^ 0xFF]) + good[-19:])
+    r = _render(out, "--resume", "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    assert "6 kept from before" in r.stdout and r.stderr == ""
+    assert f.read_bytes() != good
+    r = _render(out, "--resume", "--verify", "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines() == ["synthgen: scene 0: train_synth/000000/depth_gt/000001.png differs from the "
+                                     "SHA-256 DONE recorded; rendering the scene again"]
+    assert "4 kept from before" in r.stdout
+    _same(reference, out)
+
+
 def test_sigkill_mid_run_then_resume_gives_the_same_bytes(reference, tmp_path):
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "synthgen", "render", str(SCENE), *ARGS, "-o", str(out), "--quiet", "--workers", "1"]
@@ -183,9 +281,40 @@ def test_sigkill_mid_run_then_resume_gives_the_same_bytes(reference, tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (out / "DONE").exists()
+    # the killed run's lock file stays behind; the kernel released its flock, so it blocks nothing
+    assert (out / ".synthgen.lock").read_text() == f"{proc.pid}\n"
     r = _render(out, "--resume", "--workers", "1")
     assert r.returncode == 0, r.stderr
+    assert not (out / ".synthgen.lock").exists()
     _same(reference, out)
+
+
+def test_a_second_render_into_a_folder_being_written_is_refused(tmp_path):
+    """Two real processes: while one renders into OUT (holding its lock), a --resume and a fresh
+    --overwrite render into OUT each exit 2 with one line naming the first's pid, and touch
+    nothing; the first then finishes a complete dataset and removes its lock."""
+    out = tmp_path / "busy"
+    many = ("frames=40", "views_per_scene=2", "camera.width=48", "camera.height=36")
+    cmd = [sys.executable, "-m", "synthgen", "render", str(SCENE), *many, "-o", str(out), "--quiet", "--workers", "1"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: (out / "train_synth" / "000000" / "DONE").exists() or proc.poll() is not None, 120,
+                  "the first render's first scene")
+        assert proc.poll() is None and (out / ".synthgen.lock").read_text() == f"{proc.pid}\n"
+        for second in ("--resume", "--overwrite"):
+            r = run_cli("render", SCENE, *many, "-o", out, "--quiet", "--workers", "1", second)
+            assert r.returncode == 2, (second, r.stderr)
+            assert r.stderr == (f"synthgen: error: output {out} is being written by another synthgen process "
+                                f"(pid {proc.pid}); wait for it to end (or stop it) before rendering into it\n")
+            assert (out / "train_synth" / "000000" / "DONE").is_file()
+        _, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert (out / "DONE").is_file() and len(list((out / "train_synth").glob("0*/DONE"))) == 20
+    assert not (out / ".synthgen.lock").exists()
 
 
 def _children(pid: int) -> list[int]:

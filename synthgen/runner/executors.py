@@ -22,7 +22,9 @@ import multiprocessing as mp
 import os
 import queue
 import signal
+import socket
 import threading
+import time
 import traceback
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -328,27 +330,89 @@ def _ray_shard(cfg, out, base_dir, shard: ShardPlan) -> ShardOutcome:
     return outcomes[-1]
 
 
+#: Seconds ``--ray-address`` has to answer before the render gives up (``--ray-timeout``).
+RAY_TIMEOUT_S = 60.0
+
+
+def _ray_endpoint(address: str) -> tuple[str, int] | None:
+    """(host, port) of a ``host:port`` or ``ray://host:port`` address; None for the others
+    (``auto``, ``local``), which name no socket to probe."""
+    rest = address.removeprefix("ray://")
+    host, sep, port = rest.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return None
+    return host.strip("[]"), int(port)
+
+
+def _unreachable(address: str, timeout: float, why: str) -> ExecutorError:
+    return ExecutorError(f"--ray-address {address}: no Ray cluster answered within {timeout:g} s ({why}); "
+                         f"check the address, or raise --ray-timeout")
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None, num_cpus: int | None, timeout: float = RAY_TIMEOUT_S):
+    """Ray connected for the block: the cluster at ``address`` or a local instance with
+    ``num_cpus`` CPUs, shut down after (unless Ray was initialised already; then a no-op).
+
+    An address must answer within ``timeout`` seconds, or :class:`ExecutorError` (one line
+    naming it): its socket is probed first (a refused or silent port fails at once, before Ray
+    prints anything), then ``ray.init`` must return in the time left. Ray would otherwise retry
+    an unreachable address for minutes; a ``ray.init`` still waiting when the time is up is left
+    to its (daemon) thread, which ends with the process."""
+    ray = import_ray()
+    if ray.is_initialized():
+        yield
+        return
+    kwargs = {"address": address} if address else {"num_cpus": num_cpus}
+    deadline = time.monotonic() + timeout
+    endpoint = _ray_endpoint(address) if address else None
+    if endpoint is not None:
+        try:
+            socket.create_connection(endpoint, timeout=max(0.1, timeout)).close()
+        except OSError as exc:
+            raise _unreachable(address, timeout, exc.strerror or type(exc).__name__.lower()) from None
+    result: dict[str, BaseException | None] = {}
+
+    def init() -> None:
+        try:
+            ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR", **kwargs)
+            result["error"] = None
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            result["error"] = exc
+
+    if address:
+        thread = threading.Thread(target=init, name="synthgen-ray-init", daemon=True)
+        thread.start()
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            raise _unreachable(address, timeout, "ray.init did not return")
+    else:   # a local instance: nothing to wait for but its start
+        init()
+    exc = result.get("error")
+    if isinstance(exc, (ConnectionError, RuntimeError, ValueError)):
+        where = f"--ray-address {address}" if address else "a local Ray instance"
+        raise ExecutorError(f"{where}: cannot start or reach Ray ({' '.join(str(exc).split())})") from None
+    if exc is not None:
+        raise exc
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
 def run_ray(cfg, out, base_dir, shards: list[ShardPlan], address: str | None, num_cpus: int | None,
             report: Callable[[ShardOutcome], None], max_retries: int = 2,
-            max_in_flight: int | None = None) -> None:
+            max_in_flight: int | None = None, timeout: float = RAY_TIMEOUT_S) -> None:
     """One Ray task per shard, retried ``max_retries`` times on failure; each Ray worker process
     keeps its own GL context (a ShardRunner) across the tasks it runs.
 
     A million-frame job is ~10^5 shards: the config goes to the object store once, and at most
     ``max_in_flight`` tasks (default: 4 per CPU of the cluster, at least 16) are submitted at a
     time, since ``ray.wait`` costs time linear in the refs it is given and every pending task
-    holds memory in the driver."""
+    holds memory in the driver. Ray is started or reached as :func:`ray_session` does, unless
+    the caller did so already."""
     ray = import_ray()
-    started = False
-    if not ray.is_initialized():
-        kwargs = {"address": address} if address else {"num_cpus": num_cpus}
-        try:
-            ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR", **kwargs)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            where = f"--ray-address {address}" if address else "a local Ray instance"
-            raise ExecutorError(f"{where}: cannot start or reach Ray ({' '.join(str(exc).split())})") from None
-        started = True
-    try:
+    with ray_session(address, num_cpus, timeout):
         if max_in_flight is None:
             max_in_flight = max(16, 4 * int(ray.cluster_resources().get("CPU", 1)))
         task = ray.remote(num_cpus=1, max_retries=max_retries, retry_exceptions=True)(_ray_shard)
@@ -372,6 +436,4 @@ def run_ray(cfg, out, base_dir, shards: list[ShardPlan], address: str | None, nu
                     else:
                         msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
                     report(ShardOutcome(shard.scene_index, 0, msg))
-    finally:
-        if started:
-            ray.shutdown()
+
