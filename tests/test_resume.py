@@ -136,3 +136,22 @@ def test_overwrite_empties_the_folder_but_keeps_the_held_lock(tmp_path):
         assert lock.held and sorted(p.name for p in out.iterdir()) == [output.MARKER, output.LOCK_NAME]
         with pytest.raises(output.OutputError, match="being written by another synthgen process"):
             output.OutputLock(out).acquire(create=False)
+
+
+def test_the_fault_seam_lives_in_the_tests_only(tmp_path):
+    """Fault injection is a test-only seam: no synthgen module reads its variable, and a process
+    started with faults.fault_env renders every shard through the wrapper."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from faults import FAULTS_ENV, fault_env
+
+    assert not [p for p in (REPO / "synthgen").rglob("*.py")
+                if FAULTS_ENV in p.read_text() or "INJECT_FAILURE" in p.read_text()]
+    probe = "import synthgen.runner.pipeline as p; print(p.render_shard.__module__, p.run_shard.__module__)"
+    env = {**os.environ, **fault_env("7")}
+    r = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["sitecustomize", "synthgen.runner.pipeline"]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_cli
+from faults import fault_env
 
 SCENE = REPO / "scenes" / "kitchen.yaml"
 ARGS = ("frames=6", "views_per_scene=2", "camera.width=48", "camera.height=36", "camera.person_target_prob=0.5")
@@ -77,9 +78,9 @@ def test_ray_retries_a_shard_whose_worker_died(reference, tmp_path):
     Ray reruns the task on another worker and the dataset ends with the same bytes."""
     pytest.importorskip("ray")
     out = tmp_path / "crash"
-    r = _render(out, "--executor", "ray", "--workers", "2", env={"SYNTHGEN_INJECT_FAILURE": "crash-once:1"})
+    r = _render(out, "--executor", "ray", "--workers", "2", env=fault_env("crash-once:1", markers=tmp_path))
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / ".crash.crashed-1").is_file()    # it did die once
+    assert (tmp_path / "crashed-1").is_file()    # it did die once
     _same(reference, out)
 
 
@@ -92,7 +93,8 @@ def test_ray_keeps_a_bounded_window_of_tasks(reference, tmp_path, monkeypatch):
     from synthgen.runner.executors import run_ray
     from synthgen.runner.plan import plan_shards
 
-    monkeypatch.setenv("SYNTHGEN_INJECT_FAILURE", "1")
+    for name, value in fault_env("1").items():     # Ray's worker processes start with this environment
+        monkeypatch.setenv(name, value)
     cfg = load_scene_config(SCENE, list(ARGS))
     out = tmp_path / "window"
     out.mkdir()
@@ -101,7 +103,7 @@ def test_ray_keeps_a_bounded_window_of_tasks(reference, tmp_path, monkeypatch):
             max_in_flight=1)
     assert [(o.scene_index, o.frames) for o in outcomes] == [(0, 2), (1, 0), (2, 2)]
     assert outcomes[0].error is None and outcomes[2].error is None
-    assert outcomes[1].error.startswith("RuntimeError: injected failure (SYNTHGEN_INJECT_FAILURE)")
+    assert outcomes[1].error.startswith("RuntimeError: injected failure (SYNTHGEN_TEST_FAULTS)")
     assert not (out / "train_synth" / "000001").exists()
     shard_files = sorted(p.relative_to(out) for p in (out / "train_synth").rglob("*") if p.is_file())
     assert len(shard_files) > 20 and not any(f.parts[1] == "000001" for f in shard_files)
@@ -181,7 +183,7 @@ def test_ray_worker_runner_follows_the_config(tmp_path):
 
 def test_failed_shard_is_reported_and_resume_finishes(reference, tmp_path):
     out = tmp_path / "fail"
-    r = _render(out, "--workers", "2", env={"SYNTHGEN_INJECT_FAILURE": "1"})
+    r = _render(out, "--workers", "2", env=fault_env("1"))
     assert r.returncode == 1
     assert "scene 1 failed: RuntimeError: injected failure" in r.stderr
     assert "Traceback" not in r.stderr
@@ -201,7 +203,7 @@ def test_all_workers_dying_is_reported_and_the_run_exits(tmp_path):
     r = subprocess.run([sys.executable, "-m", "synthgen", "render", str(SCENE), "frames=1500", "views_per_scene=1",
                         "camera.width=48", "camera.height=36", "-o", str(out), "--quiet", "--workers", "2"],
                        cwd=REPO, capture_output=True, text=True, timeout=120,
-                       env={**os.environ, "SYNTHGEN_INJECT_FAILURE": "worker-exit"})
+                       env={**os.environ, **fault_env("worker-exit")})
     assert r.returncode == 1
     assert "1500 of 1500 scenes failed" in r.stderr
     assert "scene 1499 failed: worker process exited before finishing this scene" in r.stderr
@@ -223,7 +225,7 @@ def test_summary_size_is_the_dataset_size(tmp_path):
 
 def test_resume_refuses_a_different_config(reference, tmp_path):
     out = tmp_path / "other"
-    r = _render(out, "--workers", "1", env={"SYNTHGEN_INJECT_FAILURE": "2"})
+    r = _render(out, "--workers", "1", env=fault_env("2"))
     assert r.returncode == 1
     r = run_cli("render", SCENE, *ARGS, "seed=5", "-o", out, "--quiet", "--resume")
     assert r.returncode == 2 and "different" in r.stderr

@@ -8,11 +8,8 @@ Per-process state (the job context and the GL renderer) lives in a :class:`Shard
 the process that renders; worker processes are started with the ``spawn`` method so no GL or
 pybullet state is ever inherited through ``fork``.
 
-Testing hook: ``SYNTHGEN_INJECT_FAILURE=<scene>[,<scene>...]`` makes those scenes raise, to
-exercise failure reporting and ``--resume``; the token ``worker-exit`` makes local worker processes
-exit at once, ``crash-once:<scene>`` kills the process rendering that scene the first time (a
-marker beside the output folder remembers it), so Ray's retry of a crashed worker can be seen
-(used by the test suite; harmless otherwise).
+Every shard is rendered through :func:`pipeline.render_shard`, whichever executor runs it (the
+test suite injects its faults there, from ``tests/faults``; nothing here knows of them).
 """
 from __future__ import annotations
 
@@ -38,9 +35,6 @@ from ..render.gl import egl_device_for_worker, gpu_egl_devices
 from . import pipeline
 from .plan import ShardPlan
 
-FAIL_ENV = "SYNTHGEN_INJECT_FAILURE"
-
-
 @dataclass
 class ShardOutcome:
     """What became of one shard: ``error`` is None when it was written and committed (``bytes``
@@ -52,11 +46,6 @@ class ShardOutcome:
     error: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     bytes: int = 0      # size of the committed shard's files
-
-
-def _injected(scene_index: int) -> bool:
-    spec = os.environ.get(FAIL_ENV, "")
-    return str(scene_index) in {s.strip() for s in spec.split(",") if s.strip()}
 
 
 class ShardRunner:
@@ -84,16 +73,6 @@ class ShardRunner:
         """The shard's scene, sampled and settled (``benchmarks/gpu_bench.py`` supplies its own)."""
         return pipeline.build_scene(ctx, shard)
 
-    def _inject(self, shard: ShardPlan) -> None:
-        if _injected(shard.scene_index):
-            raise RuntimeError(f"injected failure ({FAIL_ENV})")
-        if _injected(f"crash-once:{shard.scene_index}"):
-            # the process dies the first time any worker renders this scene for this output
-            marker = self.out.parent / f".{self.out.name}.crashed-{shard.scene_index}"
-            if not marker.exists():
-                marker.touch()
-                os._exit(3)
-
     def _collect(self) -> list[ShardOutcome]:
         if self._pending is None:
             return []
@@ -109,10 +88,6 @@ class ShardRunner:
         """Render ``shard`` and queue its writing; returns the outcomes completed by this call
         (the previous shard's write, and this shard's when it failed or nothing overlaps)."""
         times = pipeline.StageTimes()
-        try:
-            self._inject(shard)
-        except Exception as exc:  # noqa: BLE001
-            return self._collect() + [ShardOutcome(shard.scene_index, 0, _describe(exc))]
         if self._pool is None:
             try:
                 size = pipeline.run_shard(self.ctx, self.renderer, self.out, shard, times, scene_fn=self._scene)
@@ -175,8 +150,6 @@ def _worker_main(cfg, out, base_dir, tasks, results, llvmpipe_threads: int, egl_
     device ``egl_device`` when given (several GPUs)."""
     _exit_with_parent()
     os.environ.setdefault("LP_NUM_THREADS", str(llvmpipe_threads))
-    if _injected("worker-exit"):
-        os._exit(3)     # testing hook: a worker that dies at once (a GL driver crash, the OOM killer)
     if egl_device is not None:
         os.environ["EGL_DEVICE_ID"] = str(egl_device)
     try:
