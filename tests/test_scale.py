@@ -276,10 +276,8 @@ def test_sigkill_mid_run_then_resume_gives_the_same_bytes(reference, tmp_path):
     cmd = [sys.executable, "-m", "synthgen", "render", str(SCENE), *ARGS, "-o", str(out), "--quiet", "--workers", "1"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     first = out / "train_synth" / "000000" / "DONE"
-    deadline = time.time() + 120
-    while not first.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert first.exists(), "the first shard never finished"
+    _wait_for(lambda: first.exists() or proc.poll() is not None, 120, "the first shard")
+    assert first.exists(), "the render ended before its first shard"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (out / "DONE").exists()
@@ -319,16 +317,33 @@ def test_a_second_render_into_a_folder_being_written_is_refused(tmp_path):
     assert not (out / ".synthgen.lock").exists()
 
 
-def _children(pid: int) -> list[int]:
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first), None when gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _children(pid: int, cmdline: str = "") -> list[tuple[int, str]]:
+    """(pid, start time) of ``pid``'s child processes whose command line holds ``cmdline``."""
     kids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
+        fields = _stat(int(stat.parent.name))
+        if fields is None or int(fields[1]) != pid:
+            continue
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if cmdline in Path(stat.parent, "cmdline").read_text().replace("\0", " "):
+                kids.append((int(stat.parent.name), fields[19]))
         except OSError:
             continue
-        if int(fields[1]) == pid:
-            kids.append(int(stat.parent.name))
     return kids
+
+
+def _alive(kid: tuple[int, str]) -> bool:
+    """The very process (pid and start time: pids are reused) runs and is no zombie."""
+    fields = _stat(kid[0])
+    return fields is not None and fields[19] == kid[1] and fields[0] != "Z"
 
 
 def test_workers_end_when_the_main_process_is_killed(tmp_path):
@@ -338,23 +353,20 @@ def test_workers_end_when_the_main_process_is_killed(tmp_path):
     cmd = [sys.executable, "-m", "synthgen", "render", str(SCENE), "frames=60", "views_per_scene=2", "camera.width=48",
            "camera.height=36", "-o", str(out), "--quiet", "--workers", "2"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while not (out / "train_synth" / "000000" / "DONE").exists() and time.time() < deadline:
-        time.sleep(0.05)
-    kids = _children(proc.pid)
-    assert len(kids) >= 2
+    _wait_for(lambda: (out / "train_synth" / "000000" / "DONE").exists() or proc.poll() is not None, 120,
+              "the first shard")
+    kids = _children(proc.pid, "spawn_main")
+    assert len(kids) == 2
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    deadline = time.time() + 10
-    while any(Path(f"/proc/{k}").exists() for k in kids) and time.time() < deadline:
-        time.sleep(0.1)
-    alive = [k for k in kids if Path(f"/proc/{k}").exists()]
-    for k in alive:
-        os.kill(k, signal.SIGKILL)
-    assert alive == []
-    done = len(list((out / "train_synth").glob("0*")))
-    time.sleep(2)
-    assert len(list((out / "train_synth").glob("0*"))) == done < 30
+    try:
+        _wait_for(lambda: not any(_alive(k) for k in kids), 10, "the workers to end")
+    finally:
+        for k in kids:
+            if _alive(k):
+                os.kill(k[0], signal.SIGKILL)
+    # with every worker gone nothing writes shards any more: far fewer than the 30 are there
+    assert len(list((out / "train_synth").glob("0*"))) < 30
 
 
 @pytest.mark.parametrize("when", ["starting", "rendering"])
@@ -366,22 +378,20 @@ def test_ctrl_c_is_one_line_and_ends_the_workers(tmp_path, when):
            "camera.height=36", "-o", str(out), "--quiet", "--workers", "2"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    deadline = time.time() + 120
-    if when == "starting":
-        while len(_children(proc.pid)) < 2 and time.time() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.3)
+    if when == "starting":   # both workers exec'd into Python, still importing: none has a shard done
+        _wait_for(lambda: len(_children(proc.pid, "spawn_main")) == 2 or proc.poll() is not None, 120,
+                  "two worker processes")
     else:
-        while not (out / "train_synth" / "000000" / "DONE").exists() and time.time() < deadline:
-            time.sleep(0.05)
-    kids = _children(proc.pid)
+        _wait_for(lambda: (out / "train_synth" / "000000" / "DONE").exists() or proc.poll() is not None, 120,
+                  "the first shard")
+    kids = _children(proc.pid, "spawn_main")
+    assert len(kids) == 2 and proc.poll() is None
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert "interrupted" in err and "--resume" in err
-    time.sleep(1)
-    assert not [k for k in kids if Path(f"/proc/{k}").exists() and "synthgen" in Path(f"/proc/{k}/cmdline").read_text()]
+    _wait_for(lambda: not any(_alive(k) for k in kids), 10, "the workers to end")
 
 
 def test_resume_removes_the_temporaries_of_a_run_killed_while_merging(tmp_path):
