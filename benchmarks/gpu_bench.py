@@ -90,7 +90,7 @@ def _work(job_dir: str, out: str, worker: int, n_workers: int, n_shards: int, va
     class PreparedRunner(ShardRunner):
         """A render worker whose scenes come from the job file instead of sampling + physics."""
 
-        def _scene(self, shard):
+        def _scene(self, ctx, shard):
             # a new Scene object (so the renderer prepares it afresh) sharing the meshes, as real
             # workers' scenes share their asset meshes
             scene = copy.copy(scenes[shard.scene_index % len(scenes)])

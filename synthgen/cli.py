@@ -45,19 +45,24 @@ def _reports_input_errors(command: Callable[[argparse.Namespace], int]) -> Calla
 @_reports_input_errors
 def cmd_render(args: argparse.Namespace) -> int:
     from .config import config_to_dict, load_scene_config
-    from .runner.pipeline import RenderFailed, run_render
+    from .runner.job import RenderFailed, run_render
 
     try:
         cfg = load_scene_config(args.scene, args.overrides)
         out = Path(args.output) if args.output else Path("output") / Path(args.scene).stem
         if args.resume and args.overwrite:
             return _fail("--resume and --overwrite exclude each other: choose one")
+        if args.verify and not args.resume:
+            return _fail("--verify checks the scenes a --resume keeps: pass --resume too")
+        if not args.ray_timeout > 0:
+            return _fail(f"--ray-timeout: expected seconds > 0, found {args.ray_timeout:g}")
         if args.workers is not None and args.workers < 1:
             return _fail(f"--workers: expected an integer >= 1, found {args.workers}")
         workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
         result = run_render(cfg, out, config_dict=config_to_dict(cfg), overwrite=args.overwrite,
                             resume=args.resume, quiet=args.quiet, base_dir=Path(args.scene).resolve().parent,
-                            workers=workers, executor=args.executor, ray_address=args.ray_address)
+                            workers=workers, executor=args.executor, ray_address=args.ray_address,
+                            verify=args.verify, ray_timeout=args.ray_timeout)
     except RenderFailed as exc:
         for scene_index, error in exc.failures:
             print(f"synthgen: scene {scene_index} failed: {error}", file=sys.stderr)
@@ -181,12 +186,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", help="output dataset folder (default: output/<scene name>)")
     r.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     r.add_argument("--resume", action="store_true",
-                   help="continue an interrupted render into the same OUT: finished scenes are kept")
+                   help="continue an interrupted render into the same OUT: finished scenes are kept "
+                        "when their files have the sizes their DONE records (else rendered again)")
+    r.add_argument("--verify", action="store_true",
+                   help="with --resume: keep a finished scene only when its files' SHA-256 checksums match "
+                        "its DONE too (reads every file)")
     r.add_argument("-w", "--workers", type=int, default=None,
                    help="local worker processes (default: the CPU count)")
     r.add_argument("--executor", choices=("local", "ray"), default="local",
                    help="run scenes in local processes or as Ray tasks")
     r.add_argument("--ray-address", default=None, help="Ray cluster address (default: start Ray locally)")
+    r.add_argument("--ray-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="give up, before writing anything, when --ray-address has not answered in this time "
+                        "(default 60)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar (CI logs)")
     r.add_argument("--profile", action="store_true",
                    help="print where the time went, by pipeline stage, after the summary")

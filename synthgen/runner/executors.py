@@ -8,11 +8,8 @@ Per-process state (the job context and the GL renderer) lives in a :class:`Shard
 the process that renders; worker processes are started with the ``spawn`` method so no GL or
 pybullet state is ever inherited through ``fork``.
 
-Testing hook: ``SYNTHGEN_INJECT_FAILURE=<scene>[,<scene>...]`` makes those scenes raise, to
-exercise failure reporting and ``--resume``; the token ``worker-exit`` makes local worker processes
-exit at once, ``crash-once:<scene>`` kills the process rendering that scene the first time (a
-marker beside the output folder remembers it), so Ray's retry of a crashed worker can be seen
-(used by the test suite; harmless otherwise).
+Every shard is rendered through :func:`pipeline.render_shard`, whichever executor runs it (the
+test suite injects its faults there, from ``tests/faults``; nothing here knows of them).
 """
 from __future__ import annotations
 
@@ -22,7 +19,9 @@ import multiprocessing as mp
 import os
 import queue
 import signal
+import socket
 import threading
+import time
 import traceback
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,10 +31,10 @@ from typing import Callable, Iterable
 
 from ..config.schema import SceneConfig
 from ..errors import InputError
+from ..render import RENDER_ZNEAR, Renderer
+from ..render.gl import egl_device_for_worker, gpu_egl_devices
+from . import pipeline
 from .plan import ShardPlan
-
-FAIL_ENV = "SYNTHGEN_INJECT_FAILURE"
-
 
 @dataclass
 class ShardOutcome:
@@ -50,62 +49,30 @@ class ShardOutcome:
     bytes: int = 0      # size of the committed shard's files
 
 
-def _injected(scene_index: int) -> bool:
-    spec = os.environ.get(FAIL_ENV, "")
-    return str(scene_index) in {s.strip() for s in spec.split(",") if s.strip()}
-
-
 class ShardRunner:
-    """Renders shards in the current process, overlapping each shard's file encoding (a writer
-    thread) with the rendering of the next one."""
+    """Renders shards in the current process (through :func:`pipeline.render_shard` and
+    :func:`pipeline.write_shard`), overlapping each shard's file encoding (a writer thread) with
+    the rendering of the next one; without ``overlap`` each shard is :func:`pipeline.run_shard`."""
 
     def __init__(self, cfg: SceneConfig, out: Path, base_dir: Path | None, overlap: bool = True,
-                 ctx=None):
-        from ..render import RENDER_ZNEAR, Renderer
-        from .pipeline import JobContext
-
+                 ctx: pipeline.JobContext | None = None):
         # the in-process executor hands over the context the caller already built (assets, body
         # model, pose library); worker processes build their own
-        self.ctx = ctx if ctx is not None else JobContext.build(cfg, base_dir)
+        self.ctx = ctx if ctx is not None else pipeline.JobContext.build(cfg, base_dir)
         self.out = Path(out)
         self.renderer = Renderer(cfg.camera.width, cfg.camera.height, znear=RENDER_ZNEAR, shadows=cfg.lights.shadows,
                                  msaa=cfg.camera.msaa)
         self._pool = ThreadPoolExecutor(max_workers=1) if overlap else None
-        self._pending: tuple[ShardPlan, Future, object] | None = None   # shard, write, its StageTimes
+        self._pending: tuple[ShardPlan, Future, pipeline.StageTimes] | None = None   # shard, write, its times
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
         self.renderer.close()
 
-    def _scene(self, shard: ShardPlan):
+    def _scene(self, ctx: pipeline.JobContext, shard: ShardPlan):
         """The shard's scene, sampled and settled (``benchmarks/gpu_bench.py`` supplies its own)."""
-        from .pipeline import build_scene
-
-        return build_scene(self.ctx, shard)
-
-    def _render(self, shard: ShardPlan, times):
-        from .pipeline import frames_of_scene
-
-        if _injected(shard.scene_index):
-            raise RuntimeError(f"injected failure ({FAIL_ENV})")
-        if _injected(f"crash-once:{shard.scene_index}"):
-            # the process dies the first time any worker renders this scene for this output
-            marker = self.out.parent / f".{self.out.name}.crashed-{shard.scene_index}"
-            if not marker.exists():
-                marker.touch()
-                os._exit(3)
-        with times("scene"):
-            scene = self._scene(shard)
-        with times("render_prepare"):   # scene upload; frames_of_scene's renders then reuse it
-            self.renderer.prepare(scene)
-        return scene.scene_id, frames_of_scene(self.ctx, self.renderer, scene, shard, times=times)
-
-    def _write(self, scene_id: int, frames, times) -> int:
-        from .pipeline import write_shard
-
-        with times("write"):   # in the writer thread: this shard's own timer, nobody else's
-            return write_shard(self.ctx, self.out, frames, scene_id)
+        return pipeline.build_scene(ctx, shard)
 
     def _collect(self) -> list[ShardOutcome]:
         if self._pending is None:
@@ -121,21 +88,21 @@ class ShardRunner:
     def run(self, shard: ShardPlan) -> list[ShardOutcome]:
         """Render ``shard`` and queue its writing; returns the outcomes completed by this call
         (the previous shard's write, and this shard's when it failed or nothing overlaps)."""
-        from .pipeline import StageTimes
-
-        times = StageTimes()
+        times = pipeline.StageTimes()
+        if self._pool is None:
+            try:
+                size = pipeline.run_shard(self.ctx, self.renderer, self.out, shard, times, scene_fn=self._scene)
+                return [ShardOutcome(shard.scene_index, shard.n_views, seconds=times.seconds, bytes=size)]
+            except Exception as exc:  # noqa: BLE001
+                return [ShardOutcome(shard.scene_index, 0, _describe(exc))]
         try:
-            scene_id, frames = self._render(shard, times)
+            scene_id, frames = pipeline.render_shard(self.ctx, self.renderer, shard, times, scene_fn=self._scene)
         except Exception as exc:  # noqa: BLE001
             return self._collect() + [ShardOutcome(shard.scene_index, 0, _describe(exc))]
         done = self._collect()
-        if self._pool is None:
-            try:
-                size = self._write(scene_id, frames, times)
-                return done + [ShardOutcome(shard.scene_index, shard.n_views, seconds=times.seconds, bytes=size)]
-            except Exception as exc:  # noqa: BLE001
-                return done + [ShardOutcome(shard.scene_index, 0, _describe(exc))]
-        self._pending = (shard, self._pool.submit(self._write, scene_id, frames, times), times)
+        # the writer thread times its own shard's "write", nobody else's
+        self._pending = (shard, self._pool.submit(pipeline.write_shard, self.ctx, self.out, frames, scene_id, times),
+                         times)
         return done
 
     def flush(self) -> list[ShardOutcome]:
@@ -184,8 +151,6 @@ def _worker_main(cfg, out, base_dir, tasks, results, llvmpipe_threads: int, egl_
     device ``egl_device`` when given (several GPUs)."""
     _exit_with_parent()
     os.environ.setdefault("LP_NUM_THREADS", str(llvmpipe_threads))
-    if _injected("worker-exit"):
-        os._exit(3)     # testing hook: a worker that dies at once (a GL driver crash, the OOM killer)
     if egl_device is not None:
         os.environ["EGL_DEVICE_ID"] = str(egl_device)
     try:
@@ -232,8 +197,6 @@ def run_local_workers(cfg, out, base_dir, shards: list[ShardPlan], workers: int,
         tasks.put(s)
     for _ in range(workers):
         tasks.put(None)
-    from ..render.gl import egl_device_for_worker, gpu_egl_devices
-
     threads = max(1, (os.cpu_count() or 1) // workers)
     gpus = gpu_egl_devices()    # several GPUs: worker k renders on GPU k mod n
     procs = [ctx.Process(target=_worker_main, daemon=True,
@@ -318,8 +281,6 @@ def _ray_runner(cfg, out, base_dir) -> ShardRunner:
         for old in _RAY_RUNNER.values():
             old.close()
         _RAY_RUNNER.clear()
-        from ..render.gl import egl_device_for_worker, gpu_egl_devices
-
         # Ray does not number its worker processes: spread them over the node's GPUs by a hash
         # of the worker's id (pids alone can share a parity and all land on one GPU)
         try:
@@ -343,27 +304,89 @@ def _ray_shard(cfg, out, base_dir, shard: ShardPlan) -> ShardOutcome:
     return outcomes[-1]
 
 
+#: Seconds ``--ray-address`` has to answer before the render gives up (``--ray-timeout``).
+RAY_TIMEOUT_S = 60.0
+
+
+def _ray_endpoint(address: str) -> tuple[str, int] | None:
+    """(host, port) of a ``host:port`` or ``ray://host:port`` address; None for the others
+    (``auto``, ``local``), which name no socket to probe."""
+    rest = address.removeprefix("ray://")
+    host, sep, port = rest.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return None
+    return host.strip("[]"), int(port)
+
+
+def _unreachable(address: str, timeout: float, why: str) -> ExecutorError:
+    return ExecutorError(f"--ray-address {address}: no Ray cluster answered within {timeout:g} s ({why}); "
+                         f"check the address, or raise --ray-timeout")
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None, num_cpus: int | None, timeout: float = RAY_TIMEOUT_S):
+    """Ray connected for the block: the cluster at ``address`` or a local instance with
+    ``num_cpus`` CPUs, shut down after (unless Ray was initialised already; then a no-op).
+
+    An address must answer within ``timeout`` seconds, or :class:`ExecutorError` (one line
+    naming it): its socket is probed first (a refused or silent port fails at once, before Ray
+    prints anything), then ``ray.init`` must return in the time left. Ray would otherwise retry
+    an unreachable address for minutes; a ``ray.init`` still waiting when the time is up is left
+    to its (daemon) thread, which ends with the process."""
+    ray = import_ray()
+    if ray.is_initialized():
+        yield
+        return
+    kwargs = {"address": address} if address else {"num_cpus": num_cpus}
+    deadline = time.monotonic() + timeout
+    endpoint = _ray_endpoint(address) if address else None
+    if endpoint is not None:
+        try:
+            socket.create_connection(endpoint, timeout=max(0.1, timeout)).close()
+        except OSError as exc:
+            raise _unreachable(address, timeout, exc.strerror or type(exc).__name__.lower()) from None
+    result: dict[str, BaseException | None] = {}
+
+    def init() -> None:
+        try:
+            ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR", **kwargs)
+            result["error"] = None
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            result["error"] = exc
+
+    if address:
+        thread = threading.Thread(target=init, name="synthgen-ray-init", daemon=True)
+        thread.start()
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            raise _unreachable(address, timeout, "ray.init did not return")
+    else:   # a local instance: nothing to wait for but its start
+        init()
+    exc = result.get("error")
+    if isinstance(exc, (ConnectionError, RuntimeError, ValueError)):
+        where = f"--ray-address {address}" if address else "a local Ray instance"
+        raise ExecutorError(f"{where}: cannot start or reach Ray ({' '.join(str(exc).split())})") from None
+    if exc is not None:
+        raise exc
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
 def run_ray(cfg, out, base_dir, shards: list[ShardPlan], address: str | None, num_cpus: int | None,
             report: Callable[[ShardOutcome], None], max_retries: int = 2,
-            max_in_flight: int | None = None) -> None:
+            max_in_flight: int | None = None, timeout: float = RAY_TIMEOUT_S) -> None:
     """One Ray task per shard, retried ``max_retries`` times on failure; each Ray worker process
     keeps its own GL context (a ShardRunner) across the tasks it runs.
 
     A million-frame job is ~10^5 shards: the config goes to the object store once, and at most
     ``max_in_flight`` tasks (default: 4 per CPU of the cluster, at least 16) are submitted at a
     time, since ``ray.wait`` costs time linear in the refs it is given and every pending task
-    holds memory in the driver."""
+    holds memory in the driver. Ray is started or reached as :func:`ray_session` does, unless
+    the caller did so already."""
     ray = import_ray()
-    started = False
-    if not ray.is_initialized():
-        kwargs = {"address": address} if address else {"num_cpus": num_cpus}
-        try:
-            ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR", **kwargs)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            where = f"--ray-address {address}" if address else "a local Ray instance"
-            raise ExecutorError(f"{where}: cannot start or reach Ray ({' '.join(str(exc).split())})") from None
-        started = True
-    try:
+    with ray_session(address, num_cpus, timeout):
         if max_in_flight is None:
             max_in_flight = max(16, 4 * int(ray.cluster_resources().get("CPU", 1)))
         task = ray.remote(num_cpus=1, max_retries=max_retries, retry_exceptions=True)(_ray_shard)
@@ -387,6 +410,4 @@ def run_ray(cfg, out, base_dir, shards: list[ShardPlan], address: str | None, nu
                     else:
                         msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
                     report(ShardOutcome(shard.scene_index, 0, msg))
-    finally:
-        if started:
-            ray.shutdown()
+

@@ -1,14 +1,17 @@
-"""The render job: plan shards, and for each scene sample -> settle -> render -> ground truth ->
-write, then merge the dataset-level files. Read this loop to follow a frame from config to files.
+"""The steps of a render job: for each scene (shard) sample -> settle -> render -> ground truth ->
+write (:func:`run_shard`), then merge the dataset-level files (:func:`finalize`). Read
+:func:`run_shard` to follow a frame from config to files.
 
-Only this package knows about shards and output folders; only ``cli.py`` knows about argv.
+Dependencies run one way: ``job`` (the whole job) imports ``executors`` (who renders which shard:
+this process, worker processes, Ray), which imports this module (how a shard is rendered); this
+module imports neither. Only this package knows about shards and output folders; only ``cli.py``
+knows about argv.
 """
 from __future__ import annotations
 
 import dataclasses
 import platform
 import shutil
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +22,7 @@ from ..assets.library import AssetModel, expand_ref, resolve_asset
 from ..bodies.smplx_backend import BodyModelError
 from ..bodies.keypoints import COCO17_NAMES, extended_joints
 from ..config.schema import SceneConfig
-from ..groundtruth.labels import Silhouette, object_gt, person_gt
+from ..groundtruth.labels import object_gt, person_gt
 from ..groundtruth.records import FrameRecord
 from ..scene.description import Scene
 from ..scene.sampler import AssetGroup, sample_scene, scene_rng
@@ -28,9 +31,8 @@ from ..writers.bop import ModelGeometry, save_camera, save_models
 from ..writers.coco import save_merged_coco
 from ..writers.manifest import save_dataset_json, save_merged_manifest
 from ..writers.shard import COCO_PART_NAME, MANIFEST_PART_NAME, write_shard_files
-from .output import (MARKER, atomic_path, commit_shard, fsync_path, fsync_tree, prepare_output,
-                     shard_tmp_dir)
-from .plan import ShardPlan, plan_shards
+from .output import MARKER, atomic_path, commit_shard, fsync_path, fsync_tree, shard_tmp_dir
+from .plan import ShardPlan
 
 # BOP's visibility tolerance (bop_toolkit's default delta), metres.
 VISIB_DELTA = 0.015
@@ -194,8 +196,7 @@ def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan,
         depth_gt = out.depth
         with times("amodal"):
             amodal = renderer.render_amodal(scene, cam, obj_labels + per_labels, canvas_scale=3)
-        sils = {lab: Silhouette(a.window_depth, a.window_origin, off_x=a.offset[0], off_y=a.offset[1])
-                for lab, a in amodal.items()}
+        sils = amodal   # the renderer returns the label code's own Silhouette windows
         # the sensor's view of the clean render, from this frame's own generator (seed, scene, view)
         with times("sensor"):
             rgb_sensor, depth_sensor = apply_sensor(out.rgb, depth_gt, cam.K, cfg.sensor,
@@ -228,22 +229,48 @@ def shard_dir(out: Path, cfg: SceneConfig, scene_id: int) -> Path:
     return Path(out) / cfg.output.split / f"{scene_id:06d}"
 
 
-def write_shard(ctx: JobContext, out: Path, frames: list[FrameRecord], scene_id: int) -> int:
+def render_shard(ctx: JobContext, renderer, shard: ShardPlan, times: StageTimes = NO_TIMES,
+                 scene_fn=build_scene) -> tuple[int, list[FrameRecord]]:
+    """Sample and settle the shard's scene (``scene_fn``, :func:`build_scene` unless a benchmark
+    supplies prepared scenes), upload it to ``renderer`` and render its frames with their ground
+    truth; returns (scene_id, frames). Stages timed: scene, render_prepare and those of
+    :func:`frames_of_scene`.
+
+    Every executor renders every shard through this function (tests wrap it to inject faults)."""
+    with times("scene"):
+        scene = scene_fn(ctx, shard)
+    with times("render_prepare"):   # scene upload; frames_of_scene's renders then reuse it
+        renderer.prepare(scene)
+    return scene.scene_id, frames_of_scene(ctx, renderer, scene, shard, times=times)
+
+
+def write_shard(ctx: JobContext, out: Path, frames: list[FrameRecord], scene_id: int,
+                times: StageTimes = NO_TIMES) -> int:
     """Write one scene's files to a temporary folder, then move it into place with DONE; returns
-    the shard's size in bytes."""
-    final = shard_dir(out, ctx.cfg, scene_id)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = shard_tmp_dir(final)
-    o = ctx.cfg.output
-    try:
-        write_shard_files(tmp, frames, rgb_format=o.rgb_format, jpeg_quality=o.jpeg_quality,
-                          depth_scale=o.depth_scale, categories=ctx.categories)
-        return commit_shard(tmp, final)
-    except BaseException:
-        # a half-written shard must not keep its disk space (a full disk would fail every
-        # later shard too); --resume redoes it
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    the shard's size in bytes (stage timed: write)."""
+    with times("write"):
+        final = shard_dir(out, ctx.cfg, scene_id)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = shard_tmp_dir(final)
+        o = ctx.cfg.output
+        try:
+            write_shard_files(tmp, frames, rgb_format=o.rgb_format, jpeg_quality=o.jpeg_quality,
+                              depth_scale=o.depth_scale, categories=ctx.categories)
+            return commit_shard(tmp, final)
+        except BaseException:
+            # a half-written shard must not keep its disk space (a full disk would fail every
+            # later shard too); --resume redoes it
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
+def run_shard(ctx: JobContext, renderer, out: Path, shard: ShardPlan, times: StageTimes = NO_TIMES,
+              scene_fn=build_scene) -> int:
+    """The whole of one shard, in order: :func:`render_shard` then :func:`write_shard` into
+    ``out``; returns the committed shard's size in bytes. (The local executors overlap the
+    write of one shard with the render of the next by calling the two halves themselves.)"""
+    scene_id, frames = render_shard(ctx, renderer, shard, times, scene_fn=scene_fn)
+    return write_shard(ctx, out, frames, scene_id, times)
 
 
 @dataclass
@@ -322,94 +349,3 @@ class RenderFailed(RuntimeError):
         self.failures = failures
         self.result = result
         super().__init__(f"{len(failures)} scene(s) failed")
-
-
-def run_render(cfg: SceneConfig, out: Path, *, config_dict: dict, overwrite: bool = False,
-               resume: bool = False, quiet: bool = False, base_dir: Path | None = None,
-               workers: int = 1, executor: str = "local", ray_address: str | None = None) -> JobResult:
-    """Render the whole job into ``out``. Bad input is rejected before anything is written.
-
-    Shards run in this process (``workers == 1``), in ``workers`` local processes, or as Ray
-    tasks (``executor == 'ray'``); with ``resume`` the shards already complete are skipped. When
-    some shards fail the others are still written and :class:`RenderFailed` lists the failures
-    (a rerun with ``resume`` completes the dataset).
-    """
-    from ..render import gl_info
-    from .executors import import_ray, run_in_process, run_local_workers, run_ray
-    from .output import prepare_resume
-
-    if executor == "ray":
-        import_ray()    # before anything is written: a missing extra is bad input
-    t0 = time.perf_counter()
-    ctx = JobContext.build(cfg, base_dir)   # assets and body model resolve before OUT is touched
-    shards = plan_shards(cfg.frames, cfg.views_per_scene)
-    out = Path(out)
-    # Fails early, with one line, when no GL context can be made; its context is released at once.
-    renderer_info = gl_info()
-    if resume:
-        done = prepare_resume(out, config_dict, cfg.output.split)
-    else:
-        prepare_output(out, overwrite, config_dict)
-        done = set()
-    todo = [s for s in shards if s.scene_index not in done]
-    failures: list[tuple[int, str]] = []
-    stage_seconds: dict[str, float] = {}
-    written = [0]
-    with _progress(quiet, cfg.frames, sum(s.n_views for s in shards if s.scene_index in done)) as advance:
-        def report(o) -> None:
-            if o.error is None:
-                advance(o.frames)
-                written[0] += o.bytes
-                for stage, sec in o.seconds.items():
-                    stage_seconds[stage] = stage_seconds.get(stage, 0.0) + sec
-            else:
-                failures.append((o.scene_index, o.error))
-
-        if executor == "ray":
-            run_ray(cfg, out, base_dir, todo, ray_address, workers if not ray_address else None, report)
-        elif workers <= 1 or len(todo) <= 1:
-            run_in_process(cfg, out, base_dir, todo, report, ctx=ctx)
-        else:
-            run_local_workers(cfg, out, base_dir, todo, min(workers, len(todo)), report)
-    seconds = time.perf_counter() - t0
-    result = JobResult(out=out, frames=cfg.frames, scenes=len(shards), seconds=seconds, renderer=renderer_info,
-                       rendered=sum(s.n_views for s in todo), stage_seconds=stage_seconds,
-                       bytes_written=written[0])
-    if failures:
-        raise RenderFailed(sorted(failures), result)
-    if not quiet and cfg.frames >= 10_000:   # ~1 s per 5000 frames after the bar has finished
-        print(f"synthgen: merging the annotations of {len(shards)} scenes ...", file=sys.stderr, flush=True)
-    result.bytes_written += finalize(ctx, out, shards, config_dict, renderer_info, seconds)
-    return result
-
-
-class _progress:
-    """A rich progress bar (frames, frames/s, ETA) or nothing in quiet mode."""
-
-    def __init__(self, quiet: bool, total: int, already: int = 0):
-        self.quiet, self.total, self.already = quiet, total, already
-
-    def __enter__(self):
-        if self.quiet:
-            return lambda n: None
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
-
-        self._p = Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(),
-                           TextColumn("{task.fields[fps]} frames/s"), TimeElapsedColumn(),
-                           TimeRemainingColumn())
-        self._p.start()
-        self._task = self._p.add_task("render", total=self.total, completed=self.already, fps="-")
-        self._t0 = time.perf_counter()
-        done = [0]
-
-        def advance(n: int) -> None:
-            done[0] += n
-            fps = done[0] / max(time.perf_counter() - self._t0, 1e-9)
-            self._p.update(self._task, advance=n, fps=f"{fps:.1f}")
-
-        return advance
-
-    def __exit__(self, *exc):
-        if not self.quiet:
-            self._p.stop()
