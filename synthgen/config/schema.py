@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from synthgen.config.errors import check, check_range
 from synthgen.config.sensor_noise import DepthNoiseConfig, RgbNoiseConfig
 # the scene's names (plain tuples in an import-free module: no numpy here)
-from synthgen.scene.kinds import LAYOUTS, LIGHT_KINDS, SUPPORT_KINDS, TEXTURE_KINDS
+from synthgen.scene.kinds import BODY_MODELS, LAYOUTS, LIGHT_KINDS, RGB_FORMATS, SUPPORT_KINDS, TEXTURE_KINDS
 
 
 _check = check
@@ -298,7 +298,7 @@ class HumansConfig:
     def __post_init__(self) -> None:
         _check(len(self.count) == 2 and 0 <= self.count[0] <= self.count[1] <= 16, "count",
                "a [low, high] pair with 0 <= low <= high <= 16", list(self.count))
-        _check(self.model in ("mannequin", "smplx"), "model", "'mannequin' or 'smplx'", self.model)
+        _check(self.model in BODY_MODELS, "model", " or ".join(f"'{m}'" for m in BODY_MODELS), self.model)
         _check(self.gender in ("neutral", "male", "female"), "gender", "'neutral', 'male' or 'female'",
                self.gender)
         _check(1 <= self.num_betas <= 300, "num_betas", "an integer in [1, 300]", self.num_betas)
@@ -359,7 +359,8 @@ class OutputConfig:
     depth_scale: float = 0.1
 
     def __post_init__(self) -> None:
-        _check(self.rgb_format in ("png", "jpg"), "rgb_format", "'png' or 'jpg'", self.rgb_format)
+        _check(self.rgb_format in RGB_FORMATS, "rgb_format", " or ".join(f"'{f}'" for f in RGB_FORMATS),
+               self.rgb_format)
         _check(1 <= self.jpeg_quality <= 100, "jpeg_quality", "an integer in [1, 100]", self.jpeg_quality)
         _check(self.depth_scale > 0, "depth_scale", "a positive number", self.depth_scale)
         _check(self.split.replace("_", "").isalnum(), "split", "letters, digits and '_'", self.split)

@@ -52,6 +52,9 @@ from .records import ObjectGT, PersonGT
 # surface seen just beside an edge landmark (the floor at a heel) may be that much nearer without
 # covering it: 2 cm. Anything nearer than that at the landmark's pixel hides it.
 LANDMARK_TOL = 0.02
+# BOP's visibility tolerance (bop_toolkit's default delta), metres: a model surface point is
+# visible when it lies at most this far behind the rendered depth at its pixel
+BOP_VISIB_DELTA = 0.015
 # The surface seen at a joint's pixel may lie slightly *behind* the joint: where the ray grazes the
 # limb near its silhouette, or where a coarse mesh lets a joint sit at the skin (mannequin ankles
 # and knuckles lie within 1-3 mm of it). 2 cm allows that and no more.
@@ -286,7 +289,7 @@ def _amodal_box(sil: Silhouette, px_visib: int) -> list[int]:
 
 def object_gt(gt_id: int, obj_id: int, name: str, T_m2w: np.ndarray, T_w2c: np.ndarray,
               K: np.ndarray, sil: Silhouette, scene_depth: np.ndarray,
-              visib_delta: float = 0.015, depth_valid: np.ndarray | None = None) -> ObjectGT:
+              visib_delta: float = BOP_VISIB_DELTA, depth_valid: np.ndarray | None = None) -> ObjectGT:
     """BOP ground truth of one object in one image (``t_m2c`` in metres).
 
     Visibility uses the clean rendered depth ``scene_depth`` (exact labels); ``px_count_valid``

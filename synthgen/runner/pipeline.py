@@ -22,7 +22,7 @@ from ..assets.library import AssetModel, expand_ref, resolve_asset
 from ..bodies.smplx_backend import BodyModelError
 from ..bodies.keypoints import COCO17_NAMES, extended_joints
 from ..config.schema import SceneConfig
-from ..groundtruth.labels import object_gt, person_gt
+from ..groundtruth.labels import BOP_VISIB_DELTA, object_gt, person_gt
 from ..groundtruth.records import FrameRecord
 from ..scene.description import Scene
 from ..scene.sampler import AssetGroup, sample_scene, scene_rng
@@ -33,9 +33,6 @@ from ..writers.manifest import save_dataset_json, save_merged_manifest
 from ..writers.shard import COCO_PART_NAME, MANIFEST_PART_NAME, write_shard_files
 from .output import MARKER, atomic_path, commit_shard, fsync_path, fsync_tree, shard_tmp_dir
 from .plan import ShardPlan
-
-# BOP's visibility tolerance (bop_toolkit's default delta), metres.
-VISIB_DELTA = 0.015
 
 
 class StageTimes:
@@ -208,7 +205,7 @@ def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan,
             for gt_id, (k, label) in enumerate(zip(labelled, obj_labels)):
                 o = scene.objects[k]
                 objects.append(object_gt(gt_id, o.obj_id, o.name, o.pose_world, cam.T_w2c, cam.K, sils[label],
-                                         depth_gt, VISIB_DELTA, depth_valid=valid))
+                                         depth_gt, BOP_VISIB_DELTA, depth_valid=valid))
             gt_of = {k: gt_id for gt_id, k in enumerate(labelled)}
             persons = []
             for j, p in enumerate(scene.persons):

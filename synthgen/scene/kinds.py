@@ -17,3 +17,7 @@ TEXTURE_KINDS: tuple[str, ...] = ("wood", "tiles", "noise", "stripes")
 #: Light kinds (``lights.types``, :attr:`synthgen.scene.description.Light.kind`), each drawn by
 #: :mod:`synthgen.scene.lights_cameras` and rendered by the render adapter.
 LIGHT_KINDS: tuple[str, ...] = ("point", "spot", "directional")
+#: Body-model backends (``humans.model``; ``body_model`` in scene_humans.json).
+BODY_MODELS: tuple[str, ...] = ("mannequin", "smplx")
+#: Colour image formats (``output.rgb_format``), also the file suffixes under ``rgb/``.
+RGB_FORMATS: tuple[str, ...] = ("png", "jpg")

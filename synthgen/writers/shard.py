@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.groundtruth.records import FrameRecord
+from synthgen.scene.kinds import RGB_FORMATS
 from synthgen.writers.bop import (save_depth, save_mask, save_rgb, save_scene_camera,
                                   save_scene_gt, save_scene_gt_info)
 from synthgen.writers.coco import coco_part, save_coco
@@ -24,8 +25,8 @@ MANIFEST_PART_NAME = "manifest_part.jsonl"
 def _check_frames(frames: list[FrameRecord], categories: dict[int, str], rgb_format: str) -> None:
     if not frames:
         raise ValueError("a shard needs at least one frame")
-    if rgb_format not in ("png", "jpg"):
-        raise ValueError(f"rgb_format must be 'png' or 'jpg', got {rgb_format!r}")
+    if rgb_format not in RGB_FORMATS:
+        raise ValueError(f"rgb_format must be one of {RGB_FORMATS}, got {rgb_format!r}")
     keys = {(f.split, f.scene_id) for f in frames}
     if len(keys) != 1:
         raise ValueError(f"frames of one shard must share split and scene_id, got {sorted(keys)}")
