@@ -64,7 +64,7 @@ class Size:
 
 
 SIZES = {
-    "cpu": Size(crop=64, frames=3000, pretrain_iters=2500, real_iters=1000, batch=32),
+    "cpu": Size(crop=64, frames=1500, pretrain_iters=2500, real_iters=600, batch=32),
     "gpu": Size(crop=192, frames=20000, pretrain_iters=30000, real_iters=6000, batch=64, seeds=(0, 1, 2)),
     # seconds, for checking the plumbing end to end
     "smoke": Size(crop=32, frames=20, pretrain_iters=20, real_iters=10, batch=8, real_n=(20,)),
