@@ -187,3 +187,33 @@ def test_flag_rule_is_the_renders_and_allows_one_depth_step():
     person, ext, K, depth = _one_landmark_person(z, 0.0, 1.0)
     check_person_landmarks(person, ext, K, depth, 0.1, "P", report)
     assert len(got) == 1 and "v=1 but at pixel (4, 4)" in got[0][1] and "nothing was rendered" in got[0][1]
+
+
+@pytest.mark.slow
+def test_smplx_dataset_rebuilds_face_landmarks(tmp_path: Path):
+    """The smplx backend (a generated SMPL-X-format file, the test fixture) has face points:
+    their flags are re-derived too; with the model folder gone the check becomes a note."""
+    pytest.importorskip("smplx")
+    from smplx_fixture import write_fake_smplx
+
+    models = tmp_path / "models"
+    models.mkdir()
+    write_fake_smplx(models)
+    out = tmp_path / "sx"
+    r = run_cli("render", REPO / "scenes" / "kitchen.yaml", "frames=2", "views_per_scene=2",
+                "camera.width=160", "camera.height=120", "camera.person_target_prob=1",
+                "humans.count=[1,1]", "humans.model=smplx", f"humans.model_dir={models}",
+                "humans.hold_prob=0", "humans.reach_prob=0", "-o", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    report = validate_dataset(out, poses=False)
+    assert report.ok and not report.notes, format_report(report)
+    humans = load_json(out / SCENE / "scene_humans.json")
+    face = slice(*WHOLEBODY133_PARTS["face"])
+    labelled_face = sum(int(row[2] > 0) for im in ("0", "1") for p in humans[im]
+                        for row in p["keypoints_wholebody133"][face])
+    assert labelled_face > 20
+    # every labelled in-image face point is among the re-derived flags
+    assert report.counts["landmark_flags"] > labelled_face, dict(report.counts)
+    shutil.rmtree(models)
+    gone = validate_dataset(out, poses=False)
+    assert gone.ok and dict(gone.notes) == {SMPLX_MISSING_NOTE: 2}
