@@ -62,6 +62,10 @@ def test_clean_dataset_is_sound(dataset: Path):
     assert c["persons"] == 2 and c["keypoints"] > 2 * (17 + 133)
     # flags of in-image joint keypoints re-derived from depth_gt and mask_visib_person
     assert c["keypoint_flags"] > 20
+    # surface landmarks (nose ... fingertips) of the rebuilt bodies: every row of both fields
+    # (COCO-17's 5 and WholeBody's 89) re-projected, the labelled in-image ones re-derived
+    assert c["landmarks"] == c["persons"] * (5 + 89) and c["landmark_flags"] > 10
+    assert ("landmarks", c["persons"], c["persons"]) in calls
     # sample=0: every instance with pixels in its amodal mask is re-rendered, and matches
     in_image = sum(int((load_image(p) > 0).any()) for p in (dataset / SCENE / "mask").iterdir())
     assert c["poses_rendered"] == len(report.poses) == in_image > 20

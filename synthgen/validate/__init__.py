@@ -15,7 +15,12 @@
 5. poses: every object instance (or, with ``sample``, a seeded sample of them) re-rendered alone
    at its labelled pose, compared with the amodal mask (IoU) and with ``depth_gt``
    (:mod:`.poses`), over ``workers`` processes; and the visibility flags of the joint keypoints
-   re-derived from ``depth_gt`` and ``mask_visib_person`` (:mod:`.checks.humans`).
+   re-derived from ``depth_gt`` and ``mask_visib_person`` (:mod:`.checks.humans`);
+6. landmarks: every person instance (or, with ``sample``, a seeded sample of them) rebuilt with
+   the dataset's body backend from its ``smplx`` parameters; its surface-landmark keypoints
+   (nose, eyes, ears, feet, fingertips, face) checked against their projection and their
+   visibility flags re-derived from ``depth_gt`` with the render's rule (:mod:`.landmarks`).
+   Without the user's SMPL-X files an ``smplx`` dataset gets a counted note instead.
 
 It returns a :class:`Report`; :func:`format_report` renders it as text. Bad data never raises:
 every finding is a :class:`Problem`. Only an unusable ``out`` (:class:`DatasetUnreadable`) and a
@@ -32,6 +37,7 @@ import numpy as np
 from ..errors import InputError
 
 from .checks import DatasetChecker
+from .landmarks import check_landmarks
 from .poses import DEPTH_TOL_MM, IOU_MIN, check_poses, spread_sample
 from .report import CHECKS, PoseResult, Problem, Report, format_report
 
@@ -55,10 +61,11 @@ def validate_dataset(out: Path, *, sample: int = DEFAULT_SAMPLE, seed: int = 0,
 
     ``sample``: how many object instances the pose check re-renders (spread over scenes, chosen
     with ``numpy.random.default_rng(seed)``); ``0`` (the default, or less) re-renders every
-    instance that has pixels in its amodal mask. ``workers``: processes the pose check renders
+    instance that has pixels in its amodal mask. The landmark check takes as many person
+    instances, chosen the same way with ``numpy.random.default_rng([seed, 1])`` (all with 0). ``workers``: processes the pose check renders
     in (each with its own renderer; the report does not depend on it). ``poses=False`` skips the pose check (no GL needed).
-    ``progress(stage, done, total)`` is called as work advances, with ``stage`` ``"scenes"``
-    or ``"poses"``. ``iou_min``: smallest IoU of a re-rendered silhouette with its ``mask/``
+    ``progress(stage, done, total)`` is called as work advances, with ``stage`` ``"scenes"``,
+    ``"landmarks"`` or ``"poses"``. ``iou_min``: smallest IoU of a re-rendered silhouette with its ``mask/``
     PNG; ``depth_tol_mm``: how far (mm, beyond one depth step) ``depth_gt`` may lie behind
     the re-rendered model surface (see :mod:`synthgen.validate.poses`).
 
@@ -75,7 +82,12 @@ def validate_dataset(out: Path, *, sample: int = DEFAULT_SAMPLE, seed: int = 0,
     except OSError as exc:
         raise DatasetUnreadable(f"{out}: cannot read: {exc.strerror or exc}") from None
     report = Report(out=out)
-    instances, models = DatasetChecker(out, report, progress).run()
+    checker = DatasetChecker(out, report, progress)
+    instances, models = checker.run()
+    # the same sampling as the pose check, from its own generator: the object sample does not
+    # depend on whether there are people
+    people = spread_sample(checker.ctx.persons, int(sample), np.random.default_rng([seed, 1]))
+    check_landmarks(report, people, checker.ctx.humans_config, progress=progress)
     if poses:
         pool = [i for i in instances if i.px_mask > 0 and i.obj_id in models]
         chosen = spread_sample(pool, int(sample), np.random.default_rng(seed))

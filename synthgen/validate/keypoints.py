@@ -6,8 +6,9 @@ in pixels (integer (u, v) = centre of pixel (column u, row v)). A keypoint whose
 skinned joint (``*_FROM_SMPLX`` index < 55) must equal the joint's projection with ``cam_K`` within
 :data:`KEYPOINT_TOL_PX` when it is labelled, and be ``[0, 0, 0]`` when the joint is missing (NaN)
 or projects outside the image. Surface landmarks (index >= 55: nose, eyes, ears, toes, heels,
-fingertips, face) have no 3-D point in the file; they are checked only against the COCO file and
-against the other schema (COCO-17 is the first 17 rows of WholeBody-133).
+fingertips, face) have no 3-D point in the file; here they are checked against the COCO file and
+against the other schema (COCO-17 is the first 17 rows of WholeBody-133), and
+:mod:`synthgen.validate.landmarks` rebuilds the body to check their positions and flags.
 """
 from __future__ import annotations
 

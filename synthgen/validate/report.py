@@ -52,13 +52,17 @@ class Report:
     """Everything :func:`~synthgen.validate.validate_dataset` found about dataset ``out``.
 
     ``counts``: how many of each thing were checked (files, images, instances, keypoints, ...);
-    ``problems``: in discovery order; ``poses``: one entry per re-rendered object instance.
+    ``problems``: in discovery order; ``poses``: one entry per re-rendered object instance;
+    ``notes``: checks that could not run and are not problems (the dataset may still be sound),
+    each sentence with how many items it concerns (e.g. persons whose landmarks were not
+    re-derived because the user's SMPL-X files are not found).
     """
 
     out: Path
     counts: Counter = field(default_factory=Counter)
     problems: list[Problem] = field(default_factory=list)
     poses: list[PoseResult] = field(default_factory=list)
+    notes: Counter = field(default_factory=Counter)
 
     @property
     def ok(self) -> bool:
@@ -87,6 +91,7 @@ _COUNT_WORDS = (
     ("files_decoded", "files decoded"), ("json_files", "JSON files"),
     ("object_instances", "object instances"), ("persons", "person records"),
     ("keypoints", "keypoints"), ("keypoint_flags", "keypoint flags re-derived"),
+    ("landmarks", "landmarks re-projected"), ("landmark_flags", "landmark flags re-derived"),
     ("coco_annotations", "COCO annotations"),
     ("manifest_lines", "manifest lines"), ("models", "models"),
     ("poses_rendered", "poses re-rendered"),
@@ -95,14 +100,17 @@ _COUNT_WORDS = (
 
 def format_report(report: Report, *, max_per_check: int | None = 50) -> str:
     """The report as text: one line per problem (``<check>: <file or item>: <what>``, at most
-    ``max_per_check`` per check, then a line saying how many more; None lists all), a line of
-    counts of what was checked, and a summary line (``... is sound`` or ``... N problems``)."""
+    ``max_per_check`` per check, then a line saying how many more; None lists all), one line per
+    note (``note: <what> (<n> items)``), a line of counts of what was checked, and a summary
+    line (``... is sound`` or ``... N problems``)."""
     lines: list[str] = []
     for check, problems in report.by_check().items():
         shown = problems if max_per_check is None else problems[:max_per_check]
         lines.extend(p.line() for p in shown)
         if len(shown) < len(problems):
             lines.append(f"{check}: ... and {len(problems) - len(shown)} more {check} problems")
+    lines.extend(f"note: {what} ({n} item{'s' if n != 1 else ''})"
+                 for what, n in sorted(report.notes.items()))
     c = report.counts
     parts = [f"{c[k]} {words}" for k, words in _COUNT_WORDS if c.get(k)]
     checked = "checked: " + (", ".join(parts) if parts else "nothing")

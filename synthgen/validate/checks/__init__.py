@@ -50,6 +50,8 @@ class DatasetChecker:
         dataset = ctx.read_json(out / "dataset.json", S.DATASET_JSON)
         if dataset is not None:
             manifest.check_dataset_header(ctx, dataset)
+            humans_cfg = dataset["config"].get("humans")
+            ctx.humans_config = humans_cfg if isinstance(humans_cfg, dict) else None
         bop.load_dataset_files(ctx)
         if not (out / "DONE").is_file():
             ctx.add("files", "DONE", "missing: the render did not finish")

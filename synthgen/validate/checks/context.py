@@ -18,6 +18,7 @@ from synthgen.writers.bop import load_image
 from synthgen.writers.jsonio import load_json
 
 from .. import schema as S
+from ..landmarks import PersonRef
 from ..poses import Instance
 from ..report import Report
 
@@ -49,6 +50,8 @@ class DatasetContext:
     manifest: dict[tuple[str, int, int], tuple[int, dict]] = field(default_factory=dict)
     manifest_ok: bool = False                        # manifest.jsonl was read: images need a line
     instances: list[Instance] = field(default_factory=list)   # for the pose check
+    persons: list[PersonRef] = field(default_factory=list)    # for the landmark check
+    humans_config: dict[str, Any] | None = None      # dataset.json config.humans (the echo)
     models: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     obj_refs: dict[int, str] = field(default_factory=dict)    # obj_id -> first scene_gt using it
     image_sizes: Counter = field(default_factory=Counter)

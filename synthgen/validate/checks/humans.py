@@ -15,6 +15,7 @@ from synthgen.groundtruth.masks import EMPTY_BOP_BOX
 from synthgen.groundtruth.projection import inside_image, pixel_index, project
 
 from ..keypoints import check_coco_person, check_person_projection
+from ..landmarks import PersonRef
 from .bop import check_gt_info
 from .coco import check_mask_annotation
 from .context import FLOAT_TOL, DatasetContext, ImageContext
@@ -74,6 +75,11 @@ def check_person(ctx: DatasetContext, img: ImageContext, person: dict, ann: dict
         if visib is not None and img.depth_gt is not None:
             ctx.counts["keypoint_flags"] += rederive_joint_flags(
                 ctx, person, K, visib, img.depth_gt, img.depth_scale, item)
+        if cam is not None and img.depth_gt is not None and img.depth_scale:
+            # its landmarks are rebuilt from the body after the walk (synthgen.validate.landmarks)
+            ctx.persons.append(PersonRef(split=sc.split, scene_id=sc.scene_id, im_id=im_id,
+                                         person_id=int(pid), scene_dir=sc.dir, rel=sc.rel,
+                                         width=W, height=H))
 
     # COCO
     coco = img.coco
@@ -122,7 +128,8 @@ def rederive_joint_flags(ctx: DatasetContext, person: dict, K: np.ndarray, visib
     (beyond one depth step), is wrong; v=1 where the pixel does not show the person or the
     depth is outside the window is required; v=1 where both hold may be self-occlusion by a
     non-adjacent part and is not decidable here. Surface landmarks have no 3-D point in the
-    files and are not re-derived. Returns the number of flags compared."""
+    files: :mod:`synthgen.validate.landmarks` rebuilds the body for them. Returns the number of
+    flags compared."""
     joints = np.asarray(person["joints_3d_cam"], dtype=np.float64).reshape(-1, 3)
     if len(joints) != NUM_SMPLX_JOINTS:
         return 0  # reported by check_person_projection
