@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synthgen.bodies.keypoints import WHOLEBODY133_PARTS
+from synthgen.scene.kinds import BODY_MODELS
 
 #: At most this many findings per file: a systematically wrong file is not worth 10^5 lines.
 MAX_FINDINGS_PER_FILE = 20
@@ -209,7 +210,7 @@ KPT_ROW = Vec(3)
 
 PERSON = Obj({
     "person_id": int,
-    "body_model": OneOf(("mannequin", "smplx")),
+    "body_model": OneOf(BODY_MODELS),
     "gender": OneOf(("neutral", "male", "female")),
     "smplx": SMPLX_PARAMS,
     "cam_R_w2c": MAT3, "cam_t_w2c": VEC3,

@@ -11,6 +11,7 @@ import numpy as np
 
 from synthgen.groundtruth.masks import rle_area, rle_bbox, rle_to_mask
 from synthgen.bodies.keypoints import WHOLEBODY133_PARTS as WHOLEBODY_PARTS
+from synthgen.scene.kinds import RGB_FORMATS
 from synthgen.writers.coco import (COCO17_KEYPOINT_NAMES, COCO17_SKELETON, PERSON_CATEGORY_ID, load_coco,
                                    object_category_id)
 
@@ -18,7 +19,7 @@ from .. import schema as S
 from ..keypoints import COCO17_NAMES, WHOLEBODY133_NAMES, check_rows
 from .context import FLOAT_TOL, DatasetContext, ImageContext
 
-RGB_SUFFIXES = ("png", "jpg")
+RGB_SUFFIXES = RGB_FORMATS
 
 
 @dataclass
