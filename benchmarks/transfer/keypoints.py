@@ -28,11 +28,7 @@ printed and written to ``<work>/results.json`` with the seeds, sizes and times.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -41,11 +37,11 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
 from heatmaps import Augment, CropSet, model, predict, train  # noqa: E402
 from kpdata import FLIP_ORDER, load_coco_people, make_crops, real_subset, split_blocks  # noqa: E402
+import runs  # noqa: E402
 from metrics import mean_spread, pck  # noqa: E402
 
 
@@ -83,22 +79,16 @@ def fit(net, crops: CropSet, iters: int, size: Size, seed: int, log: str) -> Non
     train(net, crops, iters, size.crop, size.batch, seed, log, AUGMENT)
 
 
-def _synthgen(*args: str) -> None:
-    cmd = [sys.executable, "-m", "synthgen", *args]
-    print("$ synthgen " + " ".join(args), flush=True)
-    subprocess.run(cmd, check=True, cwd=REPO)
-
-
 def prepare_data(work: Path, size: Size, lspet: Path, workers: int) -> tuple[Path, Path]:
     """Render the synthetic set and convert LSPET with synthgen's own commands (each reused when
     already complete). Returns the two COCO files."""
     synth = work / "synthetic"
     if not (synth / "DONE").exists():
-        _synthgen("render", str(HERE / "people.yaml"), "-o", str(synth), f"frames={size.frames}",
+        runs.synthgen("render", str(HERE / "people.yaml"), "-o", str(synth), f"frames={size.frames}",
                   "--workers", str(workers), "-q", *(["--resume"] if synth.exists() else []))
     real = work / "lspet"
     if not (real / "annotations" / "coco_train.json").exists():
-        _synthgen("mix", "--lsp", str(lspet / "joints.mat"), "--image-mode", "absolute", "-o", str(real), "-q")
+        runs.synthgen("mix", "--lsp", str(lspet / "joints.mat"), "--image-mode", "absolute", "-o", str(real), "-q")
     return synth / "annotations" / "coco_train_synth.json", real / "annotations" / "coco_train.json"
 
 
@@ -142,7 +132,7 @@ def run(size_name: str, work: Path, lspet: Path, workers: int, device: str) -> d
     return {"size": size_name, "settings": asdict(size), "results": results,
             "synthetic_persons": len(synth_people), "test_persons": len(test),
             "seconds_data": round(t_data, 1), "seconds_total": round(time.time() - t_start, 1),
-            "machine": f"{platform.machine()} {os.cpu_count()} cpus, torch {torch.__version__}, device {device}",
+            "machine": runs.machine(device),
             "date": time.strftime("%Y-%m-%d")}
 
 
@@ -159,25 +149,13 @@ def table(res: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--size", choices=sorted(SIZES), default="cpu")
-    ap.add_argument("--work", type=Path, required=True, help="folder for the rendered and converted data")
-    ap.add_argument("--lspet", type=Path, default=REPO.parent / "shared" / "realdata" / "lspet")
-    ap.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 1))
-    ap.add_argument("--device", default=None, help="torch device (default cuda when available)")
-    args = ap.parse_args(argv)
-    import torch
+def summary(res: dict) -> str:
+    return (f"{res['synthetic_persons']} synthetic persons, {res['test_persons']} LSPET test persons; "
+            "PCK@0.2 (%) on LSPET 4001-5000:")
 
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    args.work.mkdir(parents=True, exist_ok=True)
-    res = run(args.size, args.work, args.lspet, args.workers, device)
-    (args.work / "results.json").write_text(json.dumps(res, indent=1))
-    print(f"\n{res['date']}, {res['machine']}, {res['seconds_total']:.0f} s "
-          f"({res['seconds_data']:.0f} s data), {res['synthetic_persons']} synthetic persons, "
-          f"{res['test_persons']} LSPET test persons; PCK@0.2 (%) on LSPET 4001-5000:\n")
-    print(table(res))
-    return 0
+
+def main(argv=None) -> int:
+    return runs.main(argv, __doc__, SIZES, "lspet", run, summary, table)
 
 
 if __name__ == "__main__":

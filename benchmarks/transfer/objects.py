@@ -26,11 +26,7 @@ Usage::
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -39,10 +35,10 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
 from heatmaps import Augment, CropSet, crop_windows, model, predict, train  # noqa: E402
+import runs  # noqa: E402
 from metrics import add_or_adds, is_symmetric, mean_spread  # noqa: E402
 from objdata import (Instance, load_bop_scene, load_info, model_centres, model_keypoints,  # noqa: E402
                      model_points, project, real_blocks, solve_pose, synthgen_source_ids, window)
@@ -115,17 +111,12 @@ def _recall(xy, conf, instances, kps, pts, info) -> dict[int, float]:
     return {oid: float(np.mean(h)) for oid, h in sorted(hits.items())}
 
 
-def _synthgen(*args: str) -> None:
-    print("$ synthgen " + " ".join(args), flush=True)
-    subprocess.run([sys.executable, "-m", "synthgen", *args], check=True, cwd=REPO)
-
-
 def synthetic_instances(work: Path, size: Size, models: Path, workers: int, centres) -> list[Instance]:
     """Render ``lmo.yaml`` with the models folder named (reused when complete) and read its
     instances, poses moved to the source model frame."""
     out = work / "synthetic"
     if not (out / "DONE").exists():
-        _synthgen("render", str(HERE / "lmo.yaml"), "-o", str(out), f"frames={size.frames}",
+        runs.synthgen("render", str(HERE / "lmo.yaml"), "-o", str(out), f"frames={size.frames}",
                   f"objects.groups.lmo.assets=[bop:{models.resolve()}]", "--workers", str(workers), "-q",
                   *(["--resume"] if out.exists() else []))
     id_map = synthgen_source_ids(out / "dataset.json")
@@ -175,7 +166,7 @@ def run(size_name: str, work: Path, lmo: Path, workers: int, device: str) -> dic
             "results": {m: [{str(k): v for k, v in r.items()} for r in rs] for m, rs in results.items()},
             "synthetic_instances": len(synth), "finetune_instances": len(finetune), "test_instances": len(test),
             "seconds_data": round(t_data, 1), "seconds_total": round(time.time() - t0, 1),
-            "machine": f"{platform.machine()} {os.cpu_count()} cpus, torch {torch.__version__}, device {device}",
+            "machine": runs.machine(device),
             "date": time.strftime("%Y-%m-%d")}
 
 
@@ -195,25 +186,13 @@ def table(res: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--size", choices=sorted(SIZES), default="cpu")
-    ap.add_argument("--work", type=Path, required=True, help="folder for the rendered data")
-    ap.add_argument("--lmo", type=Path, default=REPO.parent / "shared" / "realdata" / "lmo")
-    ap.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 1))
-    ap.add_argument("--device", default=None, help="torch device (default cuda when available)")
-    args = ap.parse_args(argv)
-    import torch
+def summary(res: dict) -> str:
+    return (f"{res['synthetic_instances']} synthetic instances, {res['finetune_instances']} real fine-tuning and "
+            f"{res['test_instances']} real test instances; ADD(-S) < 0.1 d recall (%) on LM-O's last 90 frames:")
 
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    args.work.mkdir(parents=True, exist_ok=True)
-    res = run(args.size, args.work, args.lmo, args.workers, device)
-    (args.work / "results.json").write_text(json.dumps(res, indent=1))
-    print(f"\n{res['date']}, {res['machine']}, {res['seconds_total']:.0f} s ({res['seconds_data']:.0f} s data), "
-          f"{res['synthetic_instances']} synthetic instances, {res['finetune_instances']} real fine-tuning and "
-          f"{res['test_instances']} real test instances; ADD(-S) < 0.1 d recall (%) on LM-O's last 90 frames:\n")
-    print(table(res))
-    return 0
+
+def main(argv=None) -> int:
+    return runs.main(argv, __doc__, SIZES, "lmo", run, summary, table)
 
 
 if __name__ == "__main__":
