@@ -129,12 +129,7 @@ def check_object(ctx: DatasetContext, img: ImageContext, gt_id: int, gt: dict,
     ctx.obj_refs.setdefault(obj_id, f"{rel}/scene_gt.json")
     ctx.check_rotation(gt["cam_R_m2c"], item, "cam_R_m2c")
     stem = f"{im_id:06d}_{gt_id:06d}.png"
-    mask = ctx.read_mask(sc.dir / "mask" / stem, W, H)
-    visib = ctx.read_mask(sc.dir / "mask_visib" / stem, W, H)
-    if mask is not None and visib is not None and np.any(visib & ~mask):
-        ctx.add("consistency", f"{rel}/mask_visib/{stem}",
-                f"{int(np.count_nonzero(visib & ~mask))} visible px outside the amodal "
-                f"mask/{stem}")
+    mask, visib = ctx.read_mask_pair(sc.dir, rel, "mask", "mask_visib", stem, W, H)
     if info is not None:
         check_gt_info(ctx, info, f"{rel}/scene_gt_info.json image {im_id} gt {gt_id}",
                       mask, visib, img.depth_valid, W, H)

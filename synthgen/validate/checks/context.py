@@ -140,6 +140,18 @@ class DatasetContext:
         raw = self.read_image(path, "mask", width, height)
         return raw > 0 if raw is not None else None
 
+    def read_mask_pair(self, scene_dir: Path, rel: str, amodal: str, modal: str, stem: str, width: int,
+                       height: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The amodal and visible masks ``<amodal>/<stem>`` and ``<modal>/<stem>`` of one instance
+        (None where unreadable, problem recorded), with a problem when visible pixels lie outside
+        the amodal mask."""
+        mask = self.read_mask(scene_dir / amodal / stem, width, height)
+        visib = self.read_mask(scene_dir / modal / stem, width, height)
+        if mask is not None and visib is not None and np.any(visib & ~mask):
+            self.add("consistency", f"{rel}/{modal}/{stem}",
+                     f"{int(np.count_nonzero(visib & ~mask))} visible px outside the amodal {amodal}/{stem}")
+        return mask, visib
+
     def check_rotation(self, R: np.ndarray, item: str, name: str) -> None:
         R = np.asarray(R, dtype=np.float64)
         err = float(np.abs(R @ R.T - np.eye(3)).max())

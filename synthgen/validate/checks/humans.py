@@ -43,12 +43,7 @@ def check_person(ctx: DatasetContext, img: ImageContext, person: dict, ann: dict
 
     # masks
     stem = f"{im_id:06d}_{int(pid):06d}.png"
-    visib = ctx.read_mask(sc.dir / "mask_visib_person" / stem, W, H)
-    mask = ctx.read_mask(sc.dir / "mask_person" / stem, W, H)
-    if visib is not None and mask is not None and np.any(visib & ~mask):
-        ctx.add("consistency", f"{sc.rel}/mask_visib_person/{stem}",
-                f"{int(np.count_nonzero(visib & ~mask))} visible px outside the amodal "
-                f"mask_person/{stem}")
+    mask, visib = ctx.read_mask_pair(sc.dir, sc.rel, "mask_person", "mask_visib_person", stem, W, H)
     counts = [person.get(k) for k in ("px_count_all", "px_count_valid", "px_count_visib")]
     if None not in counts:
         # the person's counts and boxes follow gt_info: the same checks as an object's
