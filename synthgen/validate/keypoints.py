@@ -84,30 +84,13 @@ def check_person_projection(person: dict, K: np.ndarray, width: int, height: int
         idx = np.flatnonzero(src < NUM_SMPLX_JOINTS)
         pts = joints[src[idx]]
         uv = project(K, pts)  # NaN for missing joints and joints behind the camera
-        finite = ~np.isnan(uv).any(axis=1)
-        # Inside / outside decided with a KEYPOINT_TOL_PX margin, so a point on the image border
-        # is reported for neither answer.
-        inner = finite & _inside(uv, width, height, KEYPOINT_TOL_PX)
-        outer = finite & ~_inside(uv, width, height, -KEYPOINT_TOL_PX)
-        for k, i in enumerate(idx):
-            u, v, vis = rows[i]
+
+        def source(i: int) -> tuple[str, str]:
             joint = SMPLX_JOINT_NAMES[src[i]]
-            where = f"{item} {field}[{i}] ({names[i]})"
-            if vis > 0:
-                if not finite[k]:
-                    report(where, f"labelled (v={vis:g}) at {_fmt(u, v)} but its joint {joint} is "
-                                  "missing or behind the camera")
-                elif outer[k]:
-                    report(where, f"labelled (v={vis:g}) at {_fmt(u, v)} but joint {joint} "
-                                  f"projects outside the image, to {_fmt(*uv[k])}")
-                else:
-                    d = float(np.hypot(u - uv[k, 0], v - uv[k, 1]))
-                    if not d <= KEYPOINT_TOL_PX:
-                        report(where, f"{_fmt(u, v)} differs from the projection {_fmt(*uv[k])} "
-                                      f"of joint {joint} by {d:.3f} px")
-            elif vis == 0 and finite[k] and inner[k]:
-                report(where, f"unlabelled (v=0) but joint {joint} projects into the image, to "
-                              f"{_fmt(*uv[k])}")
+            return f"joint {joint}", f"its joint {joint} is missing or behind the camera"
+
+        check_projected_rows(rows, idx, uv, width, height, lambda i: f"{item} {field}[{i}] ({names[i]})",
+                             source, report)
     # Landmark rows cannot be projected; they must at least lie on the image when labelled.
     for field, names, src in SCHEMAS:
         rows = np.asarray(person[field], dtype=np.float64)
@@ -121,6 +104,41 @@ def check_person_projection(person: dict, K: np.ndarray, width: int, height: int
     compare_rows(coco17, wb[:17], f"{item} keypoints_coco17", "keypoints_wholebody133[0:17]",
                  COCO17_NAMES, report)
     return n
+
+
+def check_projected_rows(rows: np.ndarray, idx: np.ndarray, uv: np.ndarray, width: int, height: int,
+                         where: Callable[[int], str], source: Callable[[int], tuple[str, str]],
+                         report: Callable[[str, str], None]) -> list[int]:
+    """Check keypoint rows ``rows[idx]`` (u, v, vis) against the projections ``uv`` (len(idx), 2;
+    NaN where the source is missing or behind the camera) of their 3D sources: a labelled row
+    must project into the image within :data:`KEYPOINT_TOL_PX` of its (u, v), an unlabelled one
+    must not project into it. Inside / outside is decided with a ``KEYPOINT_TOL_PX`` margin, so a
+    point on the image border is reported for neither answer. ``where(i)`` names row ``i``;
+    ``source(i)`` gives (the source's name, the phrase saying it is missing). Returns the
+    positions ``k`` (into ``idx``) of labelled rows that agree and lie inside the image."""
+    finite = ~np.isnan(uv).any(axis=1)
+    inner = finite & _inside(uv, width, height, KEYPOINT_TOL_PX)
+    outer = finite & ~_inside(uv, width, height, -KEYPOINT_TOL_PX)
+    agree = []
+    for k, i in enumerate(idx):
+        u, v, vis = rows[i]
+        name, missing = source(i)
+        if vis > 0:
+            if not finite[k]:
+                report(where(i), f"labelled (v={vis:g}) at {_fmt(u, v)} but {missing}")
+            elif outer[k]:
+                report(where(i), f"labelled (v={vis:g}) at {_fmt(u, v)} but {name} projects outside "
+                                 f"the image, to {_fmt(*uv[k])}")
+            else:
+                d = float(np.hypot(u - uv[k, 0], v - uv[k, 1]))
+                if not d <= KEYPOINT_TOL_PX:
+                    report(where(i), f"{_fmt(u, v)} differs from the projection {_fmt(*uv[k])} of {name} "
+                                     f"by {d:.3f} px")
+                elif inner[k]:
+                    agree.append(k)
+        elif vis == 0 and inner[k]:
+            report(where(i), f"unlabelled (v=0) but {name} projects into the image, to {_fmt(*uv[k])}")
+    return agree
 
 
 def compare_rows(a: np.ndarray, b: np.ndarray, item: str, other: str, names, report: Report,

@@ -45,7 +45,7 @@ from synthgen.groundtruth.projection import pixel_index, project, transform
 from synthgen.writers.bop import load_image, load_scene_camera, uint16_to_depth
 from synthgen.writers.humans import load_scene_humans
 
-from .keypoints import KEYPOINT_TOL_PX, _fmt, _inside
+from .keypoints import check_projected_rows
 from .report import Report
 
 #: The note counted (per person instance) when an smplx dataset's model files are not found.
@@ -130,33 +130,17 @@ def check_person_landmarks(person: dict, ext_cam: np.ndarray, K: np.ndarray,
         idx = np.flatnonzero(src >= NUM_SMPLX_JOINTS)
         pts = ext_cam[src[idx]]
         uv = project(K, pts)
-        finite = ~np.isnan(uv).any(axis=1)
-        # inside / outside with a KEYPOINT_TOL_PX margin: a point on the border is neither
-        inner = finite & _inside(uv, W, H, KEYPOINT_TOL_PX)
-        outer = finite & ~_inside(uv, W, H, -KEYPOINT_TOL_PX)
-        flag_rows: list[int] = []
-        for k, i in enumerate(idx):
-            u, v, vis = rows[i]
-            where = f"{item} {field}[{i}] ({names[i]})"
+        n_pos += len(idx)
+
+        def source(i: int) -> tuple[str, str]:
             lm = source_name(int(src[i]))
-            n_pos += 1
-            if vis > 0:
-                if not finite[k]:
-                    report(where, f"labelled (v={vis:g}) at {_fmt(u, v)} but the rebuilt body has "
-                                  f"no landmark {lm} in front of the camera")
-                elif outer[k]:
-                    report(where, f"labelled (v={vis:g}) at {_fmt(u, v)} but landmark {lm} of the "
-                                  f"rebuilt body projects outside the image, to {_fmt(*uv[k])}")
-                else:
-                    dist = float(np.hypot(u - uv[k, 0], v - uv[k, 1]))
-                    if not dist <= KEYPOINT_TOL_PX:
-                        report(where, f"{_fmt(u, v)} differs from the projection {_fmt(*uv[k])} "
-                                      f"of landmark {lm} of the rebuilt body by {dist:.3f} px")
-                    elif vis in (1, 2) and inner[k]:
-                        flag_rows.append(k)
-            elif vis == 0 and inner[k]:
-                report(where, f"unlabelled (v=0) but landmark {lm} of the rebuilt body projects "
-                              f"into the image, to {_fmt(*uv[k])}")
+            return (f"landmark {lm} of the rebuilt body",
+                    f"the rebuilt body has no landmark {lm} in front of the camera")
+
+        agree = check_projected_rows(rows, idx, uv, W, H, lambda i: f"{item} {field}[{i}] ({names[i]})",
+                                     source, report)
+        # flags re-derived where the position agrees (v in 1, 2; other values are schema errors)
+        flag_rows = [k for k in agree if rows[idx[k], 2] in (1, 2)]
         if not flag_rows:
             continue
         sel = np.asarray(flag_rows)
