@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,18 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: int = 300) -> subproce
     """Run ``python -m synthgen ARGS`` in a subprocess, as a user would from the shell."""
     return subprocess.run([sys.executable, "-m", "synthgen", *map(str, args)], cwd=cwd or REPO,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def copy_dataset(src: Path, tmp_path: Path) -> Path:
+    """A private copy of a module-scoped rendered dataset, for a test that edits its files."""
+    dst = tmp_path / src.name
+    shutil.copytree(src, dst)
+    return dst
+
+
+def problem_lines(report) -> list[str]:
+    """The one-line problems of a validate report."""
+    return [p.line() for p in report.problems]
 
 
 @pytest.fixture(scope="session")

@@ -208,19 +208,30 @@ LSP_SKIPPABLE = {"nan": "bad_number", "inf": "bad_number", "bad_flag": "bad_entr
                  "missing_image": "missing_image", "nothing_labelled": "bad_entry"}
 
 
+def _bad_input_report(tmp_path, option: str, path, words, skippable: str | None = None,
+                      source: str | None = None) -> dict | None:
+    """Read a bad ``path`` with ``option``: one line naming the file and ``words``; then, for a
+    bad entry (``skippable``: its kind) rather than a bad file, ``--skip-bad`` drops it, counts
+    it, and the source's report entry is returned."""
+    out = tmp_path / "out"
+    rc, _, err = mix_inproc(option, path, "-o", out)
+    msg = one_line_error(rc, err, out)
+    for w in [str(path), *words]:
+        assert w in msg, (w, msg)
+    if skippable is None:
+        return None
+    rc, _, err = mix_inproc(option, path, "--skip-bad", "-o", out)
+    assert rc == 0, err
+    rep = load(out / "mix_report.json")["sources"][source]
+    assert rep["bad_entries"] == {skippable: 1}
+    return rep
+
+
 @pytest.mark.parametrize("case", LSP_BAD)
 def test_lsp_bad_input_is_one_line_naming_the_file(tmp_path, case):
     mat, words = _bad_lsp(tmp_path, case)
-    out = tmp_path / "out"
-    rc, _, err = mix_inproc("--lsp", mat, "-o", out)
-    msg = one_line_error(rc, err, out)
-    for w in [str(mat), *words]:
-        assert w in msg, (w, msg)
-    if case in LSP_SKIPPABLE:  # a bad image, not a bad file: --skip-bad drops it and counts it
-        rc, _, err = mix_inproc("--lsp", mat, "--skip-bad", "-o", out)
-        assert rc == 0, err
-        rep = load(out / "mix_report.json")["sources"]["lspet"]
-        assert rep["bad_entries"] == {LSP_SKIPPABLE[case]: 1}
+    rep = _bad_input_report(tmp_path, "--lsp", mat, words, LSP_SKIPPABLE.get(case), "lspet")
+    if rep is not None:  # a bad image, not a bad file
         assert (rep["available"], rep["dropped_images"]) == (1, 1)
 
 
@@ -361,16 +372,8 @@ MPII_SKIPPABLE = {"short_joints": "keypoint_length", "short_vis": "keypoint_leng
 @pytest.mark.parametrize("case", [*MPII_SKIPPABLE, "not_a_list", "broken_json"])
 def test_mpii_bad_input_is_one_line_naming_the_file(tmp_path, case):
     path, words = _bad_mpii(tmp_path, case)
-    out = tmp_path / "out"
-    rc, _, err = mix_inproc("--mpii", path, "-o", out)
-    msg = one_line_error(rc, err, out)
-    for w in [str(path), *words]:
-        assert w in msg, (w, msg)
-    if case in MPII_SKIPPABLE:
-        rc, _, err = mix_inproc("--mpii", path, "--skip-bad", "-o", out)
-        assert rc == 0, err
-        rep = load(out / "mix_report.json")["sources"]["mpii_train"]
-        assert rep["bad_entries"] == {MPII_SKIPPABLE[case]: 1}
+    rep = _bad_input_report(tmp_path, "--mpii", path, words, MPII_SKIPPABLE.get(case), "mpii_train")
+    if rep is not None:
         assert rep["available"] == 1
         assert rep["dropped_annotations"] == 1
 
@@ -596,8 +599,4 @@ def test_mpii_release_mat_bad_input_is_one_line(tmp_path, case, words):
     else:
         pt = (float("nan"), 5.0, 2, 1) if case == "nan_point" else (4.0, 5.0, 16, 1)
         _mpii_release_mat(mat, {"000000001.jpg": [[(1.0, 2.0, 0, 1), pt]]}, [1])
-    out = tmp_path / "out"
-    rc, _, err = mix_inproc("--mpii", mat, "-o", out)
-    msg = one_line_error(rc, err, out)
-    for w in [str(mat), *words]:
-        assert w in msg, (w, msg)
+    _bad_input_report(tmp_path, "--mpii", mat, words)

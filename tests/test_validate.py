@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from conftest import REPO, run_cli
+from conftest import REPO, copy_dataset, run_cli
+from conftest import problem_lines as lines
 
 from synthgen.bodies.keypoints import COCO17_FROM_SMPLX, NUM_SMPLX_JOINTS
 from synthgen.validate import DatasetUnreadable, Report, format_report, validate_dataset
@@ -38,13 +39,7 @@ def rendered(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def dataset(rendered: Path, tmp_path: Path) -> Path:
-    dst = tmp_path / "kitchen"
-    shutil.copytree(rendered, dst)
-    return dst
-
-
-def lines(report) -> list[str]:
-    return [p.line() for p in report.problems]
+    return copy_dataset(rendered, tmp_path)
 
 
 def test_clean_dataset_is_sound(dataset: Path):

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, run_cli
+from conftest import REPO, copy_dataset, run_cli
+from conftest import problem_lines as lines
 
 from synthgen.bodies.keypoints import WHOLEBODY133_FROM_SMPLX, WHOLEBODY133_NAMES, WHOLEBODY133_PARTS
 from synthgen.groundtruth.labels import LANDMARK_TOL, keypoints_from_joints
@@ -40,13 +41,7 @@ def rendered(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def dataset(rendered: Path, tmp_path: Path) -> Path:
-    dst = tmp_path / "kitchen"
-    shutil.copytree(rendered, dst)
-    return dst
-
-
-def lines(report) -> list[str]:
-    return [p.line() for p in report.problems]
+    return copy_dataset(rendered, tmp_path)
 
 
 def _foot_row(dataset: Path, vis: float) -> tuple[str, int, int]:
