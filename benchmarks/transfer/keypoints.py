@@ -46,16 +46,9 @@ from metrics import mean_spread, pck  # noqa: E402
 
 
 @dataclass(frozen=True)
-class Size:
-    """One benchmark size: crop side (px; heatmaps are a quarter of it), synthetic frames,
-    iterations of pretraining and of each real-data training, batch size."""
+class Size(runs.Size):
+    """A :class:`runs.Size` and the numbers N of real persons to train on."""
 
-    crop: int
-    frames: int
-    pretrain_iters: int
-    real_iters: int
-    batch: int
-    seeds: tuple[int, ...] = (0, 1)
     real_n: tuple[int, ...] = (100, 500, 2000)
 
 

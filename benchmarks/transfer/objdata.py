@@ -110,28 +110,21 @@ def farthest_points(vertices: np.ndarray, k: int, start: np.ndarray) -> np.ndarr
     return v[picked]
 
 
-def model_keypoints(models_dir: Path, obj_ids: list[int], k: int = 8) -> dict[int, np.ndarray]:
-    """Per model, (k + 1, 3) mm in the source frame: the bounding-box centre, then ``k``
+def model_vertices(models_dir: Path, obj_ids: list[int]) -> dict[int, np.ndarray]:
+    """Each model's vertices (N, 3), mm, source frame, read once from ``obj_<id>.ply``."""
+    return {oid: load_model_ply(Path(models_dir) / f"obj_{oid:06d}.ply")["pts"] for oid in obj_ids}
+
+
+def model_keypoints(vertices: np.ndarray, k: int = 8) -> np.ndarray:
+    """(k + 1, 3) mm in the source frame: the bounding-box centre, then ``k``
     farthest-point-sampled vertices (PVNet's keypoints)."""
-    out = {}
-    for oid in obj_ids:
-        pts = load_model_ply(Path(models_dir) / f"obj_{oid:06d}.ply")["pts"]
-        c = bbox_centre(pts)
-        out[oid] = np.concatenate([c[None], farthest_points(pts, k, c)])
-    return out
+    c = bbox_centre(vertices)
+    return np.concatenate([c[None], farthest_points(vertices, k, c)])
 
 
-def model_centres(models_dir: Path, obj_ids: list[int]) -> dict[int, np.ndarray]:
-    return {oid: bbox_centre(load_model_ply(Path(models_dir) / f"obj_{oid:06d}.ply")["pts"]) for oid in obj_ids}
-
-
-def model_points(models_dir: Path, obj_ids: list[int], n: int = 1000) -> dict[int, np.ndarray]:
-    """Up to ``n`` vertices per model (every len/n-th), mm, for ADD(-S)."""
-    out = {}
-    for oid in obj_ids:
-        pts = load_model_ply(Path(models_dir) / f"obj_{oid:06d}.ply")["pts"]
-        out[oid] = pts[:: max(1, len(pts) // n)]
-    return out
+def subsample(vertices: np.ndarray, n: int = 1000) -> np.ndarray:
+    """Up to ``n`` vertices (every len/n-th), for ADD(-S)."""
+    return vertices[:: max(1, len(vertices) // n)]
 
 
 def load_info(models_dir: Path) -> dict[int, dict]:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -40,30 +40,17 @@ sys.path.insert(0, str(HERE))
 from heatmaps import Augment, CropSet, crop_windows, model, predict, train  # noqa: E402
 import runs  # noqa: E402
 from metrics import add_or_adds, is_symmetric, mean_spread  # noqa: E402
-from objdata import (Instance, load_bop_scene, load_info, model_centres, model_keypoints,  # noqa: E402
-                     model_points, project, real_blocks, solve_pose, synthgen_source_ids, window)
+from objdata import (Instance, bbox_centre, load_bop_scene, load_info, model_keypoints,  # noqa: E402
+                     model_vertices, project, real_blocks, solve_pose, subsample, synthgen_source_ids, window)
 
 N_KP = 9          # centre + 8 farthest points
 AUGMENT = Augment(scale=(0.8, 1.2), rotation_deg=20.0, shift=0.08)   # rigid objects: never mirrored
 
 
-@dataclass(frozen=True)
-class Size:
-    """Crop side (px; heatmaps a quarter of it), synthetic frames, iterations of pretraining and
-    of each real-data training, batch size, seeds."""
-
-    crop: int
-    frames: int
-    pretrain_iters: int
-    real_iters: int
-    batch: int
-    seeds: tuple[int, ...] = (0, 1)
-
-
 SIZES = {
-    "cpu": Size(crop=64, frames=1500, pretrain_iters=3000, real_iters=800, batch=32),
-    "gpu": Size(crop=128, frames=20000, pretrain_iters=40000, real_iters=4000, batch=64, seeds=(0, 1, 2)),
-    "smoke": Size(crop=32, frames=10, pretrain_iters=20, real_iters=10, batch=8, seeds=(0,)),
+    "cpu": runs.Size(crop=64, frames=1500, pretrain_iters=3000, real_iters=800, batch=32),
+    "gpu": runs.Size(crop=128, frames=20000, pretrain_iters=40000, real_iters=4000, batch=64, seeds=(0, 1, 2)),
+    "smoke": runs.Size(crop=32, frames=10, pretrain_iters=20, real_iters=10, batch=8, seeds=(0,)),
 }
 
 
@@ -80,19 +67,23 @@ def make_crops(instances: list[Instance], kps: dict[int, np.ndarray], ids: list[
     return crop_windows([i.image for i in instances], centres, sides, pts, size, context=1.25)
 
 
-def evaluate(net, crops: CropSet, instances: list[Instance], kps, pts, info, ids, size: Size) -> dict[int, float]:
+def _channels(instances: list[Instance], ids: list[int]) -> np.ndarray:
+    """Per instance, the output channels (N, 9) of its object's keypoints."""
+    return np.array([[ids.index(i.obj_id) * N_KP + k for k in range(N_KP)] for i in instances])
+
+
+def evaluate(net, crops: CropSet, instances: list[Instance], kps, pts, info, ids, size: runs.Size) -> dict[int, float]:
     """ADD(-S) < 0.1 d recall per object id (a failed PnP counts as a miss)."""
-    channels = np.array([[ids.index(i.obj_id) * N_KP + k for k in range(N_KP)] for i in instances])
-    xy, conf = predict(net, crops, size.crop, channels)
+    xy, conf = predict(net, crops, size.crop, _channels(instances, ids))
     return _recall(xy, conf, instances, kps, pts, info)
 
 
-def oracle(crops: CropSet, instances: list[Instance], kps, pts, info, ids, size: Size) -> dict[int, float]:
+def oracle(crops: CropSet, instances: list[Instance], kps, pts, info, ids, size: runs.Size) -> dict[int, float]:
     """The recall of perfect heatmaps (the Gaussian targets themselves) through the same decoding
     and PnP: the ceiling that crop size, heatmap resolution and points outside the window leave."""
     from heatmaps import batch, decode, heatmap_to_image, targets
 
-    channels = np.array([[ids.index(i.obj_id) * N_KP + k for k in range(N_KP)] for i in instances])
+    channels = _channels(instances, ids)
     _, j = batch(crops, np.arange(len(instances)), size.crop, None)
     t, _ = targets(j, size.crop // 4)
     xy, conf = decode(np.take_along_axis(t.numpy(), channels[:, :, None, None], axis=1))
@@ -111,7 +102,7 @@ def _recall(xy, conf, instances, kps, pts, info) -> dict[int, float]:
     return {oid: float(np.mean(h)) for oid, h in sorted(hits.items())}
 
 
-def synthetic_instances(work: Path, size: Size, models: Path, workers: int, centres) -> list[Instance]:
+def synthetic_instances(work: Path, size: runs.Size, models: Path, workers: int, centres) -> list[Instance]:
     """Render ``lmo.yaml`` with the models folder named (reused when complete) and read its
     instances, poses moved to the source model frame."""
     out = work / "synthetic"
@@ -135,7 +126,10 @@ def run(size_name: str, work: Path, lmo: Path, workers: int, device: str) -> dic
     models = lmo / "models"
     info = load_info(models)
     ids = sorted(info)
-    kps, pts, centres = model_keypoints(models, ids), model_points(models, ids), model_centres(models, ids)
+    verts = model_vertices(models, ids)
+    kps = {oid: model_keypoints(v) for oid, v in verts.items()}
+    pts = {oid: subsample(v) for oid, v in verts.items()}
+    centres = {oid: bbox_centre(v) for oid, v in verts.items()}
     synth = synthetic_instances(work, size, models, workers, centres)
     t_data = time.time() - t0
     finetune, test = real_blocks(load_bop_scene(lmo / "test" / "000002"))

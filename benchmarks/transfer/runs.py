@@ -9,11 +9,25 @@ import os
 import platform
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 REPO = Path(__file__).resolve().parent.parent.parent
 REALDATA = REPO.parent / "shared" / "realdata"
+
+
+@dataclass(frozen=True)
+class Size:
+    """One benchmark size: crop side (px; heatmaps are a quarter of it), synthetic frames,
+    iterations of pretraining and of each real-data training, batch size, training seeds."""
+
+    crop: int
+    frames: int
+    pretrain_iters: int
+    real_iters: int
+    batch: int
+    seeds: tuple[int, ...] = (0, 1)
 
 
 def synthgen(*args: str) -> None:
