@@ -29,6 +29,13 @@ def _fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
+def _worker_count(workers: int | None) -> int:
+    """``--workers``: the number given (at least 1), else one per CPU."""
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers: expected an integer >= 1, found {workers}")
+    return workers if workers is not None else (os.cpu_count() or 1)
+
+
 def _reports_input_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """``command`` with any :class:`~synthgen.errors.InputError` it lets out reported as the
     error's one line on stderr and its exit code (2), without a traceback."""
@@ -56,9 +63,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             return _fail("--verify checks the scenes a --resume keeps: pass --resume too")
         if not args.ray_timeout > 0:
             return _fail(f"--ray-timeout: expected seconds > 0, found {args.ray_timeout:g}")
-        if args.workers is not None and args.workers < 1:
-            return _fail(f"--workers: expected an integer >= 1, found {args.workers}")
-        workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+        workers = _worker_count(args.workers)
         result = run_render(cfg, out, config_dict=config_to_dict(cfg), overwrite=args.overwrite,
                             resume=args.resume, quiet=args.quiet, base_dir=Path(args.scene).resolve().parent,
                             workers=workers, executor=args.executor, ray_address=args.ray_address,
@@ -107,9 +112,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     if args.sample < 0:
         return _fail(f"--sample: expected an integer >= 0, found {args.sample}")
-    if args.workers is not None and args.workers < 1:
-        return _fail(f"--workers: expected an integer >= 1, found {args.workers}")
-    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    workers = _worker_count(args.workers)
     progress = None
     if not args.quiet:
         def progress(stage: str, done: int, total: int) -> None:
