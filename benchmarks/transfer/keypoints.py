@@ -6,7 +6,8 @@ share, and tested with PCK@0.2 (threshold: 0.2 x the longer side of the box of t
 joints) on the fixed held-out block of LSPET images 4001-5000, which no run trains on and no
 setting was chosen on. Per seed, three ways of training are compared:
 
-- ``scratch``: random init, trained on N real LSPET persons;
+- ``scratch``: random init, trained on N real LSPET persons for as many iterations as
+  pretraining and fine-tuning together (``Size.scratch_iters``);
 - ``synthgen+ft``: trained on synthgen's people (``people.yaml`` beside this script), then
   fine-tuned on the same N real persons;
 - ``synthgen only``: the pretrained model, N = 0.
@@ -53,7 +54,7 @@ class Size(runs.Size):
 
 
 SIZES = {
-    "cpu": Size(crop=64, frames=1500, pretrain_iters=2500, real_iters=600, batch=32),
+    "cpu": Size(crop=64, frames=1500, pretrain_iters=1500, real_iters=500, batch=32),
     "gpu": Size(crop=192, frames=20000, pretrain_iters=30000, real_iters=6000, batch=64, seeds=(0, 1, 2)),
     # seconds, for checking the plumbing end to end
     "smoke": Size(crop=32, frames=20, pretrain_iters=20, real_iters=10, batch=8, real_n=(20,)),
@@ -116,7 +117,7 @@ def run(size_name: str, work: Path, lspet: Path, workers: int, device: str) -> d
             real_crops = make_crops(real_subset(pool, n, seed), size.crop)
             torch.manual_seed(seed)
             scratch = model(12).to(device)
-            fit(scratch, real_crops, size.real_iters, size, seed + 1000 * n, f"seed {seed} scratch N={n}")
+            fit(scratch, real_crops, size.scratch_iters, size, seed + 1000 * n, f"seed {seed} scratch N={n}")
             record("scratch", n, evaluate(scratch, test_crops, test_gt, size))
             ft = model(12).to(device)
             ft.load_state_dict(state)

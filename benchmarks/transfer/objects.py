@@ -12,7 +12,8 @@ objects whose models_info declares symmetries). Per seed:
 
 - ``synthgen only``: trained on synthgen's images;
 - ``synthgen+ft``: then fine-tuned on the real fine-tuning block;
-- ``real only``: random init, trained on the real fine-tuning block (the same iterations);
+- ``real only``: random init, trained on the real fine-tuning block for as many iterations
+  as pretraining and fine-tuning together (``Size.scratch_iters``);
 - ``oracle heatmaps``: the ground-truth heatmaps through the same decoding and PnP, the ceiling
   that the crop size, heatmap resolution and keypoints outside the window leave.
 
@@ -48,7 +49,7 @@ AUGMENT = Augment(scale=(0.8, 1.2), rotation_deg=20.0, shift=0.08)   # rigid obj
 
 
 SIZES = {
-    "cpu": runs.Size(crop=64, frames=1500, pretrain_iters=3000, real_iters=800, batch=32),
+    "cpu": runs.Size(crop=64, frames=1500, pretrain_iters=2500, real_iters=800, batch=32),
     "gpu": runs.Size(crop=128, frames=20000, pretrain_iters=40000, real_iters=4000, batch=64, seeds=(0, 1, 2)),
     "smoke": runs.Size(crop=32, frames=10, pretrain_iters=20, real_iters=10, batch=8, seeds=(0,)),
 }
@@ -154,7 +155,7 @@ def run(size_name: str, work: Path, lmo: Path, workers: int, device: str) -> dic
         record("synthgen+ft", evaluate(pre, test_crops, test, kps, pts, info, ids, size))
         torch.manual_seed(seed)
         scratch = model(N_KP * len(ids)).to(device)
-        train(scratch, ft_crops, size.real_iters, size.crop, size.batch, seed + 1, f"seed {seed} real only", AUGMENT)
+        train(scratch, ft_crops, size.scratch_iters, size.crop, size.batch, seed + 1, f"seed {seed} real only", AUGMENT)
         record("real only", evaluate(scratch, test_crops, test, kps, pts, info, ids, size))
     return {"size": size_name, "settings": asdict(size), "objects": ids,
             "results": {m: [{str(k): v for k, v in r.items()} for r in rs] for m, rs in results.items()},

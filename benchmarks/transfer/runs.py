@@ -20,7 +20,7 @@ REALDATA = REPO.parent / "shared" / "realdata"
 @dataclass(frozen=True)
 class Size:
     """One benchmark size: crop side (px; heatmaps are a quarter of it), synthetic frames,
-    iterations of pretraining and of each real-data training, batch size, training seeds."""
+    iterations of pretraining and of each real-data fine-tuning, batch size, training seeds."""
 
     crop: int
     frames: int
@@ -28,6 +28,14 @@ class Size:
     real_iters: int
     batch: int
     seeds: tuple[int, ...] = (0, 1)
+
+    @property
+    def scratch_iters(self) -> int:
+        """Iterations of a model trained on real data only: as many as pretraining plus
+        fine-tuning, so the baseline gets the same number of gradient steps (a short schedule
+        leaves a random-init heatmap model on its loss plateau, and the comparison would then
+        measure convergence speed, not what the synthetic data teaches)."""
+        return self.pretrain_iters + self.real_iters
 
 
 def synthgen(*args: str) -> None:
