@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet -e ".[smplx,ray,dev,transfer]"
 	$(PIP) install --quiet cython
 	$(PIP) install --quiet --no-build-isolation --no-binary xtcocotools xtcocotools
+	$(VENV)/bin/synthgen setup
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -49,6 +49,18 @@ def _reports_input_errors(command: Callable[[argparse.Namespace], int]) -> Calla
     return run
 
 
+def cmd_setup(args: argparse.Namespace) -> int:
+    """Build what the default body needs once: Anny's model cache (``$ANNY_CACHE_DIR`` or
+    ``~/.cache/anny``), with progress and the folder it lives in."""
+    from .bodies.anny_backend import build_cache, cache_dir, cache_is_built
+
+    if cache_is_built() and not args.force:
+        print(f"Anny cache already built in {cache_dir()}")
+        return 0
+    build_cache(log=lambda line: print(line, flush=True))
+    return 0
+
+
 @_reports_input_errors
 def cmd_render(args: argparse.Namespace) -> int:
     from .config import config_to_dict, load_scene_config
@@ -238,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=cmd_report)
     i = sub.add_parser("info", help="version, GL vendor/renderer and available extras")
     i.set_defaults(func=cmd_info)
+    st = sub.add_parser("setup", help="build the Anny body model's one-time cache (make runs it; minutes)")
+    st.add_argument("--force", action="store_true", help="rebuild even when the cache is there")
+    st.set_defaults(func=cmd_setup)
     return p
 
 

@@ -73,7 +73,7 @@ def test_valid_scene_loads_with_preset(scene):
     assert (s.fx, s.cx, s.cy, s.depth_min, s.depth_unit) == (446.8, 423.5, 239.5, 0.19, 0.001)
     # Keys the scene leaves out keep the schema defaults, as plain lists of floats.
     assert cfg.room.size_x == [4.0, 6.0] and type(cfg.room.size_x) is list
-    assert cfg.humans.model == "mannequin"
+    assert cfg.humans.model == "anny"
 
 
 def test_overrides_change_values(scene):

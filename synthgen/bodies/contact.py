@@ -92,7 +92,7 @@ def _extend_leg(s: PoseSample, side: str, deg: float) -> PoseSample:
 
 
 def plant_feet(body_model, sample: PoseSample, betas: np.ndarray | None = None,
-               tol: float = 0.003, max_iter: int = 5) -> PoseSample:
+               tol: float = 0.003, max_iter: int = 5, phenotype: dict | None = None) -> PoseSample:
     """Bring both feet of a ``both_feet`` pose to the same floor height (within ``tol`` metres).
 
     SMPL-X's skeleton is not left/right symmetric (the hips differ by ~1 cm in height) and pose
@@ -104,7 +104,7 @@ def plant_feet(body_model, sample: PoseSample, betas: np.ndarray | None = None,
         return sample
 
     def gap(s: PoseSample) -> float:
-        h = part_heights(body_model.forward(s.to_params(betas=betas)))
+        h = part_heights(body_model.forward(s.to_params(betas=betas, phenotype=phenotype)))
         return h["left_foot"] - h["right_foot"]
 
     d = gap(sample)
@@ -132,14 +132,15 @@ def plant_feet(body_model, sample: PoseSample, betas: np.ndarray | None = None,
 
 def pose_on_floor(body_model, sample: PoseSample, betas: np.ndarray | None = None,
                   yaw: float = 0.0, xy: Sequence[float] = (0.0, 0.0), floor_z: float = 0.0,
-                  plant: bool = True) -> tuple[SMPLXParams, BodyOutput]:
+                  plant: bool = True, phenotype: dict | None = None) -> tuple[SMPLXParams, BodyOutput]:
     """Evaluate ``sample`` with ``body_model`` and translate it so the pelvis is above ``xy`` and
     the lowest vertex touches the floor z = ``floor_z`` (world, metres), as the scene sampler's
     ``place_person`` does; with ``plant``, :func:`plant_feet` first levels the feet of a
-    ``both_feet`` pose. Returns the parameters (``transl`` set) and the shifted output."""
+    ``both_feet`` pose. Returns the parameters (``transl`` set) and the shifted output.
+    ``phenotype``: the body shape of a backend without betas (Anny)."""
     if plant:
-        sample = plant_feet(body_model, sample, betas)
-    params = sample.to_params(betas=betas, yaw=yaw)
+        sample = plant_feet(body_model, sample, betas, phenotype=phenotype)
+    params = sample.to_params(betas=betas, yaw=yaw, phenotype=phenotype)
     out = body_model.forward(params)
     shift = np.array([xy[0] - out.joints[0, 0], xy[1] - out.joints[0, 1],
                       floor_z - out.vertices[:, 2].min()])

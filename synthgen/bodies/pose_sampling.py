@@ -63,10 +63,11 @@ class PoseSample:
         return a if a == b or self.mix == 0.0 else f"{a}~{b}@{self.mix:.2f}"
 
     def to_params(self, betas: np.ndarray | None = None, yaw: float = 0.0,
-                  transl: np.ndarray | None = None) -> SMPLXParams:
+                  transl: np.ndarray | None = None, phenotype: dict | None = None) -> SMPLXParams:
         """SMPL-X parameters in the world (Z up): ``global_orient = Rz(yaw) Rx(90) root``,
-        yaw in radians about +Z (0 faces world -Y); ``transl`` metres (default 0)."""
-        p = SMPLXParams()
+        yaw in radians about +Z (0 faces world -Y); ``transl`` metres (default 0); ``phenotype``
+        the shape of a backend without betas (Anny)."""
+        p = SMPLXParams(phenotype=dict(phenotype) if phenotype else None)
         if betas is not None:
             p.betas = np.asarray(betas, dtype=np.float64).copy()
         root = Rotation.from_rotvec(np.array(self.root_orient, np.float64))

@@ -250,10 +250,45 @@ class MaterialsConfig:
 
 
 @dataclass
+class PhenotypeConfig:
+    """The body shapes of ``anny`` people, drawn per person (uniform in each range).
+
+    ``gender`` 0 male .. 1 female; ``muscle``, ``weight``, ``height``, ``proportions`` in [0, 1]
+    (Anny's phenotype; 0.5 average). Ages in years: a person is a child with ``child_share``
+    (age from ``child_age_years``), elderly with ``elderly_share`` (``elderly_age_years``), else an
+    adult (``adult_age_years``); Anny's age phenotype follows MakeHuman's anchors (1, 11, 25, 90
+    years), and its ``height`` is relative to the age, so children come out shorter."""
+
+    gender: list[float] = field(default_factory=lambda: [0.0, 1.0])
+    muscle: list[float] = field(default_factory=lambda: [0.2, 0.8])
+    weight: list[float] = field(default_factory=lambda: [0.15, 0.85])
+    height: list[float] = field(default_factory=lambda: [0.15, 0.85])
+    proportions: list[float] = field(default_factory=lambda: [0.2, 0.8])
+    adult_age_years: list[float] = field(default_factory=lambda: [18.0, 65.0])
+    # share of children, and their ages
+    child_share: float = 0.1
+    child_age_years: list[float] = field(default_factory=lambda: [5.0, 17.0])
+    # share of elderly people, and their ages
+    elderly_share: float = 0.1
+    elderly_age_years: list[float] = field(default_factory=lambda: [65.0, 90.0])
+
+    def __post_init__(self) -> None:
+        for k in ("gender", "muscle", "weight", "height", "proportions"):
+            _check_range(k, getattr(self, k), lo=0.0, hi=1.0)
+        for k in ("adult_age_years", "child_age_years", "elderly_age_years"):
+            _check_range(k, getattr(self, k), lo=1.0, hi=90.0)
+        for k in ("child_share", "elderly_share"):
+            _check(0.0 <= getattr(self, k) <= 1.0, k, "a share in [0, 1]", getattr(self, k))
+        _check(self.child_share + self.elderly_share <= 1.0, "elderly_share",
+               "child_share + elderly_share <= 1", self.child_share + self.elderly_share)
+
+
+@dataclass
 class HumansConfig:
     """People in the scene.
 
-    ``model``: the body-model backend, 'mannequin' (embedded, default) or 'smplx' (user-supplied
+    ``model``: the body-model backend: 'anny' (NAVER's Anny body, the default: people of every age
+    and build, shaped by ``phenotype``), 'mannequin' (a wooden artist's mannequin) or 'smplx' (user-supplied
     SMPL-X files in ``model_dir``, with ``gender``, ``num_betas``, ``num_expression_coeffs``,
     ``flat_hand_mean`` passed to the smplx package; ``.npz`` files are read without unpickling, a
     ``.pkl`` only with ``trust_pickle``). ``betas_range``: uniform range of the shape
@@ -265,8 +300,10 @@ class HumansConfig:
 
     # people per scene, range
     count: list[int] = field(default_factory=lambda: [1, 1])
-    # body model: mannequin (embedded) or smplx (your model files)
-    model: str = "mannequin"
+    # body model: anny (default), mannequin or smplx (your model files)
+    model: str = "anny"
+    # anny: the phenotype ranges and the shares of children and elderly people
+    phenotype: PhenotypeConfig = field(default_factory=PhenotypeConfig)
     # smplx: folder with SMPLX_<GENDER>.npz (or smplx/SMPLX_<GENDER>.npz)
     model_dir: str = ""
     # smplx: true lets a SMPLX_<GENDER>.pkl load; unpickling runs code, so only for a folder you trust

@@ -55,6 +55,8 @@ class PersonGT:
     px_count_valid: int = 0
     px_count_visib: int = 0
     mask: np.ndarray | None = None     # (H, W) bool amodal silhouette inside the image
+    # the Anny body's exact parameters (PersonInstance.anny); smplx is then empty
+    anny: dict | None = None
 
 
 @dataclass

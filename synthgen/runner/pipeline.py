@@ -127,6 +127,10 @@ def make_body_model(cfg: SceneConfig, base_dir: Path | None = None):
     """The configured body-model backend. ``humans.model_dir`` (smplx) resolves against the scene
     file's folder. Missing files or a missing extra raise the backends' one-line errors."""
     hc = cfg.humans
+    if hc.model == "anny":
+        from ..bodies.anny_backend import AnnyBody
+
+        return AnnyBody(flat_hand_mean=hc.flat_hand_mean)
     if hc.model == "mannequin":
         from ..bodies.mannequin import MannequinBody
 

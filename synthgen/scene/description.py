@@ -126,6 +126,9 @@ class PersonInstance:
     activity: str = "idle"
     pose_name: str = "standing"
     skin_joint: np.ndarray | None = None
+    # the exact parameters of an Anny body (the ``anny`` block of scene_humans.json); ``smplx`` is
+    # then empty: SMPL-X parameters would not reproduce this body
+    anny: dict | None = None
 
 
 @dataclass

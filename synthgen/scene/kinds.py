@@ -18,6 +18,6 @@ TEXTURE_KINDS: tuple[str, ...] = ("wood", "tiles", "noise", "stripes")
 #: :mod:`synthgen.scene.lights_cameras` and rendered by the render adapter.
 LIGHT_KINDS: tuple[str, ...] = ("point", "spot", "directional")
 #: Body-model backends (``humans.model``; ``body_model`` in scene_humans.json).
-BODY_MODELS: tuple[str, ...] = ("mannequin", "smplx")
+BODY_MODELS: tuple[str, ...] = ("anny", "mannequin", "smplx")
 #: Colour image formats (``output.rgb_format``), also the file suffixes under ``rgb/``.
 RGB_FORMATS: tuple[str, ...] = ("png", "jpg")

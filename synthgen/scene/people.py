@@ -86,18 +86,41 @@ class PoseSource:
         return sample_pose(rng, weights={n: 1.0 for n in self.idle_names}, noise_deg=noise, poses=self.poses)
 
 
+def sample_phenotype(pc, rng: np.random.Generator) -> dict[str, float]:
+    """An Anny phenotype from ``humans.phenotype`` (:class:`~synthgen.config.schema.PhenotypeConfig`):
+    the age group first (child / elderly / adult by their shares), its age in years, then each
+    shape value uniformly in its range. Returns label -> value, plus ``age_years``."""
+    from ..bodies.anny_backend import age_from_years
+
+    u = rng.random()
+    ages = pc.child_age_years if u < pc.child_share else (
+        pc.elderly_age_years if u < pc.child_share + pc.elderly_share else pc.adult_age_years)
+    years = _u(rng, tuple(ages))
+    out = {k: _u(rng, tuple(getattr(pc, k))) for k in ("gender", "muscle", "weight", "height", "proportions")}
+    out["age"] = float(age_from_years(years))
+    out["age_years"] = years
+    return out
+
+
+def _shape_of(phenotype: dict | None) -> dict | None:
+    """The phenotype a body model reads (without the ``age_years`` note)."""
+    return None if phenotype is None else {k: v for k, v in phenotype.items() if k != "age_years"}
+
+
 class _RestCache:
-    """Rest joints (body frame) per betas: one zero-pose forward per distinct shape."""
+    """Rest joints (body frame) per shape (betas and phenotype): one zero-pose forward per
+    distinct shape."""
 
     def __init__(self, body: BodyModel):
         self.body = body
         self._key: bytes | None = None
         self._joints: np.ndarray | None = None
 
-    def __call__(self, betas: np.ndarray) -> np.ndarray:
-        key = np.asarray(betas, np.float64).tobytes()
+    def __call__(self, betas: np.ndarray, phenotype: dict | None = None) -> np.ndarray:
+        key = np.asarray(betas, np.float64).tobytes() + repr(sorted((phenotype or {}).items())).encode()
         if key != self._key:
-            self._joints = self.body.forward(SMPLXParams(betas=np.asarray(betas, float))).joints
+            self._joints = self.body.forward(SMPLXParams(betas=np.asarray(betas, float),
+                                                         phenotype=phenotype)).joints
             self._key = key
         return self._joints
 
@@ -143,7 +166,7 @@ def _spot_near_support(layout: Layout, support, rng: np.random.Generator, toward
 
 
 def _pose_person(body: BodyModel, sample, betas: np.ndarray, yaw: float, xy: np.ndarray,
-                 flat_hand_mean: bool) -> SMPLXParams:
+                 flat_hand_mean: bool, phenotype: dict | None = None) -> SMPLXParams:
     """Params for ``sample`` facing ``yaw`` with the pelvis above ``xy`` and the lowest vertex
     on the floor (feet planted flat where the pose has both feet down)."""
     from ..bodies.contact import pose_on_floor
@@ -151,7 +174,7 @@ def _pose_person(body: BodyModel, sample, betas: np.ndarray, yaw: float, xy: np.
 
     # motion-capture frames are kept as recorded (only the library's poses get their feet planted)
     from_motion = sample.names[0].startswith("motion:")
-    p, _ = pose_on_floor(body, sample, betas=betas, yaw=yaw, xy=xy, plant=not from_motion)
+    p, _ = pose_on_floor(body, sample, betas=betas, yaw=yaw, xy=xy, plant=not from_motion, phenotype=phenotype)
     if flat_hand_mean:   # the library's hand poses are relative to SMPL-X's mean hand
         mean = smplx_hand_mean()   # (2, 15, 3): [left, right]
         p.left_hand_pose = p.left_hand_pose + mean[0].reshape(-1)
@@ -178,8 +201,22 @@ def _seat_for(person: PersonInstance, yaw: float):
     return centre, size
 
 
+def anny_record(p: SMPLXParams, age_years: float | None, flat_hand_mean: bool) -> dict:
+    """The ``anny`` block of scene_humans.json: everything that rebuilds the rendered body with
+    :class:`~synthgen.bodies.anny_backend.AnnyBody` (phenotype; the SMPL-X-convention pose that
+    drives it through synthgen's documented mapping, axis-angle radians, world frame, metres)."""
+    import anny
+
+    pose = {k: v for k, v in p.to_lists().items()
+            if k in ("global_orient", "body_pose", "left_hand_pose", "right_hand_pose", "transl")}
+    return {"version": anny.__version__, "topology": "anny", "mapping": "synthgen-smplx-drive/1",
+            "phenotype": {k: float(v) for k, v in (p.phenotype or {}).items()},
+            "age_years": None if age_years is None else float(age_years),
+            "flat_hand_mean": bool(flat_hand_mean), "pose": pose}
+
+
 def _finish(body: BodyModel, p: SMPLXParams, person_id: int, rng: np.random.Generator, activity: str,
-            name: str) -> PersonInstance:
+            name: str, age_years: float | None = None, flat_hand_mean: bool = False) -> PersonInstance:
     out = body.forward(p)
     dz = -out.vertices[:, 2].min()           # IK may lower a hand below the feet: keep on the floor
     face = getattr(out, "face", None)        # the smplx backend's (68, 3) face landmarks
@@ -190,8 +227,11 @@ def _finish(body: BodyModel, p: SMPLXParams, person_id: int, rng: np.random.Gene
         out.vertices = out.vertices + [0.0, 0.0, dz]
         out.joints = out.joints + [0.0, 0.0, dz]
         out.landmarks = {k: v + [0.0, 0.0, dz] for k, v in out.landmarks.items()}
+    # the smplx block only where it reproduces the rendered body (the SMPL-X-shaped backends)
+    is_anny = body.name == "anny"
     return PersonInstance(
-        person_id=person_id, body_model=body.name, gender=body.gender, smplx=p.to_lists(),
+        person_id=person_id, body_model=body.name, gender=body.gender, smplx={} if is_anny else p.to_lists(),
+        anny=anny_record(p, age_years, flat_hand_mean) if is_anny else None,
         vertices=out.vertices, faces=out.faces, joints_world=out.joints, landmarks_world=out.landmarks,
         skin_joint=out.skin_joint, face_world=face,
         material=Material(base_color=random_color(rng, 0.35, 0.85), roughness=_u(rng, (0.4, 0.8))),
@@ -235,8 +275,13 @@ def sample_people(cfg, layout: Layout, body: BodyModel, objects: list[ObjectInst
     persons: list[PersonInstance] = []
     taken: list[np.ndarray] = []
     for j in range(n):
-        betas = rng.uniform(hc.betas_range[0], hc.betas_range[1], size=10)
-        rest = rest_of(betas)
+        if body.name == "anny":   # Anny has a phenotype instead of betas
+            drawn = sample_phenotype(hc.phenotype, rng)
+            betas, phenotype = np.zeros(10), _shape_of(drawn)
+        else:
+            drawn, phenotype = None, None
+            betas = rng.uniform(hc.betas_range[0], hc.betas_range[1], size=10)
+        rest = rest_of(betas, phenotype)
         u = rng.random()
         activity = "hold" if (u < hc.hold_prob and holdables) else \
             ("reach" if (u < hc.hold_prob + hc.reach_prob and reachable) else "idle")
@@ -258,12 +303,14 @@ def sample_people(cfg, layout: Layout, body: BodyModel, objects: list[ObjectInst
             if not _spot_is_free(layout, xy, taken, radius):
                 continue
             yaw = yaw_facing(facing) + _u(rng, (-0.35, 0.35))
-            p = _pose_person(body, sample, betas, yaw, xy, hc.flat_hand_mean)
+            p = _pose_person(body, sample, betas, yaw, xy, hc.flat_hand_mean, phenotype)
             # the hand that holds or reaches: the pose's grasping hand (right when both or none)
             side = "left" if sample.hands[0] == "grasp" and sample.hands[1] != "grasp" else "right"
             if activity == "reach" and not _reach_object(rest, p, side, objects[k]):
                 continue
-            person = _finish(body, p, j, rng, activity, sample.label)
+            person = _finish(body, p, j, rng, activity, sample.label,
+                             age_years=None if drawn is None else drawn["age_years"],
+                             flat_hand_mean=hc.flat_hand_mean)
             if body_hits_furniture(person.vertices, layout):
                 continue
             seat = _seat_for(person, yaw) if sample.needs_seat else None

@@ -105,10 +105,25 @@ def make_body(humans_cfg: dict[str, Any] | None) -> tuple[Any | None, str | None
                       f"({type(exc).__name__}: {exc}): landmark flags not re-derived")
 
 
-def extended_world(body, smplx: dict[str, np.ndarray]) -> np.ndarray:
-    """(144, 3) extended SMPL-X points of ``body`` posed with ``smplx`` (world frame, metres),
+def person_params(person: dict) -> SMPLXParams:
+    """The body parameters of a ``scene_humans`` person: its ``anny`` block (phenotype and the
+    driving SMPL-X-convention pose) or its ``smplx`` block."""
+    if "anny" in person:
+        a = person["anny"]
+        return SMPLXParams(**{k: np.asarray(v, np.float64) for k, v in a["pose"].items()},
+                           phenotype={k: float(v) for k, v in a["phenotype"].items()})
+    return SMPLXParams(**{k: np.asarray(v, np.float64) for k, v in person["smplx"].items()})
+
+
+def _params_key(p: SMPLXParams) -> bytes:
+    arrays = b"".join(np.asarray(v, np.float64).tobytes() for k, v in sorted(vars(p).items()) if k != "phenotype")
+    return arrays + repr(sorted((p.phenotype or {}).items())).encode()
+
+
+def extended_world(body, params: SMPLXParams) -> np.ndarray:
+    """(144, 3) extended SMPL-X points of ``body`` posed with ``params`` (world frame, metres),
     NaN where the backend has no source: what the render's ``person_ext`` holds."""
-    out = body.forward(SMPLXParams(**{k: np.asarray(v, np.float64) for k, v in smplx.items()}))
+    out = body.forward(params)
     return extended_joints(out.joints, out.landmarks, getattr(out, "face", None))
 
 
@@ -213,10 +228,10 @@ def check_landmarks(report: Report, persons: list[PersonRef], humans_cfg: dict |
                 T = np.eye(4)
                 T[:3, :3] = np.asarray(cam["cam_R_w2c"], np.float64).reshape(3, 3)
                 T[:3, 3] = np.asarray(cam["cam_t_w2c"], np.float64).reshape(3) / 1000.0
-                pkey = (ref.person_id, b"".join(np.asarray(person["smplx"][k], np.float64).tobytes()
-                                                for k in sorted(person["smplx"])))
+                params = person_params(person)
+                pkey = (ref.person_id, _params_key(params))
                 if pkey not in world:
-                    world[pkey] = extended_world(body, person["smplx"])
+                    world[pkey] = extended_world(body, params)
                 ext = transform(T, world[pkey])
                 if ref.im_id not in depth:
                     raw = load_image(sdir / "depth_gt" / f"{ref.im_id:06d}.png")

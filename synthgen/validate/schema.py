@@ -206,13 +206,20 @@ SMPLX_PARAMS = Obj({
     "right_hand_pose": Vec(45), "jaw_pose": VEC3, "leye_pose": VEC3, "reye_pose": VEC3,
     "expression": Vec(None), "transl": VEC3})
 
+ANNY_PARAMS = Obj({
+    "version": str, "topology": OneOf(("anny",)), "mapping": str,
+    "phenotype": Obj({k: float for k in ("gender", "age", "muscle", "weight", "height", "proportions")}),
+    "age_years": Nullable(float), "flat_hand_mean": bool,
+    "pose": Obj({"global_orient": VEC3, "body_pose": Vec(63), "left_hand_pose": Vec(45),
+                 "right_hand_pose": Vec(45), "transl": VEC3}),
+})
+
 KPT_ROW = Vec(3)
 
 PERSON = Obj({
     "person_id": int,
     "body_model": OneOf(BODY_MODELS),
     "gender": OneOf(("neutral", "male", "female")),
-    "smplx": SMPLX_PARAMS,
     "cam_R_w2c": MAT3, "cam_t_w2c": VEC3,
     "joints_3d_cam": Vec(None, Nullable(VEC3)),
     "joint_names": AnyOf((str, Vec(None, str))),
@@ -224,6 +231,9 @@ PERSON = Obj({
 }, {
     # BOP gt_info-style counts of the person (written since the body-part pass)
     "px_count_all": int, "px_count_valid": int, "px_count_visib": int,
+    # the body's parameters: smplx for the mannequin and smplx backends, anny for Anny
+    # (checks/humans.py checks that the body_model's own block is there)
+    "smplx": SMPLX_PARAMS, "anny": ANNY_PARAMS,
 })
 
 SCENE_HUMANS = IdMap(Vec(None, PERSON), named={"units": OneOf(("m",))})

@@ -4,7 +4,9 @@ Layout (docs: ``dataset-layout.md``): ``{"units": "m", "<im_id>": [person, ...]}
 person in the scene, visible or not. Everything 3-D is in **metres** (SMPL-X's unit):
 ``cam_R_w2c`` (3x3 row-major, 9 numbers) and ``cam_t_w2c`` (3, metres) are the camera of the
 image, ``joints_3d_cam`` are SMPL-X joints in the OpenCV camera frame, ``smplx`` holds axis-angle
-parameters in the world frame (Z up). Keypoints are ``[u, v, vis]`` rows in pixels (OpenCV/BOP
+parameters in the world frame (Z up) for the SMPL-X-shaped bodies (``body_model`` mannequin or
+smplx); an ``anny`` body has an ``anny`` block instead (phenotype and the SMPL-X-convention pose
+that drives it: ``synthgen.scene.people.anny_record``), and no ``smplx`` block. Keypoints are ``[u, v, vis]`` rows in pixels (OpenCV/BOP
 pixel-centre convention) with ``vis`` an integer in {0, 1, 2}. Joints with no source (NaN in the
 record) are written as ``null`` rows and read back as NaN.
 """
@@ -42,7 +44,9 @@ def person_entry(person: PersonGT, R_w2c: np.ndarray, t_w2c_m: np.ndarray) -> di
         "person_id": int(person.person_id),
         "body_model": person.body_model,
         "gender": person.gender,
-        "smplx": {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in person.smplx.items()},
+        **({"smplx": {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in person.smplx.items()}}
+           if person.smplx else {}),
+        **({"anny": person.anny} if person.anny is not None else {}),
         "cam_R_w2c": np.asarray(R_w2c, dtype=np.float64).reshape(-1),
         "cam_t_w2c": np.asarray(t_w2c_m, dtype=np.float64).reshape(-1),
         # A row with any NaN is "no joint": written as null, not as three separate nulls.
@@ -74,7 +78,8 @@ def load_scene_humans(path: str | Path) -> dict[int, list[dict[str, Any]]]:
     """Read ``scene_humans.json`` as ``{im_id: [person, ...]}`` (the ``units`` key is checked and
     dropped). Arrays come back as float64 numpy: ``cam_R_w2c`` (3, 3), ``cam_t_w2c`` (3,) m,
     ``joints_3d_cam`` (J, 3) m with NaN rows for null, ``keypoints_coco17`` (17, 3),
-    ``keypoints_wholebody133`` (133, 3), each ``smplx`` parameter (n,)."""
+    ``keypoints_wholebody133`` (133, 3), each ``smplx`` parameter and each ``anny`` pose
+    parameter (n,)."""
     data = load_json(path, keys_to_int=True)
     units = data.pop("units", None)
     if units != UNITS:
@@ -88,5 +93,8 @@ def load_scene_humans(path: str | Path) -> dict[int, list[dict[str, Any]]]:
             p["keypoints_coco17"] = np.asarray(p["keypoints_coco17"], np.float64).reshape(-1, 3)
             p["keypoints_wholebody133"] = np.asarray(
                 p["keypoints_wholebody133"], np.float64).reshape(-1, 3)
-            p["smplx"] = {k: np.asarray(v, dtype=np.float64) for k, v in p["smplx"].items()}
+            if "smplx" in p:
+                p["smplx"] = {k: np.asarray(v, dtype=np.float64) for k, v in p["smplx"].items()}
+            if "anny" in p:
+                p["anny"]["pose"] = {k: np.asarray(v, dtype=np.float64) for k, v in p["anny"]["pose"].items()}
     return data
