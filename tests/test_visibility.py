@@ -185,6 +185,36 @@ def test_frontal_standing_body_keypoints_are_visible(body, renderer):
     assert gt.visib_fract == 1.0 and gt.bbox_visib == gt.bbox_amodal
 
 
+@pytest.fixture(scope="module")
+def anny_body():
+    from synthgen.bodies import anny_backend
+
+    if not anny_backend.cache_is_built():
+        pytest.skip("Anny's cache is not built (make runs `synthgen setup`)")
+    return anny_backend.AnnyBody()
+
+
+def test_frontal_anny_person_has_every_coco_keypoint_visible(anny_body, renderer):
+    # a real face: nose, eyes and ears come from Anny's surface and are seen from the front
+    cam = _camera(*FRONT)
+    scene = _scene([_person(anny_body, RELAXED)], cameras=[cam])
+    _, _, (gt,) = _frame(renderer, scene, cam)
+    assert [_v(gt, name) for name in COCO17_NAMES] == [2] * 17
+    u, v = gt.keypoints_coco17[COCO["nose"], :2]
+    lu, ru = gt.keypoints_coco17[COCO["left_eye"], 0], gt.keypoints_coco17[COCO["right_eye"], 0]
+    # the person faces -Y, the camera looks along +Y: its left eye is on the image's right
+    assert lu > u > ru
+
+
+def test_anny_face_turned_away_is_not_labelled_visible(anny_body, renderer):
+    cam = _camera((0.0, 2.5, 1.0), (0.0, 0.0, 0.9))   # behind the person
+    scene = _scene([_person(anny_body, RELAXED)], cameras=[cam])
+    _, _, (gt,) = _frame(renderer, scene, cam)
+    for name in ("nose", "left_eye", "right_eye"):
+        assert _v(gt, name) in (0, 1), name
+    assert _v(gt, "left_shoulder") == 2 and _v(gt, "right_hip") == 2
+
+
 def test_box_in_front_of_the_right_wrist_occludes_it(body, renderer):
     cam = _camera(*FRONT)
     person = _person(body, RELAXED)

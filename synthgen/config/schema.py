@@ -259,17 +259,25 @@ class PhenotypeConfig:
     adult (``adult_age_years``); Anny's age phenotype follows MakeHuman's anchors (1, 11, 25, 90
     years), and its ``height`` is relative to the age, so children come out shorter."""
 
+    # range of Anny's gender: 0 male .. 1 female
     gender: list[float] = field(default_factory=lambda: [0.0, 1.0])
+    # range of Anny's muscle, 0..1
     muscle: list[float] = field(default_factory=lambda: [0.2, 0.8])
+    # range of Anny's weight, 0..1
     weight: list[float] = field(default_factory=lambda: [0.15, 0.85])
+    # range of Anny's height (relative to the age), 0..1
     height: list[float] = field(default_factory=lambda: [0.15, 0.85])
+    # range of Anny's proportions, 0 ideal .. 1 uncommon
     proportions: list[float] = field(default_factory=lambda: [0.2, 0.8])
+    # ages of adults, years
     adult_age_years: list[float] = field(default_factory=lambda: [18.0, 65.0])
-    # share of children, and their ages
+    # share of people who are children
     child_share: float = 0.1
+    # ages of children, years
     child_age_years: list[float] = field(default_factory=lambda: [5.0, 17.0])
-    # share of elderly people, and their ages
+    # share of people who are elderly
     elderly_share: float = 0.1
+    # ages of elderly people, years
     elderly_age_years: list[float] = field(default_factory=lambda: [65.0, 90.0])
 
     def __post_init__(self) -> None:
