@@ -106,10 +106,10 @@ def make_body(humans_cfg: dict[str, Any] | None) -> tuple[Any | None, str | None
 
 
 def person_params(person: dict) -> SMPLXParams:
-    """The body parameters of a ``scene_humans`` person: its ``anny`` block (phenotype and the
-    driving SMPL-X-convention pose) or its ``smplx`` block."""
-    if "anny" in person:
-        a = person["anny"]
+    """The body parameters of a ``scene_humans`` person: an Anny person's ``body_params``
+    (phenotype and the driving SMPL-X-convention pose), else its ``smplx`` block."""
+    if person["body_model"] == "anny":
+        a = person["body_params"]
         return SMPLXParams(**{k: np.asarray(v, np.float64) for k, v in a["pose"].items()},
                            phenotype={k: float(v) for k, v in a["phenotype"].items()})
     return SMPLXParams(**{k: np.asarray(v, np.float64) for k, v in person["smplx"].items()})

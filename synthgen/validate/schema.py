@@ -231,9 +231,9 @@ PERSON = Obj({
 }, {
     # BOP gt_info-style counts of the person (written since the body-part pass)
     "px_count_all": int, "px_count_valid": int, "px_count_visib": int,
-    # the body's parameters: smplx for the mannequin and smplx backends, anny for Anny
-    # (checks/humans.py checks that the body_model's own block is there)
-    "smplx": SMPLX_PARAMS, "anny": ANNY_PARAMS,
+    # the body model's exact parameters (Anny's, or SMPL-X's for the SMPL-X-shaped bodies), and
+    # smplx where it reproduces the body (checks/humans.py: every body_model but anny has it)
+    "body_params": AnyOf((ANNY_PARAMS, SMPLX_PARAMS)), "smplx": SMPLX_PARAMS,
 })
 
 SCENE_HUMANS = IdMap(Vec(None, PERSON), named={"units": OneOf(("m",))})

@@ -5,8 +5,10 @@ person in the scene, visible or not. Everything 3-D is in **metres** (SMPL-X's u
 ``cam_R_w2c`` (3x3 row-major, 9 numbers) and ``cam_t_w2c`` (3, metres) are the camera of the
 image, ``joints_3d_cam`` are SMPL-X joints in the OpenCV camera frame, ``smplx`` holds axis-angle
 parameters in the world frame (Z up) for the SMPL-X-shaped bodies (``body_model`` mannequin or
-smplx); an ``anny`` body has an ``anny`` block instead (phenotype and the SMPL-X-convention pose
-that drives it: ``synthgen.scene.people.anny_record``), and no ``smplx`` block. Keypoints are ``[u, v, vis]`` rows in pixels (OpenCV/BOP
+smplx). ``body_params`` holds the body model's own exact parameters: for an ``anny`` body its
+phenotype and the SMPL-X-convention pose that drives it (``synthgen.scene.people.anny_record``),
+and such a person has no ``smplx`` block (SMPL-X parameters would not reproduce it); for the
+SMPL-X-shaped bodies the same numbers as ``smplx``. Keypoints are ``[u, v, vis]`` rows in pixels (OpenCV/BOP
 pixel-centre convention) with ``vis`` an integer in {0, 1, 2}. Joints with no source (NaN in the
 record) are written as ``null`` rows and read back as NaN.
 """
@@ -46,7 +48,10 @@ def person_entry(person: PersonGT, R_w2c: np.ndarray, t_w2c_m: np.ndarray) -> di
         "gender": person.gender,
         **({"smplx": {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in person.smplx.items()}}
            if person.smplx else {}),
-        **({"anny": person.anny} if person.anny is not None else {}),
+        # the body model's own exact parameters (the spec's body_params): Anny's block, or the
+        # SMPL-X parameters themselves for the SMPL-X-shaped bodies
+        "body_params": person.anny if person.anny is not None else
+        {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in person.smplx.items()},
         "cam_R_w2c": np.asarray(R_w2c, dtype=np.float64).reshape(-1),
         "cam_t_w2c": np.asarray(t_w2c_m, dtype=np.float64).reshape(-1),
         # A row with any NaN is "no joint": written as null, not as three separate nulls.
@@ -78,8 +83,8 @@ def load_scene_humans(path: str | Path) -> dict[int, list[dict[str, Any]]]:
     """Read ``scene_humans.json`` as ``{im_id: [person, ...]}`` (the ``units`` key is checked and
     dropped). Arrays come back as float64 numpy: ``cam_R_w2c`` (3, 3), ``cam_t_w2c`` (3,) m,
     ``joints_3d_cam`` (J, 3) m with NaN rows for null, ``keypoints_coco17`` (17, 3),
-    ``keypoints_wholebody133`` (133, 3), each ``smplx`` parameter and each ``anny`` pose
-    parameter (n,)."""
+    ``keypoints_wholebody133`` (133, 3), each ``smplx`` parameter and each ``body_params``
+    pose parameter (n,)."""
     data = load_json(path, keys_to_int=True)
     units = data.pop("units", None)
     if units != UNITS:
@@ -95,6 +100,9 @@ def load_scene_humans(path: str | Path) -> dict[int, list[dict[str, Any]]]:
                 p["keypoints_wholebody133"], np.float64).reshape(-1, 3)
             if "smplx" in p:
                 p["smplx"] = {k: np.asarray(v, dtype=np.float64) for k, v in p["smplx"].items()}
-            if "anny" in p:
-                p["anny"]["pose"] = {k: np.asarray(v, dtype=np.float64) for k, v in p["anny"]["pose"].items()}
+            bp = p.get("body_params")
+            if isinstance(bp, dict) and "pose" in bp:   # anny
+                bp["pose"] = {k: np.asarray(v, dtype=np.float64) for k, v in bp["pose"].items()}
+            elif isinstance(bp, dict):
+                p["body_params"] = {k: np.asarray(v, dtype=np.float64) for k, v in bp.items()}
     return data

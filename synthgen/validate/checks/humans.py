@@ -37,9 +37,10 @@ def check_person(ctx: DatasetContext, img: ImageContext, person: dict, ann: dict
             ctx.add("consistency", item, "cam_t_w2c (m) differs from scene_camera.json (mm)")
     if not 0.0 <= person["visib_fract"] <= 1.0:
         ctx.add("consistency", item, f"visib_fract {person['visib_fract']} outside [0, 1]")
-    block = "anny" if person["body_model"] == "anny" else "smplx"
-    if block not in person:
-        ctx.add("schema", item, f"body_model {person['body_model']!r} but no {block!r} parameter block")
+    if person["body_model"] != "anny" and "smplx" not in person:
+        ctx.add("schema", item, f"body_model {person['body_model']!r} but no 'smplx' parameter block")
+    if person["body_model"] == "anny" and "pose" not in person.get("body_params", {}):
+        ctx.add("schema", item, "body_model 'anny' but no Anny body_params (phenotype, pose)")
     bad = [g for g in person["held_object_gt_ids"] if not 0 <= g < n_objects]
     if bad:
         ctx.add("consistency", item, f"held_object_gt_ids {bad} are not gt_ids of the image")
