@@ -284,7 +284,11 @@ class Renderer:
             flat.append((obj, flat_mesh(obj.mesh), object_label(k), PART_NONE))
         for j, person in enumerate(scene.persons):
             # Body meshes are smooth: plain vertex normals, no crease splitting (24k vertices).
-            mesh = self._mesh(_shading_geometry(person.vertices, person.faces, None, False), person.material)
+            if getattr(person, "face_uv", None) is not None and person.material.texture is not None:
+                geometry, uv = _textured_body_geometry(person.vertices, person.faces, person.uv, person.face_uv)
+                mesh = self._mesh(geometry, person.material, uv=uv)
+            else:
+                mesh = self._mesh(_shading_geometry(person.vertices, person.faces, None, False), person.material)
             pr_scene.add(mesh, pose=np.eye(4))
             flat_of_label[person_label(j)] = len(flat)
             if person.skin_joint is None:
@@ -504,6 +508,21 @@ class _Geometry:
     normals: np.ndarray
     indices: np.ndarray
     colors: np.ndarray | None
+
+
+def _textured_body_geometry(vertices, faces, uv, face_uv) -> tuple[_Geometry, np.ndarray]:
+    """Shading geometry of a body whose texture coordinates are per face corner (``face_uv``
+    (F, 3) indices into ``uv`` (T, 2), v up as in OpenGL): normals from the welded mesh, so the
+    shading stays smooth across UV seams, then one vertex per distinct (vertex, uv) pair. Returns
+    the geometry and its texture coordinates in glTF's convention (v down: image row 0 at v 0)."""
+    faces = np.asarray(faces, np.int64)
+    corners = np.stack([faces.ravel(), np.asarray(face_uv, np.int64).ravel()], axis=1)
+    pairs, inverse = np.unique(corners, axis=0, return_inverse=True)
+    normals = trimesh.Trimesh(vertices=np.asarray(vertices, float), faces=faces, process=False).vertex_normals
+    uv = np.asarray(uv, np.float64)[pairs[:, 1]]
+    geometry = _Geometry(np.asarray(vertices, np.float32)[pairs[:, 0]], np.asarray(normals, np.float32)[pairs[:, 0]],
+                         inverse.reshape(-1, 3).astype(np.uint32), None)
+    return geometry, np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1)
 
 
 def _shading_geometry(vertices, faces, vertex_colors, split_creases: bool) -> _Geometry:

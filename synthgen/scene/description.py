@@ -126,9 +126,15 @@ class PersonInstance:
     activity: str = "idle"
     pose_name: str = "standing"
     skin_joint: np.ndarray | None = None
-    # the exact parameters of an Anny body (the ``anny`` block of scene_humans.json); ``smplx`` is
+    # the exact parameters of an Anny body (its ``body_params`` in scene_humans.json); ``smplx`` is
     # then empty: SMPL-X parameters would not reproduce this body
     anny: dict | None = None
+    # texture coordinates per face corner: ``face_uv`` (M, 3) indices into ``uv`` (T, 2) (v up, as
+    # OpenGL); with ``material.texture`` the colour pass paints the body with it
+    uv: np.ndarray | None = None
+    face_uv: np.ndarray | None = None
+    # what the person wears (synthgen.scene.appearance.outfit_record), for scene_humans.json
+    appearance: dict | None = None
 
 
 @dataclass
