@@ -186,6 +186,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     for name, mods in extras.items():
         ok = all(importlib.util.find_spec(m) is not None for m in mods)
         print(f"extra {name:<12} {'available' if ok else 'not installed'}")
+    from .bodies.anny_backend import cache_dir, cache_is_built
+
+    print(f"anny cache   {cache_dir()}: " + ("built" if cache_is_built() else "missing (run `synthgen setup`)"))
     return 0 if gl_ok else EXIT_BAD_INPUT
 
 

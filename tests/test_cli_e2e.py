@@ -169,6 +169,16 @@ def test_info_prints_gl_and_extras():
     vendor = [line for line in r.stdout.splitlines() if line.startswith("GL vendor:")]
     assert vendor and len(vendor[0].split(":", 1)[1].strip()) > 0
     assert "extra smplx" in r.stdout and "extra ray" in r.stdout
+    # where the default body's cache lives, and whether it is built (make builds it)
+    assert any(line.startswith("anny cache") and line.endswith(": built") for line in r.stdout.splitlines())
+
+
+def test_setup_says_where_the_anny_cache_is():
+    r = run_cli("setup")
+    assert r.returncode == 0, r.stderr
+    from synthgen.bodies.anny_backend import cache_dir
+
+    assert r.stdout.strip() == f"Anny cache already built in {cache_dir()}"
 
 
 def test_kitchen_frame_has_at_least_15_visible_objects(tmp_path: Path):
