@@ -43,9 +43,10 @@ counting as misses; *PCK among detected* = the same over detected persons only. 
 with the model's left and right swapped (a check on label conventions: left = the person's left
 in COCO, LSP and MediaPipe alike).
 
-The pose model runs in a separate venv, because mediapipe 0.10.14 (the last release whose wheel
-ships the pose models for the legacy ``solutions.pose``; 0.10.30+ and 1.x have only the Tasks API,
-whose ``.task`` model is a download) needs protobuf < 5 and the main venv's ray needs a newer one:
+The pose model runs in a separate venv. mediapipe 0.10.14's wheel ships the models of the legacy
+``solutions.pose`` and leaves numpy free (0.10.21 ships them too but pins numpy < 2; the newest,
+1.2.3, has only the Tasks API, whose ``.task`` model is a download); it needs protobuf < 5, and
+the ray extra's opentelemetry-proto and google-api-core need protobuf >= 5:
 
     python3.11 -m venv .realism
     .realism/bin/pip install "mediapipe==0.10.14"

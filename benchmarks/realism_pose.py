@@ -20,7 +20,7 @@ The model runs offline: mediapipe's legacy ``solutions.pose`` with ``model_compl
 would download their model at run time, so they are refused), ``static_image_mode=True`` (the
 detector runs on every crop; no tracking between crops), no segmentation. This file imports only
 numpy and mediapipe: it runs in the separate ``.realism`` venv (``realism`` extra; mediapipe
-0.10.14 needs protobuf < 5, which the main venv's ray cannot have). A bad input prints one line
+0.10.14 needs protobuf < 5; the ray extra's opentelemetry-proto needs >= 5). A bad input prints one line
 and exits with code 2.
 """
 from __future__ import annotations
