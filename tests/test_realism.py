@@ -208,3 +208,35 @@ def test_pose_worker_finds_a_real_coco_person(tmp_path):
     right = R.pck(pred[None], person.joints[None], size, np.array([True]))["pck"]
     swapped = R.pck(pred[None, list(R.MIRROR)], person.joints[None], size, np.array([True]))["pck"]
     assert right >= 0.75 and swapped <= right - 0.25
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mediapipe") is not None,
+                    reason="this Python has mediapipe")
+def test_pose_worker_without_mediapipe_is_one_line_exit_2(tmp_path):
+    np.save(tmp_path / "c.npy", np.zeros((1, 64, 64, 3), np.uint8), allow_pickle=False)
+    with pytest.raises(R.RealismError, match="cannot import mediapipe.*realism extra"):
+        R.run_pose(Path(sys.executable), tmp_path / "c.npy", tmp_path / "o.npz", 0.5)
+
+
+@pytest.mark.skipif(_pose_python() is None or not (R.DEFAULT_LSPET / "joints.mat").is_file(),
+                    reason="no Python with mediapipe (.realism venv) or no LSPET folder")
+def test_main_end_to_end_on_coco_mini_and_three_lspet_images(tmp_path, capsys):
+    data = json.loads((COCO_MINI / "person_keypoints.json").read_text())
+    for im in data["images"]:
+        im["file_name"] = "images/" + im["file_name"]
+    (tmp_path / "set" / "annotations").mkdir(parents=True)
+    (tmp_path / "set" / "annotations" / "coco_val.json").write_text(json.dumps(data))
+    (tmp_path / "set" / "images").symlink_to(COCO_MINI / "images")
+    work = tmp_path / "work"
+    assert R.main(["-o", str(work), "--synthetic", f"coco={tmp_path / 'set'}",
+                   "--lspet-images", "1-3", "--pose-python", str(_pose_python())]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("set ") and "coco " in out and "lspet " in out
+    res = json.loads((work / "results.json").read_text())
+    coco, lspet = res["sets"]
+    # 12 of coco_mini's 14 persons have >= 6 limb joints labelled and a 40 px box
+    assert (coco["name"], coco["candidates"], coco["persons"]) == ("coco", 14, 12)
+    assert coco["detected"] == 9 and coco["pck_pct"] > 50 and coco["pck_lr_swapped_pct"] < 25
+    assert (lspet["candidates"], lspet["persons"]) == (3, 3)
+    assert res["settings"]["margin"] == 1.5 and res["settings"]["lspet_images"] == "1-3"
+    assert (work / "sheet_coco.png").is_file() and (work / "crops_lspet.npy").is_file()
