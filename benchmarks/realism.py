@@ -382,7 +382,8 @@ def contact_sheet(path: Path, crops: np.ndarray, labels: np.ndarray, preds: np.n
         for j in range(len(LIMB_JOINTS)):
             x, y, v = labels[i, j]
             if v >= 1:
-                d.ellipse((x - r, y - r, x + r, y + r), outline=(255,) * 3 if v >= 2 else (128,) * 3)
+                grey = (255,) * 3 if v >= 2 else (128,) * 3
+                d.ellipse((x - r, y - r, x + r, y + r), outline=grey)
             if detected[i]:
                 px, py = preds[i, j]
                 ok = v >= 1 and np.hypot(px - x, py - y) <= r
@@ -501,7 +502,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                     help=f"Python with mediapipe (default {DEFAULT_POSE_PYTHON.relative_to(REPO)}"
                          f" if present, else this one)")
     a = ap.parse_args(argv)
-    for flag, v, ok in (("--frames", a.frames, a.frames >= 1), ("--workers", a.workers, a.workers >= 1),
+    for flag, v, ok in (("--frames", a.frames, a.frames >= 1),
+                        ("--workers", a.workers, a.workers >= 1),
                         ("--limit", a.limit, a.limit is None or a.limit >= 1),
                         ("--min-joints", a.min_joints, 1 <= a.min_joints <= 12),
                         ("--min-size", a.min_size, np.isfinite(a.min_size) and a.min_size >= 1),
@@ -517,7 +519,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         raise RealismError(f"set names must differ, found {', '.join(names)}")
     a.first, a.last = _range(a.lspet_images)
     if a.pose_python is None:
-        a.pose_python = DEFAULT_POSE_PYTHON if DEFAULT_POSE_PYTHON.exists() else Path(sys.executable)
+        a.pose_python = (DEFAULT_POSE_PYTHON if DEFAULT_POSE_PYTHON.exists()
+                         else Path(sys.executable))
     if not a.scene.is_file():
         raise RealismError(f"--scene: {a.scene} is not a file")
     if not (a.lspet / "joints.mat").is_file():

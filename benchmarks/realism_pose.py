@@ -1,7 +1,8 @@
 """Pose-model worker of ``benchmarks/realism.py``: MediaPipe Pose (BlazePose GHUM 3D, "full"
 landmark model) on a stack of square crops, in the Python that has ``mediapipe``.
 
-    .realism/bin/python benchmarks/realism_pose.py CROPS.npy OUT.npz [--min-detection-confidence 0.5]
+    .realism/bin/python benchmarks/realism_pose.py CROPS.npy OUT.npz \
+        [--min-detection-confidence 0.5]
 
 ``CROPS.npy`` is a ``N x S x S x 3`` uint8 RGB array (``numpy.save``; read with
 ``allow_pickle=False``). ``OUT.npz`` gets:
@@ -17,11 +18,11 @@ landmark model) on a stack of square crops, in the Python that has ``mediapipe``
 
 The model runs offline: mediapipe's legacy ``solutions.pose`` with ``model_complexity=1`` reads
 ``pose_detection.tflite`` and ``pose_landmark_full.tflite`` from the wheel (complexities 0 and 2
-would download their model at run time, so they are refused), ``static_image_mode=True`` (the
-detector runs on every crop; no tracking between crops), no segmentation. This file imports only
-numpy and mediapipe: it runs in the separate ``.realism`` venv (``realism`` extra; mediapipe
-0.10.14 needs protobuf < 5; the ray extra's opentelemetry-proto needs >= 5). A bad input prints one line
-and exits with code 2.
+would download their model at run time, so only 1 is used; the files are checked before the model
+starts), ``static_image_mode=True`` (the detector runs on every crop; no tracking between crops),
+no segmentation. This file imports only numpy and mediapipe: it runs in the separate ``.realism``
+venv (``realism`` extra; mediapipe 0.10.14 needs protobuf < 5, the ray extra's
+opentelemetry-proto >= 5). A bad input prints one line and exits with code 2.
 """
 from __future__ import annotations
 
