@@ -429,6 +429,19 @@ def _model_of(model_or_body):
     return getattr(model_or_body, "_model", model_or_body)
 
 
+def rest_vertices(model_or_body, phenotype: dict[str, float] | None = None) -> np.ndarray:
+    """Anny's rest-pose vertices (N, 3) for ``phenotype`` (label -> value; missing labels
+    :data:`REFERENCE_PHENOTYPE`'s 0.5), in Anny's model frame (metres, Z up, facing -Y, +X the
+    subject's left). ``model_or_body``: an ``anny`` model or an ``AnnyBody``."""
+    import torch
+
+    model = _model_of(model_or_body)
+    dtype = model.template_vertices.dtype
+    ph = {k: torch.tensor([float((phenotype or {}).get(k, v))], dtype=dtype) for k, v in REFERENCE_PHENOTYPE.items()}
+    with torch.no_grad():
+        return model(phenotype_kwargs=ph)["rest_vertices"][0].double().numpy()
+
+
 def derive_face68(model_or_body) -> np.ndarray:
     """The written rule (module docstring) that places the 68 landmarks on Anny's mesh; returns a
     :data:`FACE68_DTYPE` table (68,). ``model_or_body``: an ``anny`` model or an ``AnnyBody``."""
@@ -436,9 +449,8 @@ def derive_face68(model_or_body) -> np.ndarray:
     from anny.face_segmentation import get_face_segmentation_mask
 
     model = _model_of(model_or_body)
+    V = rest_vertices(model)
     with torch.no_grad():
-        ph = {k: torch.tensor([v], dtype=model.template_vertices.dtype) for k, v in REFERENCE_PHENOTYPE.items()}
-        V = model(phenotype_kwargs=ph)["rest_vertices"][0].double().numpy()
         F = model.faces.numpy().astype(np.int64)
         uv = model.texture_coordinates.double().numpy()[model.face_texture_coordinate_indices.numpy()]
 
