@@ -192,13 +192,15 @@ def face68_points(vertices: np.ndarray, table: np.ndarray | None = None) -> np.n
 
 # ----------------------------------------------------------------------------------- the rule
 class _Caster:
-    """Orthographic ray casting onto triangles ``tris`` of (V, F) along unit ``d``; rays are given
-    by image coordinates (u, w) along ``eu``, ``ew``. A hit is (triangle, barycentrics, depth
-    along d); the nearest hit wins, ties to the lowest triangle index."""
+    """Orthographic ray casting onto triangles ``tris`` of (V, F) along the unit direction ``d``;
+    a ray is given by its image coordinates (u, w) = its position's components along the unit
+    axes ``eu``, ``ew`` (both perpendicular to ``d``), in the mesh's unit (metres), binned in a
+    grid of ``cell``-sized squares. A hit is (triangle, barycentrics, depth = position . d); the
+    nearest hit wins, ties going to the lowest triangle index."""
 
     def __init__(self, V, F, tris, d, eu, ew, cell=0.004):
-        self.V, self.F, self.tris = V, F, np.asarray(tris)
-        self.d, self.eu, self.ew, self.cell = map(np.asarray, (d, eu, ew, cell))
+        self.V, self.F, self.tris, self.cell = V, F, np.asarray(tris), float(cell)
+        self.d, self.eu, self.ew = (np.asarray(a, dtype=np.float64) for a in (d, eu, ew))
         P = V[F[self.tris]]
         self.pu, self.pw, self.pd = P @ self.eu, P @ self.ew, P @ self.d
         lo_u = np.floor(self.pu.min(1) / cell).astype(int)
@@ -213,6 +215,8 @@ class _Caster:
         self.cells = {key: np.array(ks) for key, ks in cells.items()}
 
     def cast(self, u, w):
+        """Rays at (u, w) (broadcast together, flattened) -> triangle ids (-1 for a miss),
+        barycentrics (n, 3) over that triangle's vertices and depths (inf for a miss)."""
         u, w = np.atleast_1d(np.asarray(u, float)), np.atleast_1d(np.asarray(w, float))
         u, w = np.broadcast_arrays(u, w)
         u, w = u.ravel(), w.ravel()
@@ -296,11 +300,6 @@ class _Path:
             if x[i] == x0:
                 return dict(self.pts[i]), float(self.s[i])
         raise RuntimeError(f"face68 rule: a contour does not cross X = {x0}")
-
-    def sub(self, V, s0: float, s1: float) -> "_Path":
-        """The part between arc lengths s0 < s1."""
-        inner = [self.pts[i] for i in range(len(self.s)) if s0 < self.s[i] < s1]
-        return _Path(V, [self.at(s0)] + inner + [self.at(s1)])
 
 
 def _edge_faces(F):
