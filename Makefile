@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export PYOPENGL_PLATFORM ?= egl
 export PYGLET_HEADLESS := 1
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test bench realism clean
 
 venv: $(STAMP)
 
@@ -43,5 +43,17 @@ bench: $(STAMP) $(BENCH)/.installed
 	$(PY) benchmarks/stages.py
 	$(PY) benchmarks/run.py --frames 96 --workers 1 2 --blender-python $(BENCH)/bin/python
 
+# Realism benchmark (benchmarks/realism.py): MediaPipe's BlazePose, trained on real photos, reads
+# synthgen's people and LSPET's. mediapipe 0.10.14 needs protobuf < 5, which the ray extra's
+# packages refuse: it lives in its own venv (.realism), called by the script as a subprocess.
+REALISM := .realism
+$(REALISM)/.installed:
+	$(PYTHON) -m venv $(REALISM)
+	$(REALISM)/bin/python -m pip install --quiet "mediapipe==0.10.14"
+	touch $(REALISM)/.installed
+
+realism: $(STAMP) $(REALISM)/.installed
+	$(PY) benchmarks/realism.py -o output/realism --render anny= --render mannequin=humans.model=mannequin --frames 300 --overwrite
+
 clean:
-	rm -rf $(VENV) $(BENCH) output .pytest_cache
+	rm -rf $(VENV) $(BENCH) $(REALISM) output .pytest_cache

@@ -122,7 +122,12 @@ def test_keypoints_are_projections_of_3d_joints(tiny_dataset: Path):
         p = j3[COCO17_FROM_SMPLX[c]]
         uv = K[:2, :2] @ (p[:2] / p[2]) + K[:2, 2]
         np.testing.assert_allclose(kp[c, :2], uv, atol=0.01)
-    assert len(person["smplx"]["body_pose"]) == 63 and len(person["smplx"]["betas"]) == 10
+    # the default body is Anny: its own parameters, and no smplx block (it would not reproduce it)
+    assert person["body_model"] == "anny" and "smplx" not in person
+    bp = person["body_params"]
+    assert len(bp["pose"]["body_pose"]) == 63 and set(bp["phenotype"]) == {
+        "gender", "age", "muscle", "weight", "height", "proportions"}
+    assert 0.0 < bp["age_years"] <= 90.0 and bp["topology"] == "anny"
 
 
 def test_determinism_same_seed_same_bytes(tmp_path: Path, tiny_dataset: Path):

@@ -18,7 +18,8 @@ segment from a driven bone's head to the head of the bone driven by the SMPL-X c
 the direction of that segment in SMPL-X's rest skeleton (mannequin-x's SMPL-X template, flat
 hands); forearms and hands also turn the wrist -> thumb-base direction onto SMPL-X's, so the
 palm faces down as in SMPL-X's T-pose; bones without a child joint keep their parent's
-correction. A bone then takes the world orientation ``G_j C R_rest`` (``G_j``: the SMPL-X
+correction; the trunk (pelvis, spine, neck, head) is already upright and keeps Anny's own rest
+orientation. A bone then takes the world orientation ``G_j C R_rest`` (``G_j``: the SMPL-X
 joint's global rotation, ``R_rest``: the bone's rest orientation in Anny's frame turned into
 SMPL-X's body frame), Anny's ``world-orient`` parameterisation, and the pelvis goes to its rest
 position plus ``transl``, as in SMPL-X. The posed joints therefore obey SMPL-X forward kinematics
@@ -26,10 +27,12 @@ on the rest joints this backend returns (``synthgen.bodies.kinematics``): IK, fo
 the pose library work unchanged.
 
 Outputs: ``joints`` (55, 3) are the heads of the driven bones (SMPL-X's foot joint: the mean of
-the five proximal toe heads; jaw NaN); landmarks nose, eyes, ears, big/small toes and heels come
-from Anny's own COCO keypoint regressor (``anny.KeypointsRegressor.coco``, weights over the mesh
-vertices), fingertips from the most distal vertex of each distal phalanx (rule in
-:func:`fingertip_vertex_ids`).
+the five proximal toe heads; jaw NaN); ``face`` (68, 3) the iBUG/WholeBody face landmarks on the
+skin (:mod:`synthgen.bodies.anny_face`); landmarks: the nose is face point 31 (the nose tip),
+each eye the mean of its six eyelid points; ears, big/small toes and heels come from Anny's own
+COCO keypoint regressor (``anny.KeypointsRegressor.coco``, weights over the mesh vertices; its
+nose sits 1-2 cm above and behind the tip, so it is not used), fingertips from the most distal
+vertex of each distal phalanx (rule in :func:`fingertip_vertex_ids`).
 
 The cache: Anny builds its model data once (about 90 s and 0.8 GB on 2 cores) under
 ``$ANNY_CACHE_DIR`` (default ``~/.cache/anny``); ``make`` builds it (``synthgen setup``), and a
@@ -44,8 +47,10 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..errors import InputError
-from .base import BodyOutput, SMPLXParams
+from .anny_face import face68_points
+from .base import SMPLXParams
 from .keypoints import SMPLX_JOINT_NAMES, SMPLX_PARENTS
+from .smplx_backend import SMPLXBodyOutput
 
 #: Phenotype labels Anny exposes (its "default" set), each in [0, 1] except age (-1/3 .. 1).
 PHENOTYPE_LABELS: tuple[str, ...] = ("gender", "age", "muscle", "weight", "height", "proportions")
@@ -57,6 +62,10 @@ AGE_YEARS: tuple[float, ...] = (0.0, 1.0, 11.0, 25.0, 90.0)
 ANNY_TO_SMPLX = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 
 _FINGERS = {"index": 2, "middle": 3, "pinky": 5, "ring": 4, "thumb": 1}   # SMPL-X name -> Anny finger
+# Pelvis, spine, neck and head: Anny's rest trunk is already upright as SMPL-X's rest mesh is, so
+# no correction (SMPL-X's regressed neck -> head line leans 9 deg sideways; turning Anny's head
+# onto it would tilt the face).
+_UPRIGHT = (0, 3, 6, 9, 12, 15)
 
 
 def _smplx_to_anny() -> dict[int, tuple[str, ...]]:
@@ -253,7 +262,7 @@ class AnnyBody:
         corr = np.repeat(np.eye(3)[None], 55, axis=0)
         for j, parent in enumerate(SMPLX_PARENTS):
             kids = [c for c in children[j] if not np.isnan(ref[c]).any()]
-            if j == 0 or not kids:
+            if j in _UPRIGHT or not kids:
                 corr[j] = corr[parent] if parent >= 0 else np.eye(3)
                 continue
             k = {9: 12, 20: 28, 21: 43}.get(j, kids[0])   # spine3 -> neck; wrists -> middle finger
@@ -327,8 +336,13 @@ class AnnyBody:
             joints[j] = heads[bones].mean(axis=0)
         kp = self._coco(out)[0].numpy()
         landmarks = {n: kp[self._coco_rows[n]].copy() for n in
-                     ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_big_toe", "left_small_toe",
+                     ("left_ear", "right_ear", "left_big_toe", "left_small_toe",
                       "left_heel", "right_big_toe", "right_small_toe", "right_heel")}
+        face = face68_points(verts)
+        # iBUG numbering (1-based): 31 nose tip; 37-42 the subject's right eye, 43-48 the left
+        landmarks["nose"] = face[30].copy()
+        landmarks["right_eye"] = face[36:42].mean(axis=0)
+        landmarks["left_eye"] = face[42:48].mean(axis=0)
         landmarks.update({n: verts[i].copy() for n, i in self._tip_ids.items()})
-        return BodyOutput(vertices=verts, faces=self._faces, joints=joints, landmarks=landmarks,
-                          skin_joint=self._skin_joint)
+        return SMPLXBodyOutput(vertices=verts, faces=self._faces, joints=joints, landmarks=landmarks,
+                               skin_joint=self._skin_joint, face=face)

@@ -128,14 +128,14 @@ class _RestCache:
 def body_hits_furniture(vertices: np.ndarray, layout: Layout, tol: float = 0.005) -> bool:
     """True when any body vertex lies inside a furniture box by more than ``tol`` (the floor slab,
     walls and ceiling count: a body must not sink into the floor or a wall either)."""
-    for c, s in layout.boxes:
-        half = s / 2 - tol
-        lo, hi = c - half, c + half
-        # cheap reject on the box's bounds first
-        inside = np.all((vertices > lo) & (vertices < hi), axis=1)
-        if inside.any():
-            return True
-    return False
+    return any(_hits_box(vertices, c, s, tol) for c, s in layout.boxes)
+
+
+def _hits_box(vertices: np.ndarray, centre: np.ndarray, size: np.ndarray, tol: float = 0.005) -> bool:
+    """True when any vertex lies inside the axis-aligned box (``centre``, ``size``) by more
+    than ``tol`` metres."""
+    half = np.asarray(size) / 2 - tol
+    return bool(np.all((vertices > centre - half) & (vertices < centre + half), axis=1).any())
 
 
 def _spot_is_free(layout: Layout, p: np.ndarray, taken: list[np.ndarray], r: float = PERSON_RADIUS) -> bool:
@@ -314,8 +314,8 @@ def sample_people(cfg, layout: Layout, body: BodyModel, objects: list[ObjectInst
             if body_hits_furniture(person.vertices, layout):
                 continue
             seat = _seat_for(person, yaw) if sample.needs_seat else None
-            if sample.needs_seat and seat is None:
-                continue
+            if sample.needs_seat and (seat is None or _hits_box(person.vertices, *seat)):
+                continue   # no stool fits under this pose (the shins hang where it would stand)
             if activity == "hold":
                 held_asset = holdables[int(rng.integers(len(holdables)))]
                 T = held_object_pose(person.joints_world, side, held_asset, rng)
