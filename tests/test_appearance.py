@@ -302,3 +302,14 @@ def test_skirt_and_apron_shells_hang_outside_the_body(surface):
     thigh = maps.covered & (maps.panel == 2) & (np.abs(maps.leg - 0.5) < 0.05) & (maps.nrm[..., 2] > 0.5)
     assert _near(_median(paint(surface, o, SIZE), thigh), RED)
     assert _near(_median(paint(surface, o, SIZE, shells=True), thigh), o.skin.colour, 30)
+
+
+def test_bad_size_and_body_are_refused(surface):
+    with pytest.raises(InputError, match="texture size"):
+        texel_maps(surface, 10)
+
+    class NoUV:
+        faces = np.zeros((1, 3), int)
+
+    with pytest.raises(InputError, match="texture coordinates"):
+        body_surface(NoUV())

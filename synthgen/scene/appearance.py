@@ -28,8 +28,8 @@ facial (cheek and forehead) readings of the ISSA spectrophotometric archive (Yan
 Data 2025, CC BY 4.0; 2,113 subjects including an African set) binned by ITA° at 62, 50, 38,
 25, 12, 0, -15, -30, -45, -60 and -75 degrees, converted from XYZ (D65) to linear sRGB with the
 surface specular (F0 about 0.028 for skin's index of refraction 1.38-1.4) subtracted, as
-tabulated in a public research note on rendering the whole range of skin; diffuse Y spans 0.37
-to 0.03, about 3.5 stops. A tone is a uniform draw along the anchors (every part of the range
+tabulated in a public research note on rendering the whole range of skin (the numbers are
+taken from it, not recomputed here); diffuse Y spans 0.36 to 0.034, about 3.4 stops. A tone is a uniform draw along the anchors (every part of the range
 equally often) with a small lightness and undertone jitter. Its group is the ITA° class of Del
 Bino & Bernerd (very light > 55 > light > 41 > intermediate > 28 > tan > 10 > brown > -30 >
 dark), computed from the albedo plus the specular as the archive measured it, and named
@@ -41,7 +41,7 @@ colour.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -113,7 +113,8 @@ SEG_BODY, SEG_HEAD, SEG_HAND, SEG_EYE, SEG_EYE_CAVITY, SEG_MOUTH, SEG_FOOT, SEG_
 _MASKS = ("face", "lips", "eyelids", "ears", "fingernails", "toenails", "aureolae")
 
 # texel labels of a painted texture (what covers the texel), for the roughness texture
-L_SKIN, L_HAIR, L_TOP, L_BOTTOM, L_SHOES, L_GLOVES, L_APRON, L_EYE, L_MOUTH, L_LIPS, L_NAILS, L_BROWS, L_BELT = range(13)
+(L_SKIN, L_HAIR, L_TOP, L_BOTTOM, L_SHOES, L_GLOVES, L_APRON, L_EYE, L_MOUTH, L_LIPS, L_NAILS, L_BROWS,
+ L_BELT) = range(13)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -289,7 +290,8 @@ class TexelMaps:
     ``panel`` (S, S) uint8 0 torso, 1 sleeve, 2 leg; ``s_len``/``s_round`` the panel's length
     coordinate (torso: height, sleeve: metres from the shoulder, leg: metres below the hip) and
     arc length around it (metres); ``noise`` (4, S, S) smooth 3-D noise (lattice 5, 5, 2, 2 cm), about [-1, 1];
-    ``grain`` (S, S) per-texel noise; ``masks`` name -> (flat texel indices, weights in (0, 1]) of a MakeHuman detail mask;
+    ``grain`` (S, S) per-texel noise; ``masks`` name -> (flat texel indices, weights in (0, 1])
+    of a MakeHuman detail mask;
     ``landmarks`` named points and lengths (metres) the cuts use; ``regions`` name -> the
     texels a part of the painting can touch (``ix`` flat indices) with the maps there (see
     :func:`_regions`).
@@ -401,7 +403,7 @@ def _regions(flat: dict, joint: np.ndarray, seg: np.ndarray, side: np.ndarray, m
         ix = np.flatnonzero(sel)
         out = {"ix": ix}
         out.update({k: v[ix] for k, v in flat.items()})
-        out.update({k: (v[ix] if isinstance(v, np.ndarray) and v.shape[:1] == sel.shape else v) for k, v in extra.items()})
+        out.update({k: v[ix] for k, v in extra.items()})
         return out
 
     nx, _, nz = lm["neck"]
@@ -412,7 +414,8 @@ def _regions(flat: dict, joint: np.ndarray, seg: np.ndarray, side: np.ndarray, m
     out = {
         "top": take(body & ~excl & (flat["leg"] <= 0.3), **neck),
         "bottom": take(body & ~excl & (flat["leg"] >= -0.5)),
-        "apron": take(body & ~excl & (flat["panel"] != 1) & (flat["leg"] <= 1.35) & (y < lm["collar_y"] + 0.13), **neck),
+        "apron": take(body & ~excl & (flat["panel"] != 1) & (flat["leg"] <= 1.35) & (y < lm["collar_y"] + 0.13),
+                      **neck),
     }
     feet = (seg == SEG_FOOT) | np.isin(joint, _FEET)
     sole_y = np.where(side > 0, lm["sole_y"]["left"], lm["sole_y"]["right"])
@@ -431,8 +434,8 @@ def _regions(flat: dict, joint: np.ndarray, seg: np.ndarray, side: np.ndarray, m
     ey = np.where(near == 0, lm["eye_l"][1], lm["eye_r"][1])
     u = np.abs(P[:, 0] - ex).astype(np.float32)
     hb = (y - ey).astype(np.float32)
-    out["brows"] = take((joint == 15) & (seg == SEG_HEAD) & (P[:, 2] > eyes[2] - 0.01) & (u < 0.035) & (hb > 0.005) & (hb < 0.05),
-                        u=u, hb=hb)
+    brows = (joint == 15) & (seg == SEG_HEAD) & (P[:, 2] > eyes[2] - 0.01) & (u < 0.035) & (hb > 0.005) & (hb < 0.05)
+    out["brows"] = take(brows, u=u, hb=hb)
     eye_sel = seg == SEG_EYE
     centre = np.where((joint == 24)[:, None], J[24], J[23]).astype(np.float32)
     v = P - centre
@@ -747,8 +750,10 @@ def _sample_top(rng: np.random.Generator, kind: str, setting: str) -> Garment:
     colour = _fabric_colour(rng, names)
     pattern = _pick(rng, {"solid": 0.55, "stripes": 0.2, "checks": 0.12, "prints": 0.13})
     params = _pattern_params(rng, pattern, fine=(setting == "office"))
-    sleeve = {"tshirt": rng.uniform(0.3, 0.75), "longsleeve": rng.uniform(1.86, 1.97), "tank": rng.uniform(-0.45, -0.2)}[kind]
-    neck = _pick(rng, {"crew": 0.3, "v": 0.2, "scoop": 0.5} if kind == "tank" else {"crew": 0.6, "v": 0.3, "scoop": 0.1})
+    sleeve = {"tshirt": (0.3, 0.75), "longsleeve": (1.86, 1.97), "tank": (-0.45, -0.2)}[kind]
+    sleeve = rng.uniform(*sleeve)
+    neck = _pick(rng, {"crew": 0.3, "v": 0.2, "scoop": 0.5} if kind == "tank" else
+                 {"crew": 0.6, "v": 0.3, "scoop": 0.1})
     depth = {"crew": rng.uniform(0.0, 0.015), "v": rng.uniform(0.05, 0.11), "scoop": rng.uniform(0.04, 0.09)}[neck]
     params += [("sleeve", sleeve), ("hem", rng.uniform(-0.05, 0.2)), ("tucked", float(rng.random() < 0.25)),
                ("neck_depth", depth), ("neck_width", rng.uniform(0.05, 0.08) if neck != "crew" else 0.0),
@@ -769,7 +774,8 @@ def _sample_bottom(rng: np.random.Generator, kind: str, setting: str) -> Garment
         pattern = _pick(rng, {"solid": 0.55, "denim": 0.1, "checks": 0.15, "prints": 0.15, "stripes": 0.05})
         length = rng.uniform(0.45, 1.4)
     if pattern == "denim":
-        colour = _named(("denim_dark", "denim_mid", "denim_light", "black")[int(rng.choice(4, p=[0.4, 0.35, 0.17, 0.08]))])
+        wash = int(rng.choice(4, p=[0.4, 0.35, 0.17, 0.08]))
+        colour = _named(("denim_dark", "denim_mid", "denim_light", "black")[wash])
     elif setting == "workshop":
         colour = _fabric_colour(rng, ("navy", "charcoal", "black", "khaki", "olive", "brown"), 0.9)
     elif setting == "office":
@@ -777,8 +783,9 @@ def _sample_bottom(rng: np.random.Generator, kind: str, setting: str) -> Garment
     else:
         colour = _fabric_colour(rng, ("navy", "charcoal", "black", "grey", "beige", "khaki", "olive", "brown",
                                       "white", "burgundy"), 0.75)
+    belt = float(rng.choice(3, p=[0.6, 0.25, 0.15])) if kind != "skirt" else 0.0
     params = _pattern_params(rng, pattern, fine=True) + [("waist", rng.uniform(-0.42, -0.25)), ("length", length),
-                                                          ("belt", float(rng.choice(3, p=[0.6, 0.25, 0.15])) if kind != "skirt" else 0.0)]
+                                                          ("belt", belt)]
     rough = 0.9 if pattern == "denim" else rng.uniform(0.7, 0.95)
     return _garment(kind, colour, _contrast(rng, colour), pattern, params, rough)
 
@@ -813,7 +820,8 @@ def _sample_apron(rng: np.random.Generator, setting: str) -> Garment:
         pattern = "denim" if rng.random() < 0.15 else "solid"
         rough = rng.uniform(0.5, 0.85)
     else:
-        colour = _fabric_colour(rng, ("white", "black", "navy", "charcoal", "burgundy", "forest", "red", "off_white"), 0.8)
+        colour = _fabric_colour(rng, ("white", "black", "navy", "charcoal", "burgundy", "forest", "red", "off_white"),
+                                0.8)
         pattern = _pick(rng, {"solid": 0.7, "stripes": 0.18, "checks": 0.12})
         rough = rng.uniform(0.6, 0.9)
     kind = "bib" if rng.random() < 0.75 else "waist"
@@ -889,7 +897,8 @@ def _hairline(d: np.ndarray, hair: Hair) -> np.ndarray:
     """Height (metres above the eye joints) above which hair grows, as a function of ``d``, the
     depth (metres, +Z) relative to the eyes: the front hairline over the forehead, down to a
     sideburn in front of the ears, down to the nape behind them."""
-    return np.interp(d, [-0.095, -0.06, -0.025], [-hair.nape_m, 0.2 * hair.hairline_m, hair.hairline_m]).astype(np.float32)
+    h = np.interp(d, [-0.095, -0.06, -0.025], [-hair.nape_m, 0.2 * hair.hairline_m, hair.hairline_m])
+    return h.astype(np.float32)
 
 
 def _smooth(x: np.ndarray, w: float) -> np.ndarray:
@@ -960,7 +969,8 @@ def _pattern_colour(g: Garment, c: _Ctx, T: dict) -> np.ndarray:
         f = _band(coord, g.get("period", 0.03), g.get("duty", 0.3), float(rng.random()))
     elif g.pattern == "checks":
         per, duty = g.get("period", 0.03), g.get("duty", 0.4)
-        f = 0.5 * (_band(T["s_len"], per, duty, float(rng.random())) + _band(T["s_round"], per, duty, float(rng.random())))
+        f = 0.5 * (_band(T["s_len"], per, duty, float(rng.random())) +
+                   _band(T["s_round"], per, duty, float(rng.random())))
     elif g.pattern == "prints":
         scale, dens = g.get("scale", 0.03), g.get("density", 0.3)
         if g.get("blobs"):
@@ -1142,8 +1152,8 @@ def _compose(surface: BodySurface, outfit: Outfit, size: int, shells: bool = Fal
             mask &= R["apron"]["leg"] <= outfit.apron.get("tie", -0.35) + 0.012 / lm["thigh"]
         put(outfit.apron, "apron", np.flatnonzero(mask), L_APRON)
     if outfit.gloves is not None:
-        put(outfit.gloves, "gloves", np.flatnonzero(R["gloves"]["core"] | (R["gloves"]["arm"] >= outfit.gloves.get("cuff", 1.8))),
-            L_GLOVES)
+        G = R["gloves"]
+        put(outfit.gloves, "gloves", np.flatnonzero(G["core"] | (G["arm"] >= outfit.gloves.get("cuff", 1.8))), L_GLOVES)
     if outfit.shoes is not None:
         s = outfit.shoes
         F = R["shoes"]
@@ -1229,7 +1239,8 @@ def hair_shell_vertex_ids(surface: BodySurface, outfit: Outfit) -> np.ndarray | 
     return np.flatnonzero(info["head"] & (margin > -0.002) & (info["no_ear"] > 0.5))
 
 
-def hair_shell(surface: BodySurface, posed_vertices: np.ndarray, outfit: Outfit) -> tuple[np.ndarray, np.ndarray] | None:
+def hair_shell(surface: BodySurface, posed_vertices: np.ndarray,
+               outfit: Outfit) -> tuple[np.ndarray, np.ndarray] | None:
     """A hair shell over the posed scalp: (vertices (M, 3), faces (K, 3)) in the frame and units of
     ``posed_vertices`` (the body's N vertices, posed), or None for bald. Each scalp vertex
     (:func:`hair_shell_vertex_ids`) is pushed out along the posed vertex normal by the hair's
