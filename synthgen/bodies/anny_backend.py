@@ -145,10 +145,19 @@ def years_from_age(age) -> np.ndarray:
 
 def _reference_rest_joints() -> np.ndarray:
     """SMPL-X's rest skeleton (55, 3; jaw and eyes NaN), body frame, flat hands: mannequin-x's
-    SMPL-X template at zero shape."""
+    SMPL-X template at zero shape, made left/right symmetric (each joint and its mirror partner
+    averaged; SMPL-X's regressed skeleton differs between sides by up to 2 cm, which would make
+    Anny's shoulders lopsided)."""
     from .mannequin import MannequinBody
 
-    return MannequinBody(flat_hand_mean=True).forward(SMPLXParams()).joints
+    J = MannequinBody(flat_hand_mean=True).forward(SMPLXParams()).joints
+    names = list(SMPLX_JOINT_NAMES)
+    mirror = np.array([names.index(n.replace("left", "@").replace("right", "left").replace("@", "right"))
+                       for n in names])
+    flipped = J[mirror] * np.array([-1.0, 1.0, 1.0])
+    sym = 0.5 * (J + flipped)
+    sym[[i for i, n in enumerate(names) if "left" not in n and "right" not in n], 0] = 0.0   # on the mid-plane
+    return sym
 
 
 def _align(a: np.ndarray, b: np.ndarray, a2: np.ndarray | None = None, b2: np.ndarray | None = None) -> np.ndarray:

@@ -512,9 +512,10 @@ class _Geometry:
 
 def _textured_body_geometry(vertices, faces, uv, face_uv) -> tuple[_Geometry, np.ndarray]:
     """Shading geometry of a body whose texture coordinates are per face corner (``face_uv``
-    (F, 3) indices into ``uv`` (T, 2), v up as in OpenGL): normals from the welded mesh, so the
-    shading stays smooth across UV seams, then one vertex per distinct (vertex, uv) pair. Returns
-    the geometry and its texture coordinates in glTF's convention (v down: image row 0 at v 0)."""
+    (F, 3) indices into ``uv`` (T, 2), v up as in OpenGL and OBJ: image row 0 is v = 1, as
+    pyrender samples it): normals from the welded mesh, so the shading stays smooth across UV
+    seams, then one vertex per distinct (vertex, uv) pair. Returns the geometry and its texture
+    coordinates."""
     faces = np.asarray(faces, np.int64)
     corners = np.stack([faces.ravel(), np.asarray(face_uv, np.int64).ravel()], axis=1)
     pairs, inverse = np.unique(corners, axis=0, return_inverse=True)
@@ -522,7 +523,7 @@ def _textured_body_geometry(vertices, faces, uv, face_uv) -> tuple[_Geometry, np
     uv = np.asarray(uv, np.float64)[pairs[:, 1]]
     geometry = _Geometry(np.asarray(vertices, np.float32)[pairs[:, 0]], np.asarray(normals, np.float32)[pairs[:, 0]],
                          inverse.reshape(-1, 3).astype(np.uint32), None)
-    return geometry, np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1)
+    return geometry, uv
 
 
 def _shading_geometry(vertices, faces, vertex_colors, split_creases: bool) -> _Geometry:
