@@ -312,6 +312,10 @@ class HumansConfig:
     model: str = "anny"
     # anny: the phenotype ranges and the shares of children and elderly people
     phenotype: PhenotypeConfig = field(default_factory=PhenotypeConfig)
+    # anny: procedural (skin tones, clothes, hair, drawn per person) or flat (one random colour)
+    appearance: str = "procedural"
+    # anny: side of each person's texture, texels
+    texture_size: int = 1024
     # smplx: folder with SMPLX_<GENDER>.npz (or smplx/SMPLX_<GENDER>.npz)
     model_dir: str = ""
     # smplx: true lets a SMPLX_<GENDER>.pkl load; unpickling runs code, so only for a folder you trust
@@ -344,6 +348,8 @@ class HumansConfig:
         _check(len(self.count) == 2 and 0 <= self.count[0] <= self.count[1] <= 16, "count",
                "a [low, high] pair with 0 <= low <= high <= 16", list(self.count))
         _check(self.model in BODY_MODELS, "model", " or ".join(f"'{m}'" for m in BODY_MODELS), self.model)
+        _check(self.appearance in ("procedural", "flat"), "appearance", "'procedural' or 'flat'", self.appearance)
+        _check(64 <= self.texture_size <= 4096, "texture_size", "texels in [64, 4096]", self.texture_size)
         _check(self.gender in ("neutral", "male", "female"), "gender", "'neutral', 'male' or 'female'",
                self.gender)
         _check(1 <= self.num_betas <= 300, "num_betas", "an integer in [1, 300]", self.num_betas)

@@ -394,7 +394,8 @@ def person_gt(person, T_w2c: np.ndarray, K: np.ndarray, sil: Silhouette, visible
     px_visib = int(visible_region.sum())
     return PersonGT(
         person_id=person.person_id, body_model=person.body_model, gender=person.gender,
-        smplx=person.smplx, anny=getattr(person, "anny", None), joints_3d_cam=ext_cam[:NUM_SMPLX_JOINTS],
+        smplx=person.smplx, anny=getattr(person, "anny", None), appearance=getattr(person, "appearance", None),
+        joints_3d_cam=ext_cam[:NUM_SMPLX_JOINTS],
         keypoints_coco17=coco, keypoints_wholebody133=wb, mask_visib=WindowMask.from_full(visible_region),
         mask=WindowMask.from_full(mask_in),
         bbox_visib=bbox_from_mask(visible_region), bbox_amodal=_amodal_box(sil, px_visib),

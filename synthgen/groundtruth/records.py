@@ -57,6 +57,8 @@ class PersonGT:
     mask: np.ndarray | None = None     # (H, W) bool amodal silhouette inside the image
     # the Anny body's exact parameters (PersonInstance.anny); smplx is then empty
     anny: dict | None = None
+    # what the person wears (PersonInstance.appearance), None when undressed
+    appearance: dict | None = None
 
 
 @dataclass

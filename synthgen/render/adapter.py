@@ -39,7 +39,7 @@ from synthgen.groundtruth.projection import project, transform
 from synthgen.render.camera import gl_camera_pose
 from synthgen.render.flat import FlatDraw, FlatRasterizer, Tile
 from synthgen.render.gl import create_offscreen_renderer, import_pyrender, keep_current_context
-from synthgen.scene.description import Camera, Light, Material, MeshData, Scene, mesh_digest
+from synthgen.scene.description import Camera, Light, Material, MeshData, Scene, mesh_digest, person_mesh
 
 #: Label of background pixels and of ``scene.structures`` in ``seg``.
 BACKGROUND_LABEL = 0
@@ -290,11 +290,15 @@ class Renderer:
             else:
                 mesh = self._mesh(_shading_geometry(person.vertices, person.faces, None, False), person.material)
             pr_scene.add(mesh, pose=np.eye(4))
+            for shell in person.shells:   # hair, skirts, aprons: their own material
+                pr_scene.add(self._mesh(_shading_geometry(shell.vertices, shell.faces, None, False), shell.material,
+                                        uv=shell.uv), pose=np.eye(4))
             flat_of_label[person_label(j)] = len(flat)
-            if person.skin_joint is None:
-                flat.append((None, self._flat.upload(person.vertices, person.faces), person_label(j), PART_UNKNOWN))
+            verts, faces, skin = person_mesh(person)
+            if skin is None:
+                flat.append((None, self._flat.upload(verts, faces), person_label(j), PART_UNKNOWN))
             else:
-                handle = self._flat.upload(*part_mesh(person.vertices, person.faces, person.skin_joint))
+                handle = self._flat.upload(*part_mesh(verts, faces, skin))
                 flat.append((None, handle, person_label(j), None))
         for light in scene.lights:
             node = pr_scene.add(self._pyrender_light(light), pose=np.asarray(light.pose_world, float))
@@ -454,7 +458,8 @@ class Renderer:
         """Canvas pixel window [x0, x1) x [y0, y1) that instance ``label`` can cover."""
         if label >= PERSON_LABEL_BASE:
             person = scene.persons[label - PERSON_LABEL_BASE]
-            verts, faces = np.asarray(person.vertices, float), person.faces
+            verts, faces, _ = person_mesh(person)
+            verts = np.asarray(verts, float)
         else:
             obj = scene.objects[label - 1]
             verts = transform(obj.pose_world, obj.mesh.vertices)

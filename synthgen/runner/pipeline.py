@@ -75,6 +75,7 @@ class JobContext:
     body: object | None
     holdables: list[AssetModel] = field(default_factory=list)
     pose_source: object | None = None
+    wardrobe: object | None = None
     categories: dict[int, str] = field(default_factory=dict)
 
     @classmethod
@@ -90,8 +91,14 @@ class JobContext:
                 pose_source = PoseSource(cfg.humans, base_dir)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
+        wardrobe = None
+        if body is not None and body.name == "anny" and cfg.humans.appearance == "procedural":
+            from ..scene.people import Wardrobe
+
+            setting = cfg.room.layout if cfg.room.layout in ("kitchen", "workshop") else "any"
+            wardrobe = Wardrobe(body, setting, cfg.humans.texture_size)
         return cls(cfg=cfg, assets=assets, groups=groups, body=body, holdables=holdables,
-                   pose_source=pose_source, categories={a.obj_id: a.name for a in assets})
+                   pose_source=pose_source, wardrobe=wardrobe, categories={a.obj_id: a.name for a in assets})
 
 
 def resolve_groups(cfg: SceneConfig, base_dir: Path | None
@@ -168,7 +175,8 @@ def build_scene(ctx: JobContext, shard: ShardPlan) -> Scene:
     """Sample scene ``shard.scene_index`` from its own generator (seed, scene index)."""
     rng = scene_rng(ctx.cfg.seed, shard.scene_index)
     return sample_scene(ctx.cfg, shard.scene_index, shard.n_views, ctx.groups, ctx.body,
-                        make_place_fn(ctx.cfg), rng, holdables=ctx.holdables, pose_fn=ctx.pose_source)
+                        make_place_fn(ctx.cfg), rng, holdables=ctx.holdables, pose_fn=ctx.pose_source,
+                        wardrobe=ctx.wardrobe)
 
 
 def frames_of_scene(ctx: JobContext, renderer, scene: Scene, shard: ShardPlan,

@@ -93,6 +93,23 @@ class StructureElement:
 
 
 @dataclass
+class Shell:
+    """A loose part of a person drawn over the skin (hair, a skirt, an apron's panel).
+
+    ``vertices`` (n, 3) world metres, ``faces`` (m, 3), ``material`` its colour (with a
+    ``texture``, ``uv`` (n, 2) per vertex, v up); ``part`` the SMPL-X joint (0-54) whose body
+    part it belongs to in the part map. It is part of the person in every label: masks, depth,
+    visibility."""
+
+    name: str
+    vertices: np.ndarray
+    faces: np.ndarray
+    material: Material
+    part: int
+    uv: np.ndarray | None = None
+
+
+@dataclass
 class PersonInstance:
     """One posed human, already evaluated by a body-model backend.
 
@@ -135,6 +152,25 @@ class PersonInstance:
     face_uv: np.ndarray | None = None
     # what the person wears (synthgen.scene.appearance.outfit_record), for scene_humans.json
     appearance: dict | None = None
+    # hair and loose garments over the body
+    shells: list[Shell] = field(default_factory=list)
+
+
+def person_mesh(person: PersonInstance) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The whole surface of a person as labels see it: the body and its shells as one mesh
+    (vertices world metres, faces, and the SMPL-X joint of each vertex, shells taking their
+    ``part``; None when the body has no ``skin_joint``)."""
+    if not person.shells:
+        return person.vertices, person.faces, person.skin_joint
+    verts, faces, joints, n = [np.asarray(person.vertices, float)], [np.asarray(person.faces, np.int64)], [], 0
+    n = len(person.vertices)
+    for sh in person.shells:
+        verts.append(np.asarray(sh.vertices, float))
+        faces.append(np.asarray(sh.faces, np.int64) + n)
+        joints.append(np.full(len(sh.vertices), sh.part, np.int64))
+        n += len(sh.vertices)
+    skin = None if person.skin_joint is None else np.concatenate([np.asarray(person.skin_joint, np.int64), *joints])
+    return np.concatenate(verts), np.concatenate(faces), skin
 
 
 @dataclass

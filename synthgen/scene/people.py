@@ -21,7 +21,7 @@ from ..assets.library import AssetModel
 from ..bodies.base import BodyModel, SMPLXParams
 from ..bodies.kinematics import forward_kinematics, palm_frame, reach
 from .draws import uniform as _u
-from .description import Material, ObjectInstance, PersonInstance, StructureElement
+from .description import Material, ObjectInstance, PersonInstance, Shell, StructureElement
 from ..groundtruth.projection import transform
 from .layout import Layout
 from .materials import object_material, random_color
@@ -201,6 +201,45 @@ def _seat_for(person: PersonInstance, yaw: float):
     return centre, size
 
 
+# SMPL-X joints the shells count as in the part map: hair the head, skirts and aprons the pelvis
+_SHELL_PART = {"hair": 15, "skirt": 0, "apron": 0}
+
+
+class Wardrobe:
+    """Dresses Anny people (``humans.appearance: procedural``): per person an outfit drawn for the
+    room (:func:`synthgen.scene.appearance.sample_outfit`), its texture painted on the body's UV
+    layout, and shells for hair and loose garments over the posed body. Built once per job (the
+    body's texel maps are cached in it)."""
+
+    def __init__(self, body, setting: str, texture_size: int):
+        from .appearance import body_surface
+
+        self.surface = body_surface(body)
+        self.setting = setting
+        self.size = texture_size
+
+    def dress(self, rng: np.random.Generator, vertices: np.ndarray) -> tuple[Material, list[Shell], dict]:
+        """Material (albedo texture), shells and the outfit record of a person whose posed
+        vertices (world metres) are ``vertices``; the outfit comes from its own generator,
+        seeded from ``rng`` by one draw."""
+        from .appearance import garment_shells, hair_shell, outfit_record, paint, sample_outfit, shell_texture
+
+        outfit = sample_outfit(np.random.default_rng(int(rng.integers(0, 2**63 - 1))), self.setting)
+        shells: list[Shell] = []
+        garments = garment_shells(self.surface, vertices, outfit)
+        for g in garments:
+            tex = shell_texture(g, seed=outfit.texture_seed)
+            shells.append(Shell(g.name, g.vertices, g.faces, Material(base_color=(1.0, 1.0, 1.0, 1.0),
+                                roughness=float(g.garment.roughness), texture=tex), _SHELL_PART.get(g.name, 0), g.uv))
+        hair = hair_shell(self.surface, vertices, outfit)
+        if hair is not None:
+            shells.append(Shell("hair", hair[0], hair[1], Material(base_color=(*outfit.hair.colour, 1.0),
+                                roughness=float(outfit.hair.roughness)), _SHELL_PART["hair"]))
+        material = Material(base_color=(1.0, 1.0, 1.0, 1.0), roughness=float(outfit.skin.roughness),
+                            texture=paint(self.surface, outfit, self.size, shells=bool(garments)))
+        return material, shells, outfit_record(outfit)
+
+
 def anny_record(p: SMPLXParams, age_years: float | None, flat_hand_mean: bool) -> dict:
     """The ``anny`` block of scene_humans.json: everything that rebuilds the rendered body with
     :class:`~synthgen.bodies.anny_backend.AnnyBody` (phenotype; the SMPL-X-convention pose that
@@ -216,7 +255,8 @@ def anny_record(p: SMPLXParams, age_years: float | None, flat_hand_mean: bool) -
 
 
 def _finish(body: BodyModel, p: SMPLXParams, person_id: int, rng: np.random.Generator, activity: str,
-            name: str, age_years: float | None = None, flat_hand_mean: bool = False) -> PersonInstance:
+            name: str, age_years: float | None = None, flat_hand_mean: bool = False,
+            dressed: bool = False) -> PersonInstance:
     out = body.forward(p)
     dz = -out.vertices[:, 2].min()           # IK may lower a hand below the feet: keep on the floor
     face = getattr(out, "face", None)        # the smplx backend's (68, 3) face landmarks
@@ -229,13 +269,14 @@ def _finish(body: BodyModel, p: SMPLXParams, person_id: int, rng: np.random.Gene
         out.landmarks = {k: v + [0.0, 0.0, dz] for k, v in out.landmarks.items()}
     # the smplx block only where it reproduces the rendered body (the SMPL-X-shaped backends)
     is_anny = body.name == "anny"
+    # a dressed person gets its material once accepted (sample_people: Wardrobe.dress)
+    material = Material() if dressed else Material(base_color=random_color(rng, 0.35, 0.85),
+                                                   roughness=_u(rng, (0.4, 0.8)))
     return PersonInstance(
         person_id=person_id, body_model=body.name, gender=body.gender, smplx={} if is_anny else p.to_lists(),
         anny=anny_record(p, age_years, flat_hand_mean) if is_anny else None,
         vertices=out.vertices, faces=out.faces, joints_world=out.joints, landmarks_world=out.landmarks,
-        skin_joint=out.skin_joint, face_world=face,
-        material=Material(base_color=random_color(rng, 0.35, 0.85), roughness=_u(rng, (0.4, 0.8))),
-        activity=activity, pose_name=name)
+        skin_joint=out.skin_joint, face_world=face, material=material, activity=activity, pose_name=name)
 
 
 def held_object_pose(joints: np.ndarray, side: str, asset: AssetModel, rng: np.random.Generator) -> np.ndarray:
@@ -257,7 +298,8 @@ def held_object_pose(joints: np.ndarray, side: str, asset: AssetModel, rng: np.r
 
 def sample_people(cfg, layout: Layout, body: BodyModel, objects: list[ObjectInstance],
                   on_support: list[str], holdables: list[AssetModel], rng: np.random.Generator,
-                  pose_fn=None, max_tries: int = 30, base_dir=None) -> list[PersonInstance]:
+                  pose_fn=None, max_tries: int = 30, base_dir=None,
+                  wardrobe: Wardrobe | None = None) -> list[PersonInstance]:
     """Sample ``humans.count`` people; held objects are appended to ``objects`` and seats (stools
     under seated people) to ``layout`` (both in place).
 
@@ -310,7 +352,7 @@ def sample_people(cfg, layout: Layout, body: BodyModel, objects: list[ObjectInst
                 continue
             person = _finish(body, p, j, rng, activity, sample.label,
                              age_years=None if drawn is None else drawn["age_years"],
-                             flat_hand_mean=hc.flat_hand_mean)
+                             flat_hand_mean=hc.flat_hand_mean, dressed=wardrobe is not None)
             if body_hits_furniture(person.vertices, layout):
                 continue
             seat = _seat_for(person, yaw) if sample.needs_seat else None
@@ -325,6 +367,9 @@ def sample_people(cfg, layout: Layout, body: BodyModel, objects: list[ObjectInst
                 person.held_objects = [len(objects) - 1]
             if seat is not None:
                 _add_seat(layout, seat, rng)
+            if wardrobe is not None:
+                person.material, person.shells, person.appearance = wardrobe.dress(rng, person.vertices)
+                person.uv, person.face_uv = wardrobe.surface.uv, wardrobe.surface.face_uv
             persons.append(person)
             taken.append(xy)
             break

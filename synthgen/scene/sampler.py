@@ -144,7 +144,7 @@ def _cameras(cfg: SceneConfig, layout: Layout, objects: list[ObjectInstance], pe
 
 def sample_scene(cfg: SceneConfig, scene_id: int, n_views: int, groups: list[AssetGroup],
                  body: BodyModel | None, place: PlaceFn, rng: np.random.Generator,
-                 holdables: list[AssetModel] = (), pose_fn=None) -> Scene:
+                 holdables: list[AssetModel] = (), pose_fn=None, wardrobe=None) -> Scene:
     """Sample one whole scene: layout, settled objects, standing people, lights and ``n_views``
     cameras. ``place(static, supports, items, rng)`` is the physics adapter (injected to keep
     this module engine-free); ``items`` are (mesh, mass kg, support names), and it returns one 4x4
@@ -171,7 +171,8 @@ def sample_scene(cfg: SceneConfig, scene_id: int, n_views: int, groups: list[Ass
         objects.append(ObjectInstance(obj_id=p.asset.obj_id if p.labelled else 0, name=p.asset.name,
                                       mesh=mesh, pose_world=pose, material=mat))
 
-    persons = (sample_people(cfg, layout, body, objects, on_support, holdables, rng, pose_fn)
+    persons = (sample_people(cfg, layout, body, objects, on_support, holdables, rng, pose_fn,
+                                wardrobe=wardrobe)
                if body is not None and cfg.humans.count[1] > 0 else [])
 
     targets = _targets(layout, objects, on_support, cfg.camera.target_jitter, rng)

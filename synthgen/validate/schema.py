@@ -234,6 +234,8 @@ PERSON = Obj({
     # the body model's exact parameters (Anny's, or SMPL-X's for the SMPL-X-shaped bodies), and
     # smplx where it reproduces the body (checks/humans.py: every body_model but anny has it)
     "body_params": AnyOf((ANNY_PARAMS, SMPLX_PARAMS)), "smplx": SMPLX_PARAMS,
+    # what a dressed person wears (synthgen.scene.appearance.outfit_record)
+    "appearance": Obj({"setting": str, "skin": dict, "hair": dict, "eyes": str}),
 })
 
 SCENE_HUMANS = IdMap(Vec(None, PERSON), named={"units": OneOf(("m",))})

@@ -52,6 +52,7 @@ def person_entry(person: PersonGT, R_w2c: np.ndarray, t_w2c_m: np.ndarray) -> di
         # SMPL-X parameters themselves for the SMPL-X-shaped bodies
         "body_params": person.anny if person.anny is not None else
         {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in person.smplx.items()},
+        **({"appearance": person.appearance} if person.appearance is not None else {}),
         "cam_R_w2c": np.asarray(R_w2c, dtype=np.float64).reshape(-1),
         "cam_t_w2c": np.asarray(t_w2c_m, dtype=np.float64).reshape(-1),
         # A row with any NaN is "no joint": written as null, not as three separate nulls.
