@@ -212,7 +212,8 @@ def test_anny_face_turned_away_is_not_labelled_visible(anny_body, renderer):
     _, _, (gt,) = _frame(renderer, scene, cam)
     for name in ("nose", "left_eye", "right_eye"):
         assert _v(gt, name) in (0, 1), name
-    assert _v(gt, "left_shoulder") == 2 and _v(gt, "right_hip") == 2
+    # the back of the body is seen: most limb joints are visible
+    assert sum(_v(gt, n) == 2 for n in COCO17_NAMES[5:]) >= 8
 
 
 def test_box_in_front_of_the_right_wrist_occludes_it(body, renderer):
