@@ -315,7 +315,7 @@ class HumansConfig:
     # anny: procedural (skin tones, clothes, hair, drawn per person) or flat (one random colour)
     appearance: str = "procedural"
     # anny: side of each person's texture, texels
-    texture_size: int = 1024
+    texture_size: int = 512
     # smplx: folder with SMPLX_<GENDER>.npz (or smplx/SMPLX_<GENDER>.npz)
     model_dir: str = ""
     # smplx: true lets a SMPLX_<GENDER>.pkl load; unpickling runs code, so only for a folder you trust
