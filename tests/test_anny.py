@@ -131,3 +131,27 @@ def test_missing_cache_is_one_line(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "synthgen setup" in lines[0] and "nocache" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_calibrated_phenotypes_give_real_statures(body):
+    from synthgen.config.schema import PhenotypeConfig
+    from synthgen.scene.people import sample_phenotype
+
+    rng = np.random.default_rng(1)
+    adult = PhenotypeConfig(child_share=0.0, elderly_share=0.0)
+    men, women = [], []
+    for _ in range(40):
+        ph = sample_phenotype(adult, rng)
+        assert 18.0 <= ph.pop("age_years") <= 65.0
+        v = body.forward(SMPLXParams(phenotype=ph)).vertices
+        (men if ph["gender"] <= 0.5 else women).append(np.ptp(v[:, 1]))   # T-pose: Y extent = stature
+    assert 1.70 < np.median(men) < 1.88 and np.median(women) < np.median(men)
+    assert min(men + women) > 1.40 and max(men + women) < 2.10
+    kids = PhenotypeConfig(child_share=1.0, elderly_share=0.0, child_age_years=[6.0, 8.0])
+    ph = sample_phenotype(kids, rng)
+    ph.pop("age_years")
+    assert np.ptp(body.forward(SMPLXParams(phenotype=ph)).vertices[:, 1]) < 1.45
+    # uniform: every value inside its range, same draws for the same seed
+    uni = PhenotypeConfig(distribution="uniform", height=[0.2, 0.3], weight=[0.6, 0.7])
+    a, b = sample_phenotype(uni, np.random.default_rng(5)), sample_phenotype(uni, np.random.default_rng(5))
+    assert a == b and 0.2 <= a["height"] <= 0.3 and 0.6 <= a["weight"] <= 0.7

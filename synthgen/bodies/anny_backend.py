@@ -40,6 +40,7 @@ run without it stops with one line saying so (:class:`AnnyCacheError`).
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -54,9 +55,8 @@ from .smplx_backend import SMPLXBodyOutput
 
 #: Phenotype labels Anny exposes (its "default" set), each in [0, 1] except age (-1/3 .. 1).
 PHENOTYPE_LABELS: tuple[str, ...] = ("gender", "age", "muscle", "weight", "height", "proportions")
-#: Anny's age anchors and the ages (years) MakeHuman gives them: newborn, baby, child, young, old.
-AGE_ANCHORS: tuple[float, ...] = (-1 / 3, 0.0, 1 / 3, 2 / 3, 1.0)
-AGE_YEARS: tuple[float, ...] = (0.0, 1.0, 11.0, 25.0, 90.0)
+#: The shape values Anny's calibration draws given age and sex.
+CALIBRATED: tuple[str, ...] = ("height", "weight", "muscle", "proportions")
 
 # Anny model frame (Z up, facing -Y, +X left) -> SMPL-X body frame (Y up, facing +Z, +X left).
 ANNY_TO_SMPLX = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
@@ -133,14 +133,52 @@ def _new_anny():
     return anny.Anny(skinning_method="lbs")
 
 
+@functools.lru_cache(maxsize=1)
+def shape_calibration() -> dict:
+    """Anny's own calibration of its shapes against WHO growth data (``data/shape_calibration``
+    in the wheel, read as tensors only): the *morphological age* mapping (years -> Anny age) and,
+    for boys and girls, Beta distributions of height, weight, muscle and proportions whose
+    parameters are piecewise linear in Anny age. Returns numpy arrays:
+    ``{"years", "age", "boys"|"girls": {kind: (age_anchors, alpha, beta)}}``."""
+    import anny
+    import torch
+
+    root = Path(anny.paths.get_anny_root_dir()) / "data" / "shape_calibration"
+    out: dict = {}
+    for sex in ("boys", "girls"):
+        d = torch.load(root / f"{sex}.pth", weights_only=True, map_location="cpu")
+        m = d["morphological_age_mapping"]
+        out["years"] = m["morphological_age_anchors"].numpy().astype(np.float64)
+        out["age"] = m["anny_age_anchors"].numpy().astype(np.float64)
+        out[sex] = {k: tuple(d[f"conditional_{k}_distribution"][a].numpy().astype(np.float64)
+                             for a in ("age_anchors", "alpha_anchors", "beta_anchors")) for k in CALIBRATED}
+    return out
+
+
 def age_from_years(years) -> np.ndarray:
-    """Anny's ``age`` phenotype for ages in years (piecewise linear on MakeHuman's anchors)."""
-    return np.interp(years, AGE_YEARS, AGE_ANCHORS)
+    """Anny's ``age`` phenotype of a body that looks ``years`` old (Anny's WHO-calibrated
+    morphological-age mapping, piecewise linear)."""
+    c = shape_calibration()
+    return np.interp(years, c["years"], c["age"])
 
 
 def years_from_age(age) -> np.ndarray:
     """Inverse of :func:`age_from_years`."""
-    return np.interp(age, AGE_ANCHORS, AGE_YEARS)
+    c = shape_calibration()
+    return np.interp(age, c["age"], c["years"])
+
+
+def calibrated_shape(rng: np.random.Generator, age: float, gender: float) -> dict[str, float]:
+    """Height, weight, muscle and proportions drawn from Anny's calibrated Beta distributions for
+    ``age`` (Anny units) and sex (boys' tables for gender <= 0.5, as Anny's own sampler), with
+    ``rng`` (one Beta draw per value, in :data:`CALIBRATED` order)."""
+    table = shape_calibration()["boys" if gender <= 0.5 else "girls"]
+    out = {}
+    for k in CALIBRATED:
+        anchors, alpha, beta = table[k]
+        a, b = np.interp(age, anchors, alpha), np.interp(age, anchors, beta)
+        out[k] = float(rng.beta(a, b))
+    return out
 
 
 def _reference_rest_joints() -> np.ndarray:

@@ -251,23 +251,28 @@ class MaterialsConfig:
 
 @dataclass
 class PhenotypeConfig:
-    """The body shapes of ``anny`` people, drawn per person (uniform in each range).
+    """The body shapes of ``anny`` people, drawn per person.
 
-    ``gender`` 0 male .. 1 female; ``muscle``, ``weight``, ``height``, ``proportions`` in [0, 1]
-    (Anny's phenotype; 0.5 average). Ages in years: a person is a child with ``child_share``
-    (age from ``child_age_years``), elderly with ``elderly_share`` (``elderly_age_years``), else an
-    adult (``adult_age_years``); Anny's age phenotype follows MakeHuman's anchors (1, 11, 25, 90
-    years), and its ``height`` is relative to the age, so children come out shorter."""
+    Ages in years: a person is a child with ``child_share`` (age from ``child_age_years``),
+    elderly with ``elderly_share`` (``elderly_age_years``), else an adult (``adult_age_years``),
+    turned into Anny's age by Anny's WHO-calibrated morphological-age mapping; ``gender`` 0 male
+    .. 1 female, uniform in its range. ``distribution: calibrated`` then draws height, weight,
+    muscle and proportions from Anny's calibrated distributions for that age and sex (real
+    statures: adult men about 1.79 m on average); ``uniform`` draws each in its range below
+    (Anny's phenotype in [0, 1]; its height is relative to age and sex, and 0.85 makes a 2.3 m
+    man)."""
 
+    # calibrated (Anny's WHO-calibrated shapes for age and sex) or uniform (the ranges below)
+    distribution: str = "calibrated"
     # range of Anny's gender: 0 male .. 1 female
     gender: list[float] = field(default_factory=lambda: [0.0, 1.0])
-    # range of Anny's muscle, 0..1
+    # uniform: range of Anny's muscle, 0..1
     muscle: list[float] = field(default_factory=lambda: [0.2, 0.8])
-    # range of Anny's weight, 0..1
+    # uniform: range of Anny's weight, 0..1
     weight: list[float] = field(default_factory=lambda: [0.15, 0.85])
-    # range of Anny's height (relative to the age), 0..1
+    # uniform: range of Anny's height (relative to age and sex), 0..1
     height: list[float] = field(default_factory=lambda: [0.15, 0.85])
-    # range of Anny's proportions, 0 ideal .. 1 uncommon
+    # uniform: range of Anny's proportions, 0 ideal .. 1 uncommon
     proportions: list[float] = field(default_factory=lambda: [0.2, 0.8])
     # ages of adults, years
     adult_age_years: list[float] = field(default_factory=lambda: [18.0, 65.0])
@@ -281,6 +286,8 @@ class PhenotypeConfig:
     elderly_age_years: list[float] = field(default_factory=lambda: [65.0, 90.0])
 
     def __post_init__(self) -> None:
+        _check(self.distribution in ("calibrated", "uniform"), "distribution", "'calibrated' or 'uniform'",
+               self.distribution)
         for k in ("gender", "muscle", "weight", "height", "proportions"):
             _check_range(k, getattr(self, k), lo=0.0, hi=1.0)
         for k in ("adult_age_years", "child_age_years", "elderly_age_years"):

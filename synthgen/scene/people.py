@@ -88,16 +88,21 @@ class PoseSource:
 
 def sample_phenotype(pc, rng: np.random.Generator) -> dict[str, float]:
     """An Anny phenotype from ``humans.phenotype`` (:class:`~synthgen.config.schema.PhenotypeConfig`):
-    the age group first (child / elderly / adult by their shares), its age in years, then each
-    shape value uniformly in its range. Returns label -> value, plus ``age_years``."""
-    from ..bodies.anny_backend import age_from_years
+    the age group first (child / elderly / adult by their shares), its age in years and the
+    gender, then height, weight, muscle and proportions: from Anny's WHO-calibrated distributions
+    for that age and sex (``distribution: calibrated``) or uniformly in their ranges
+    (``uniform``). Returns label -> value, plus ``age_years``."""
+    from ..bodies.anny_backend import age_from_years, calibrated_shape
 
     u = rng.random()
     ages = pc.child_age_years if u < pc.child_share else (
         pc.elderly_age_years if u < pc.child_share + pc.elderly_share else pc.adult_age_years)
     years = _u(rng, tuple(ages))
-    out = {k: _u(rng, tuple(getattr(pc, k))) for k in ("gender", "muscle", "weight", "height", "proportions")}
-    out["age"] = float(age_from_years(years))
+    out = {"gender": _u(rng, tuple(pc.gender)), "age": float(age_from_years(years))}
+    if pc.distribution == "calibrated":
+        out.update(calibrated_shape(rng, out["age"], out["gender"]))
+    else:
+        out.update({k: _u(rng, tuple(getattr(pc, k))) for k in ("muscle", "weight", "height", "proportions")})
     out["age_years"] = years
     return out
 
