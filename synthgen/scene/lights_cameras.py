@@ -137,6 +137,9 @@ def sample_cameras(cc, sensor, layout: Layout, targets: list[np.ndarray], n: int
                 else _u(rng, (0.0, 2 * np.pi))
             dist = _u(rng, cc.person_distance if on_person else cc.distance)
             el = np.deg2rad(_u(rng, cc.elevation_deg))
+            if on_person:   # a tall person's chest: keep the eye under the ceiling (a lower view)
+                room = (layout.height - 0.15 - target[2]) / dist
+                el = min(el, float(np.arcsin(np.clip(room, -1.0, 1.0))))
             az = base + np.deg2rad(_u(rng, cc.azimuth_deg))
             roll = np.deg2rad(_u(rng, cc.roll_deg))
             f = _u(rng, cc.focal_scale)
