@@ -18,7 +18,7 @@ from synthgen.config import load_scene_config
 from synthgen.runner.pipeline import make_body_model
 from synthgen.bodies.keypoints import SMPLX_LANDMARK_NAMES, SMPLX_PARENTS
 from synthgen.bodies.smplx_backend import (LANDMARK_VERTEX_IDS, MISSING_EXTRA_MESSAGE, BodyModelError,
-                                           SMPLXBody, SMPLXBodyOutput, SMPLXExtraMissingError)
+                                           SMPLXBody, SMPLXExtraMissingError)
 
 from conftest import REPO, run_cli
 from smplx_fixture import (BETA0_SCALE, EXPR0_DROP, HAND_MEAN_CURL, LANDMARKS, REST_JOINTS,
@@ -76,7 +76,7 @@ def test_loads_smplx_layout_and_output_shapes(flat_body):
         raw = flat_body._model()
     assert raw.vertices.shape == (1, 10475, 3) and raw.joints.shape == (1, 144, 3)
     out = flat_body.forward(SMPLXParams())
-    assert isinstance(out, SMPLXBodyOutput) and isinstance(out, BodyOutput)
+    assert isinstance(out, BodyOutput) and out.face.shape == (68, 3)
     assert flat_body.name == "smplx" and flat_body.gender == "neutral"
     assert out.vertices.shape == (10475, 3) and out.vertices.dtype == np.float64
     assert out.faces.shape == (20908, 3) and out.faces.max() < 10475

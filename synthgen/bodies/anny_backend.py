@@ -49,9 +49,8 @@ from scipy.spatial.transform import Rotation
 
 from ..errors import InputError
 from .anny_face import face68_points
-from .base import SMPLXParams
+from .base import BodyOutput, SMPLXParams
 from .keypoints import SMPLX_JOINT_NAMES, SMPLX_PARENTS
-from .smplx_backend import SMPLXBodyOutput
 
 #: Phenotype labels Anny exposes (its "default" set), each in [0, 1] except age (-1/3 .. 1).
 PHENOTYPE_LABELS: tuple[str, ...] = ("gender", "age", "muscle", "weight", "height", "proportions")
@@ -391,5 +390,5 @@ class AnnyBody:
         landmarks["right_eye"] = face[36:42].mean(axis=0)
         landmarks["left_eye"] = face[42:48].mean(axis=0)
         landmarks.update({n: verts[i].copy() for n, i in self._tip_ids.items()})
-        return SMPLXBodyOutput(vertices=verts, faces=self._faces, joints=joints, landmarks=landmarks,
-                               skin_joint=self._skin_joint, face=face)
+        return BodyOutput(vertices=verts, faces=self._faces, joints=joints, landmarks=landmarks,
+                          skin_joint=self._skin_joint, face=face)

@@ -52,7 +52,9 @@ class BodyOutput:
     ``joints`` (55, 3) SMPL-X skinned joints, NaN rows where the backend has no such joint;
     ``landmarks`` name -> (3,) for the SMPL-X landmark names the backend can source;
     ``skin_joint`` (N,) the dominant skinning joint (SMPL-X index) of each vertex, for body-part
-    passes.
+    passes; ``face`` (68, 3) the face landmarks where the backend has a face (smplx, anny): the 17
+    contour points then the 51 inner ones, i.e. iBUG-68 order, the layout
+    :func:`~synthgen.bodies.keypoints.extended_joints` takes; None for the mannequin.
     """
 
     vertices: np.ndarray
@@ -60,6 +62,14 @@ class BodyOutput:
     joints: np.ndarray
     landmarks: dict[str, np.ndarray]
     skin_joint: np.ndarray
+    face: np.ndarray | None = None
+
+    @property
+    def extended(self) -> np.ndarray:
+        """The (144, 3) extended SMPL-X joint array (0-54 joints, 55-75 landmarks, 76-143 face)."""
+        from .keypoints import extended_joints
+
+        return extended_joints(self.joints, self.landmarks, self.face)
 
 
 class BodyModel(Protocol):

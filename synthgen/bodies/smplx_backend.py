@@ -53,7 +53,6 @@ import io
 import pickle
 import types
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +60,7 @@ import numpy as np
 from ..errors import InputError
 
 from .base import BodyOutput, SMPLXParams
-from .keypoints import NUM_SMPLX_EXTENDED, NUM_SMPLX_JOINTS, SMPLX_LANDMARK_NAMES, extended_joints
+from .keypoints import NUM_SMPLX_EXTENDED, NUM_SMPLX_JOINTS, SMPLX_LANDMARK_NAMES
 
 GENDERS = ("neutral", "male", "female")
 SMPLX_DOWNLOAD = "https://smpl-x.is.tue.mpg.de"
@@ -97,23 +96,6 @@ class BodyModelError(InputError, ValueError):
 
 class SMPLXExtraMissingError(InputError, ImportError):
     """smplx or torch is not installed; ``str()`` is :data:`MISSING_EXTRA_MESSAGE`."""
-
-
-@dataclass
-class SMPLXBodyOutput(BodyOutput):
-    """:class:`BodyOutput` plus SMPL-X's face landmarks.
-
-    ``face`` (68, 3), world frame, metres: the 17 face-contour points (smplx joints 127-143) then
-    the 51 inner landmarks (smplx joints 76-126), i.e. iBUG-68 order, the layout
-    :func:`~synthgen.bodies.keypoints.extended_joints` takes as its ``face`` argument.
-    """
-
-    face: np.ndarray
-
-    @property
-    def extended(self) -> np.ndarray:
-        """The (144, 3) extended SMPL-X joint array (0-54 joints, 55-75 landmarks, 76-143 face)."""
-        return extended_joints(self.joints, self.landmarks, self.face)
 
 
 def _require_smplx():
@@ -339,10 +321,10 @@ class SMPLXBody:
         v = self._v_template + self._shapedirs @ b
         return self._J_regressor @ v
 
-    def forward(self, params: SMPLXParams) -> SMPLXBodyOutput:
+    def forward(self, params: SMPLXParams) -> BodyOutput:
         """Pose the body. All parameters are used (betas, expression, body, hands, jaw, eyes,
         global_orient, transl). Returns world-frame metres, float64; ``face`` as documented on
-        :class:`SMPLXBodyOutput`."""
+        a :class:`BodyOutput` with its ``face``."""
         torch = self._torch
 
         def t(x, n: int, what: str):
@@ -372,5 +354,5 @@ class SMPLXBody:
             raise RuntimeError(f"smplx returned {J.shape[0]} joints, expected {NUM_SMPLX_EXTENDED}")
         landmarks = {name: J[55 + k].copy() for k, name in enumerate(SMPLX_LANDMARK_NAMES)}
         face = np.concatenate([J[127:144], J[76:127]])
-        return SMPLXBodyOutput(vertices=verts, faces=self._faces, joints=J[:NUM_SMPLX_JOINTS].copy(),
+        return BodyOutput(vertices=verts, faces=self._faces, joints=J[:NUM_SMPLX_JOINTS].copy(),
                                landmarks=landmarks, skin_joint=self._skin_joint, face=face)

@@ -264,7 +264,7 @@ def _finish(body: BodyModel, p: SMPLXParams, person_id: int, rng: np.random.Gene
             dressed: bool = False) -> PersonInstance:
     out = body.forward(p)
     dz = -out.vertices[:, 2].min()           # IK may lower a hand below the feet: keep on the floor
-    face = getattr(out, "face", None)        # the smplx backend's (68, 3) face landmarks
+    face = out.face                          # (68, 3) face landmarks, None for the mannequin
     if face is not None:
         face = face + [0.0, 0.0, dz]
     if abs(dz) > 1e-9:
