@@ -224,10 +224,13 @@ def fingertip_vertex_ids(rest_vertices: np.ndarray, heads: np.ndarray, tails: np
 
 class _Rest:
     """Per-phenotype rest data in SMPL-X's body frame: bone orientations (B, 3, 3), heads (B, 3),
-    the T-pose corrections (B, 3, 3) and the T-pose joints (55, 3)."""
+    the T-pose corrections (B, 3, 3) and the T-pose joints (55, 3); and Anny's own rest model
+    (torch: ``vertices`` (1, N, 3), ``bone_poses`` (1, B, 4, 4), Anny's frame), so a pose only
+    costs kinematics and skinning."""
 
-    def __init__(self, R: np.ndarray, heads: np.ndarray, C: np.ndarray, joints: np.ndarray):
+    def __init__(self, R: np.ndarray, heads: np.ndarray, C: np.ndarray, joints: np.ndarray, vertices, bone_poses):
         self.R, self.heads, self.C, self.joints = R, heads, C, joints
+        self.vertices, self.bone_poses = vertices, bone_poses
 
 
 class AnnyBody:
@@ -326,13 +329,18 @@ class AnnyBody:
         t_joints = np.full((55, 3), np.nan)
         for j, bones in self._bone_of.items():
             t_joints[j] = tpose[bones].mean(axis=0)
-        self._rest_key, self._rest = key, _Rest(R, heads, C, t_joints)
+        self._rest_key, self._rest = key, _Rest(R, heads, C, t_joints, out["rest_vertices"], out["rest_bone_poses"])
         return self._rest
+
+    def _orientations(self, R, C, G):
+        """World orientations (B, 3, 3) of every bone for global joint rotations ``G`` (55, 3, 3):
+        G_j C R_rest, j the bone's driving SMPL-X joint."""
+        return G[self._drive] @ C @ R
 
     def _pose_bones(self, R, heads, C, G, transl):
         """World orientations (B, 3, 3) and heads (B, 3) of every bone for global joint rotations
         ``G`` (55, 3, 3): orientation G_j C R_rest, heads along the chain from the root."""
-        D = G[self._drive] @ C @ R
+        D = self._orientations(R, C, G)
         H = np.zeros_like(heads)
         # world rotation each bone applies to its rest segment
         S = D @ np.swapaxes(R, 1, 2)
@@ -364,7 +372,7 @@ class AnnyBody:
         G = np.zeros_like(Rl)
         for j, parent in enumerate(SMPLX_PARENTS):
             G[j] = Rl[j] if parent < 0 else G[parent] @ Rl[j]
-        D, _ = self._pose_bones(rest.R, rest.heads, rest.C, G, np.zeros(3))
+        D = self._orientations(rest.R, rest.C, G)
         delta = np.zeros((1, len(self.labels), 4, 4))
         # world orientations of the bones: with R_rest = ANNY_TO_SMPLX @ (Anny's rest orientation),
         # D R_anny^T maps Anny-frame rest points straight into the world
@@ -372,9 +380,10 @@ class AnnyBody:
         delta[0, :, 3, 3] = 1.0
         # the pelvis at its rest position plus transl (SMPL-X's root rotates about the pelvis)
         delta[0, 0, :3, 3] = rest.joints[0] + np.asarray(params.transl, float).reshape(3)
-        ph, _ = self._phenotype_tensor(phenotype)
-        out = self._model(pose_parameters=torch.from_numpy(delta), phenotype_kwargs=ph,
-                          pose_parameterization="world-orient")
+        # Anny's forward without its rest model (cached per phenotype in _rest_of)
+        transforms, bone_poses = self._model.get_bone_transforms(torch.from_numpy(delta), rest.bone_poses,
+                                                                 pose_parameterization="world-orient")
+        out = {"vertices": self._model.get_skinned_vertices(rest.vertices, transforms), "bone_poses": bone_poses}
         verts = out["vertices"][0].numpy()
         heads = out["bone_poses"][0, :, :3, 3].numpy()
         joints = np.full((55, 3), np.nan)

@@ -233,7 +233,7 @@ class Wardrobe:
         shells: list[Shell] = []
         garments = garment_shells(self.surface, vertices, outfit)
         for g in garments:
-            tex = shell_texture(g, seed=outfit.texture_seed)
+            tex = shell_texture(g, size=128, seed=outfit.texture_seed)   # a few mm per texel on a skirt
             shells.append(Shell(g.name, g.vertices, g.faces, Material(base_color=(1.0, 1.0, 1.0, 1.0),
                                 roughness=float(g.garment.roughness), texture=tex), _SHELL_PART.get(g.name, 0), g.uv))
         hair = hair_shell(self.surface, vertices, outfit)
