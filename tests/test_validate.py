@@ -334,7 +334,8 @@ def test_joint_flag_contradicting_depth_is_reported(dataset: Path):
 
 @pytest.fixture(scope="module")
 def hundred(tmp_path_factory) -> Path:
-    """The kitchen at 160x120, 4 views of one scene: over 100 object instances (26 per image)."""
+    """The kitchen at 160x120, 4 views of one scene: over 100 object instances (26 per image),
+    40 or more of them in view."""
     out = tmp_path_factory.mktemp("hundred") / "kitchen"
     r = run_cli("render", REPO / "scenes" / "kitchen.yaml", "frames=4", "views_per_scene=4",
                 "camera.width=160", "camera.height=120", "-o", out, "--quiet")
@@ -371,7 +372,7 @@ def test_one_degree_error_in_one_of_a_hundred_instances_is_found(hundred: Path, 
                              f"(pose {len(pose_lines)})"), text
     # every instance with pixels in its amodal mask was re-rendered
     in_image = sum(int((load_image(p) > 0).any()) for p in (out / SCENE / "mask").iterdir())
-    assert f"{in_image} poses re-rendered" in text[-2] and in_image > 50, text[-2]
+    assert f"{in_image} poses re-rendered" in text[-2] and in_image >= 40, text[-2]
     # one process gives the same report
     report = validate_dataset(out, workers=1)
     assert lines(report) == pose_lines and report.counts["poses_rendered"] == in_image
