@@ -15,7 +15,11 @@ from conftest import REPO, run_cli
 from faults import fault_env
 
 SCENE = REPO / "scenes" / "kitchen.yaml"
-ARGS = ("frames=6", "views_per_scene=2", "camera.width=48", "camera.height=36", "camera.person_target_prob=0.5")
+# The runner's tests start many worker processes: the mannequin keeps each start fast (Anny
+# imports torch and builds its texel maps per process); the default body's bytes across worker
+# counts are checked once, by test_anny_bytes_do_not_depend_on_the_worker_count.
+ARGS = ("frames=6", "views_per_scene=2", "camera.width=48", "camera.height=36", "camera.person_target_prob=0.5",
+        "humans.model=mannequin")
 ANNOTATIONS = ["annotations/coco_train_synth.json", "manifest.jsonl", "models/models_info.json"] + [
     f"train_synth/{s:06d}/{f}" for s in range(3)
     for f in ("scene_gt.json", "scene_camera.json", "scene_gt_info.json", "scene_humans.json")]
@@ -63,6 +67,17 @@ def test_two_workers_write_the_same_bytes(reference, tmp_path):
     r = _render(out, "--workers", "2")
     assert r.returncode == 0, r.stderr
     _same(reference, out)
+
+
+def test_anny_bytes_do_not_depend_on_the_worker_count(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    for out, workers in ((one, "1"), (two, "2")):
+        r = _render(out, "humans.model=anny", "--workers", workers)
+        assert r.returncode == 0, r.stderr
+    import json
+
+    assert json.loads((one / "train_synth" / "000000" / "scene_humans.json").read_text())["0"][0]["body_model"] == "anny"
+    _same(one, two)
 
 
 def test_ray_executor_writes_the_same_bytes(reference, tmp_path):

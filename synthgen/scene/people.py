@@ -242,7 +242,9 @@ class Wardrobe:
                                 roughness=float(outfit.hair.roughness)), _SHELL_PART["hair"]))
         material = Material(base_color=(1.0, 1.0, 1.0, 1.0), roughness=float(outfit.skin.roughness),
                             texture=paint(self.surface, outfit, self.size, shells=bool(garments)))
-        return material, shells, outfit_record(outfit)
+        # a garment not worn is left out (the layout's only nulls are joints without a source)
+        record = {k: v for k, v in outfit_record(outfit).items() if v is not None}
+        return material, shells, record
 
 
 def anny_record(p: SMPLXParams, age_years: float | None, flat_hand_mean: bool) -> dict:
