@@ -259,7 +259,6 @@ class AnnyBody:
         for j, bones in SMPLX_TO_ANNY.items():
             for b in bones:
                 drive[idx[b]] = j
-        self._driven = drive >= 0
         for b in range(len(self.labels)):   # parents come before children in Anny's order
             if drive[b] < 0:
                 drive[b] = drive[self._parents[b]]
@@ -277,7 +276,6 @@ class AnnyBody:
         self._coco_rows = {n: i for i, n in enumerate(self._coco.labels)}
         self._ref = _reference_rest_joints()
         rest0 = m()
-        self._dominant_bone = dom
         heads0 = rest0["rest_bone_heads"][0].numpy()
         tails0 = heads0 + rest0["rest_bone_poses"][0, :, :3, 1].numpy()   # +Y is the bone axis
         self._tip_ids = fingertip_vertex_ids(rest0["rest_vertices"][0].numpy(), heads0, tails0, dom, self.labels)
@@ -301,10 +299,7 @@ class AnnyBody:
         M = ANNY_TO_SMPLX
         R = M @ out["rest_bone_poses"][0, :, :3, :3].numpy()
         heads = out["rest_bone_heads"][0].numpy() @ M.T
-        joints = np.full((55, 3), np.nan)
-        for j, bones in self._bone_of.items():
-            joints[j] = heads[bones].mean(axis=0)
-        C = np.repeat(np.eye(3)[None], len(self.labels), axis=0)
+        joints = self._joints_of(heads)
         ref = self._ref
         children = {j: [c for c, p in enumerate(SMPLX_PARENTS) if p == j] for j in range(55)}
         thumb = {20: 37, 21: 52, 18: 37, 19: 52}   # elbows and wrists: the thumb base orients the roll
@@ -322,13 +317,9 @@ class AnnyBody:
                 corr[j] = _align(a, b, joints[t] - joints[wrist], ref[t] - ref[wrist])
             else:
                 corr[j] = _align(a, b)
-        for bi in range(len(self.labels)):
-            C[bi] = corr[self._drive[bi]]
+        C = corr[self._drive]
         # joints after the correction: the T-pose skeleton that SMPL-X kinematics runs on
-        tpose = self._pose_bones(R, heads, C, np.repeat(np.eye(3)[None], 55, axis=0), np.zeros(3))[1]
-        t_joints = np.full((55, 3), np.nan)
-        for j, bones in self._bone_of.items():
-            t_joints[j] = tpose[bones].mean(axis=0)
+        t_joints = self._joints_of(self._tpose_heads(heads, C))
         self._rest_key, self._rest = key, _Rest(R, heads, C, t_joints, out["rest_vertices"], out["rest_bone_poses"])
         return self._rest
 
@@ -337,25 +328,29 @@ class AnnyBody:
         G_j C R_rest, j the bone's driving SMPL-X joint."""
         return G[self._drive] @ C @ R
 
-    def _pose_bones(self, R, heads, C, G, transl):
-        """World orientations (B, 3, 3) and heads (B, 3) of every bone for global joint rotations
-        ``G`` (55, 3, 3): orientation G_j C R_rest, heads along the chain from the root."""
-        D = self._orientations(R, C, G)
-        H = np.zeros_like(heads)
-        # world rotation each bone applies to its rest segment
-        S = D @ np.swapaxes(R, 1, 2)
-        H[0] = heads[0] + transl
+    def _tpose_heads(self, heads: np.ndarray, C: np.ndarray) -> np.ndarray:
+        """Bone heads (B, 3) of the T-pose: each bone turns its rest segment by its correction C
+        (the pose's G is the identity), heads following the chain from the root."""
+        H = heads.copy()
         for b in range(1, len(heads)):
             p = self._parents[b]
-            H[b] = H[p] + S[p] @ (heads[b] - heads[p])
-        return D, H
+            H[b] = H[p] + C[p] @ (heads[b] - heads[p])
+        return H
+
+    def _joints_of(self, heads: np.ndarray) -> np.ndarray:
+        """SMPL-X joints (55, 3) from bone heads (B, 3): each the head of its driven bone (the
+        foot joint: the mean of the five proximal toes); the jaw NaN."""
+        joints = np.full((55, 3), np.nan)
+        for j, bones in self._bone_of.items():
+            joints[j] = heads[bones].mean(axis=0)
+        return joints
 
     def rest_joints(self, phenotype: dict | None = None) -> np.ndarray:
         """SMPL-X rest joints (55, 3) of this phenotype (T-pose, body frame; jaw NaN)."""
         return self._rest_of(phenotype).joints.copy()
 
     def forward(self, params: SMPLXParams) -> BodyOutput:
-        from .kinematics import local_rotations
+        from .kinematics import forward_kinematics
 
         torch = self._torch
         phenotype = getattr(params, "phenotype", None)
@@ -368,10 +363,7 @@ class AnnyBody:
             p = SMPLXParams(**{**vars(params)})
             p.left_hand_pose = np.asarray(params.left_hand_pose, float) + mean[0].ravel()
             p.right_hand_pose = np.asarray(params.right_hand_pose, float) + mean[1].ravel()
-        Rl = local_rotations(p)
-        G = np.zeros_like(Rl)
-        for j, parent in enumerate(SMPLX_PARENTS):
-            G[j] = Rl[j] if parent < 0 else G[parent] @ Rl[j]
+        _, G = forward_kinematics(rest.joints, p)   # the SMPL-X joints' global rotations
         D = self._orientations(rest.R, rest.C, G)
         delta = np.zeros((1, len(self.labels), 4, 4))
         # world orientations of the bones: with R_rest = ANNY_TO_SMPLX @ (Anny's rest orientation),
@@ -385,10 +377,7 @@ class AnnyBody:
                                                                  pose_parameterization="world-orient")
         out = {"vertices": self._model.get_skinned_vertices(rest.vertices, transforms), "bone_poses": bone_poses}
         verts = out["vertices"][0].numpy()
-        heads = out["bone_poses"][0, :, :3, 3].numpy()
-        joints = np.full((55, 3), np.nan)
-        for j, bones in self._bone_of.items():
-            joints[j] = heads[bones].mean(axis=0)
+        joints = self._joints_of(out["bone_poses"][0, :, :3, 3].numpy())
         kp = self._coco(out)[0].numpy()
         landmarks = {n: kp[self._coco_rows[n]].copy() for n in
                      ("left_ear", "right_ear", "left_big_toe", "left_small_toe",
